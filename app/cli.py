@@ -1,0 +1,282 @@
+"""The `nprog` command line. User errors: one line on stderr naming the input and the problem, exit 2.
+
+Commands: ask, batch, evaluate, train, data stats, bench, memory, ui (see `nprog COMMAND --help`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from pathlib import Path
+
+EXIT_USAGE = 2
+
+
+class UserError(Exception):
+    """Bad usage or unreadable input: printed as one line, exit code 2."""
+
+
+def _default_data_dir() -> str | None:
+    return os.environ.get("NPROG_WTQ_DIR")
+
+
+def _add_model(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--model", default=None, help="model directory (default: the shipped data/models/wtq)")
+    p.add_argument("--device", default="auto", help="auto | cpu | cuda (default auto)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="nprog", description="Ask tables questions in English; get the answer, the program and its SQL."
+    )
+    parser.add_argument("--debug", action="store_true", help="show Python tracebacks for errors")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    p = sub.add_parser("ask", help="answer one question about a table (CSV or a database table)")
+    p.add_argument("question", help="the question, in English")
+    src = p.add_mutually_exclusive_group(required=True)
+    src.add_argument("--table", help="a CSV file")
+    src.add_argument("--db", help="a DuckDB (.duckdb) or SQLite (.sqlite/.db) file; use with --table-name")
+    p.add_argument("--table-name", help="the table to read from --db")
+    p.add_argument("--sql", metavar="DIALECT", help="also print the program as SQL in this sqlglot dialect")
+    p.add_argument("--json", action="store_true", help="print a JSON object (answer, coordinates, cells, aggregator, program, sql)")
+    _add_model(p)
+
+    p = sub.add_parser("batch", help="answer a WTQ-format TSV of questions (id, utterance, context[, targetValue])")
+    p.add_argument("questions", help="TSV file with columns id, utterance, context[, targetValue]")
+    p.add_argument("--tables-root", required=True, help="directory the context paths are relative to")
+    p.add_argument("--out", help="prediction TSV to write (id, answer, program, sql); default: stdout is not used")
+    p.add_argument("--sql", metavar="DIALECT", default="duckdb", help="SQL dialect written per prediction")
+    p.add_argument("--check-sql", action="store_true", help="run each SQL on DuckDB and report agreement")
+    p.add_argument("--batch-size", type=int, default=64)
+    p.add_argument("--resume", action="store_true", help="continue an interrupted run of the same --out")
+    _add_model(p)
+
+    p = sub.add_parser("evaluate", help="official-style accuracy on a WTQ split (all examples)")
+    p.add_argument("--data-dir", default=_default_data_dir(), help="WTQ directory (default $NPROG_WTQ_DIR)")
+    p.add_argument("--split", default="dev", help="dev | test | train | a TSV name under data/")
+    p.add_argument("--batch-size", type=int, default=64)
+    p.add_argument("--errors", metavar="FILE", help="write the wrong predictions to this TSV")
+    _add_model(p)
+
+    p = sub.add_parser("train", help="weakly supervised training on WTQ (answers only)")
+    p.add_argument("--data-dir", default=_default_data_dir(), help="WTQ directory (default $NPROG_WTQ_DIR)")
+    p.add_argument("--out", required=True, help="checkpoint directory (the best dev model is kept here)")
+    p.add_argument("--minutes", type=float, help="wall-clock budget")
+    p.add_argument("--steps", type=int, help="step budget")
+    p.add_argument("--batch-size", type=int, default=64)
+    p.add_argument("--lr", type=float, default=1e-3)
+    p.add_argument("--eval-every", type=int, default=1000)
+    p.add_argument("--controller", default="rnn", choices=["rnn", "lstm"], help="history controller")
+    p.add_argument("--d", type=int, default=256, help="hidden size")
+    p.add_argument("--max-rows", type=int, default=300, help="training only: skip larger tables (reported)")
+    p.add_argument("--seed", type=int, default=150)
+    p.add_argument("--threads", type=int, default=0, help="torch threads (0 = all cores)")
+    p.add_argument("--train-limit", type=int, help="use only the first N training examples")
+    p.add_argument("--dev-limit", type=int, help="evaluate on the first N dev examples only")
+    p.add_argument("--device", default="auto", help="auto | cpu | cuda")
+
+    p = sub.add_parser("data", help="dataset tools")
+    dsub = p.add_subparsers(dest="data_command", metavar="SUBCOMMAND")
+    s = dsub.add_parser("stats", help="answer-type shares of a WTQ split")
+    s.add_argument("--data-dir", default=_default_data_dir())
+    s.add_argument("--split", default="train")
+
+    p = sub.add_parser("bench", help="throughput, latency and table-size scaling")
+    p.add_argument("--data-dir", default=_default_data_dir())
+    p.add_argument("--only", choices=["tables"], help="run one part only")
+    _add_model(p)
+
+    p = sub.add_parser("ui", help="start the Streamlit app")
+    p.add_argument("--port", type=int, default=8501)
+
+    try:
+        from app.memory_cli import add_memory_parser
+
+        add_memory_parser(sub)
+    except ImportError:  # pragma: no cover - memory is part of the distribution
+        pass
+    return parser
+
+
+# ---- commands ------------------------------------------------------------------------------------------
+
+
+def _load_qa(args):
+    from nprog.checkpoint import CheckpointError
+    from nprog.qa import TableQA
+
+    try:
+        return TableQA.load(args.model, device=args.device)
+    except CheckpointError as e:
+        raise UserError(str(e)) from None
+
+
+def cmd_ask(args) -> int:
+    from nprog.qa import QuestionError
+    from nprog.tables import Table, TableError
+
+    try:
+        if args.db:
+            from nprog.sql import read_db_table
+
+            if not args.table_name:
+                raise UserError("--db needs --table-name NAME")
+            table, dialect = read_db_table(args.db, args.table_name)
+        else:
+            table, dialect = Table.from_csv(args.table), None
+    except TableError as e:
+        raise UserError(str(e)) from None
+    qa = _load_qa(args)
+    try:
+        answer = qa.ask(table, args.question)
+    except (QuestionError, TableError) as e:
+        raise UserError(str(e)) from None
+    dialect = args.sql or dialect
+    if args.json:
+        print(json.dumps(answer.to_dict(dialect or "duckdb"), ensure_ascii=False))
+        return 0
+    print(str(answer.program))
+    if dialect:
+        print(answer.sql(dialect))
+    print(", ".join(answer.answer) if answer.answer else "(no answer: the program selected no cells)")
+    return 0
+
+
+def cmd_evaluate(args) -> int:
+    from tqdm import tqdm
+
+    from nprog.evaluate import evaluate
+    from nprog.wtq import DataError, data_dir, read_examples, split_path
+
+    try:
+        root = data_dir(args.data_dir)
+        examples = read_examples(split_path(root, args.split))
+    except DataError as e:
+        raise UserError(str(e)) from None
+    qa = _load_qa(args)
+    with tqdm(total=len(examples), file=sys.stderr, desc=f"evaluate {args.split}", mininterval=1) as bar:
+        report = evaluate(qa, root, examples, args.batch_size, progress=bar.update)
+    for kind, (right, total) in report.by_kind().items():
+        print(f"{kind:>14}: {right / max(total, 1):.3f} ({right}/{total})")
+    if args.errors:
+        with open(args.errors, "w", encoding="utf-8") as f:
+            f.write("id\tquestion\tgold\tpredicted\tprogram\n")
+            for p in report.predictions:
+                if not p.correct:
+                    pred = "|".join(p.answer.answer) if p.answer else f"ERROR: {p.error}"
+                    prog = str(p.answer.program).replace("\n", " ; ") if p.answer else ""
+                    f.write(f"{p.example.id}\t{p.example.question}\t{'|'.join(p.example.answers)}\t{pred}\t{prog}\n")
+    print(f"accuracy: {report.accuracy:.3f} ({report.correct}/{report.n})")
+    return 0
+
+
+def cmd_train(args) -> int:
+    from nprog.train import TrainConfig, train
+    from nprog.wtq import DataError, data_dir
+
+    try:
+        root = data_dir(args.data_dir)
+    except DataError as e:
+        raise UserError(str(e)) from None
+    cfg = TrainConfig(
+        data_dir=str(root),
+        out=args.out,
+        minutes=args.minutes,
+        steps=args.steps,
+        batch_size=args.batch_size,
+        lr=args.lr,
+        eval_every=args.eval_every,
+        seed=args.seed,
+        device=args.device,
+        max_rows=args.max_rows,
+        d=args.d,
+        controller=args.controller,
+        threads=args.threads,
+        train_limit=args.train_limit,
+        dev_limit=args.dev_limit,
+    )
+    summary = train(cfg, log=lambda m: print(m, file=sys.stderr, flush=True))
+    print(f"training: {summary['steps']} steps, {summary['examples_per_second']:.0f} examples/s")
+    print(f"best dev accuracy: {summary['best_dev_accuracy']:.3f} at step {summary['best_step']}")
+    return 0
+
+
+def cmd_data(args) -> int:
+    from nprog.wtq import ANSWER_TYPES, DataError, answer_type_shares, data_dir, read_examples, split_path
+
+    if args.data_command != "stats":
+        raise UserError("usage: nprog data stats --data-dir D --split S")
+    try:
+        root = data_dir(args.data_dir)
+        examples = read_examples(split_path(root, args.split))
+    except DataError as e:
+        raise UserError(str(e)) from None
+    counts = answer_type_shares(root, examples)
+    n = len(examples)
+    print(f"{args.split}: {n} examples")
+    for kind in ANSWER_TYPES:
+        print(f"{kind:>14}: {100 * counts[kind] / max(n, 1):5.1f} % ({counts[kind]})")
+    return 0
+
+
+def cmd_batch(args) -> int:
+    from app.batch import run_batch
+
+    return run_batch(args, _load_qa, UserError)
+
+
+def cmd_bench(args) -> int:
+    from app.bench import run_bench
+
+    return run_bench(args)
+
+
+def cmd_ui(args) -> int:
+    import subprocess
+
+    app_file = Path(__file__).resolve().parent.parent / "streamlit_app.py"
+    cmd = [sys.executable, "-m", "streamlit", "run", str(app_file), "--server.port", str(args.port)]
+    return subprocess.call(cmd)
+
+
+COMMANDS = {
+    "ask": cmd_ask,
+    "batch": cmd_batch,
+    "evaluate": cmd_evaluate,
+    "train": cmd_train,
+    "data": cmd_data,
+    "bench": cmd_bench,
+    "ui": cmd_ui,
+}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not args.command:
+        parser.print_help()
+        return EXIT_USAGE
+    try:
+        if args.command == "memory":
+            from app.memory_cli import run_memory
+
+            return run_memory(args)
+        return COMMANDS[args.command](args)
+    except UserError as e:
+        print(f"nprog: {e}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        print("nprog: interrupted", file=sys.stderr)
+        return 130
+    except Exception as e:  # a bug, not a user error: say so in one line unless --debug
+        if args.debug:
+            raise
+        print(f"nprog: internal error: {type(e).__name__}: {e} (run with --debug for details)", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,199 @@
+"""From (table, question) to padded tensors: encode once per pair, pad per batch.
+
+:func:`encode` computes everything the model needs for one pair (numpy, no torch), :func:`collate` pads a
+list of encodings into a :class:`nprog.model.Batch`. Padding is per batch: no fixed row, column, token or
+answer-item caps. Row-level tensors (values, sort orders, match marks) are built only when the batch is
+for soft execution (training); inference needs O(columns) tensors whatever the table's size.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+
+from nprog.features import Features, compute_features
+from nprog.model import N_COLUMN_FEATURES, Batch
+from nprog.ops import COMPARISONS, OP_INDEX, OPS, SoftInputs
+from nprog.questions import Question, Vocabulary, name_tokens, parse_question
+from nprog.tables import Table
+
+
+@dataclass
+class Encoded:
+    """One (table, question) pair, ready to collate."""
+
+    question: Question
+    table: Table
+    features: Features
+    tokens: np.ndarray  # (L,) int64
+    number_pos: np.ndarray  # (N,) int64
+    numbers: np.ndarray  # (N,) float64, the question numbers that survived anonymization
+    col_names: list[np.ndarray]  # C arrays of token ids
+    col_features: np.ndarray  # (C, F) float32
+    op_mask: np.ndarray  # (O,) bool
+    op_col_mask: np.ndarray  # (O, C) bool
+    target: object = None  # nprog.wtq.Target when training
+    extra: dict = field(default_factory=dict)
+
+
+def column_features(table: Table, f: Features) -> np.ndarray:
+    R = max(table.n_rows, 1)
+    n_exact = f.exact.sum(1)
+    n_partial = f.partial.sum(1)
+    kinds = np.array([c.kind for c in table.columns])
+    feats = np.stack(
+        [
+            np.log1p(n_exact),
+            n_exact > 0,
+            np.log1p(n_partial),
+            n_partial > 0,
+            f.col_exact,
+            f.col_partial,
+            kinds == "number",
+            kinds == "date",
+            kinds == "text",
+            f.mfe.any(1),
+            n_exact / R,
+        ],
+        axis=1,
+    ).astype(np.float32)
+    assert feats.shape[1] == N_COLUMN_FEATURES
+    return feats
+
+
+def operation_masks(table: Table, f: Features, has_numbers: bool) -> tuple[np.ndarray, np.ndarray]:
+    """Which operations, and which columns for each, can mean something here (the rest are masked)."""
+    C = table.n_columns
+    numeric = np.array([c.kind != "text" and bool(c.valid.any()) for c in table.columns])
+    with_match = f.exact.any(1)
+    with_mode = f.mfe.any(1)
+    op_col = np.ones((len(OPS), C), dtype=bool)
+    op_ok = np.ones(len(OPS), dtype=bool)
+    for k, op in enumerate(OPS):
+        if not op.column:
+            continue
+        if op.name == "select":
+            allowed = with_match
+        elif op.name == "mfe":
+            allowed = with_mode
+        elif set(op.kinds) <= {"number", "date"}:
+            allowed = numeric & (has_numbers or not op.number)
+        else:
+            allowed = np.ones(C, dtype=bool)
+        op_ok[k] = bool(allowed.any())
+        if op_ok[k]:
+            op_col[k] = allowed
+    for k in COMPARISONS:
+        op_ok[k] &= has_numbers
+    return op_ok, op_col
+
+
+def encode(table: Table, question: str | Question, vocab: Vocabulary, target=None) -> Encoded:
+    q = parse_question(question) if isinstance(question, str) else question
+    f = compute_features(table, q)
+    words, positions = q.encoder_input(f.entity_spans)
+    if not words:
+        words = ["<unk>"]
+    kept = [i for i, p in enumerate(positions) if p >= 0]
+    number_pos = np.array([positions[i] for i in kept], dtype=np.int64)
+    numbers = np.array([q.mentions[i].value for i in kept], dtype=np.float64)
+    names = [np.array(vocab.ids(name_tokens(n)) or [1], dtype=np.int64) for n in table.names]
+    op_ok, op_col = operation_masks(table, f, len(numbers) > 0)
+    return Encoded(
+        question=q,
+        table=table,
+        features=f,
+        tokens=np.array(vocab.ids(words), dtype=np.int64),
+        number_pos=number_pos,
+        numbers=numbers,
+        col_names=names,
+        col_features=column_features(table, f),
+        op_mask=op_ok,
+        op_col_mask=op_col,
+        target=target,
+    )
+
+
+def _pad(arrays: list[np.ndarray], shape: tuple[int, ...], fill, dtype) -> np.ndarray:
+    out = np.full((len(arrays), *shape), fill, dtype=dtype)
+    for i, a in enumerate(arrays):
+        out[(i, *tuple(slice(0, s) for s in a.shape))] = a
+    return out
+
+
+def soft_inputs(items: list[Encoded], R: int, C: int, N: int) -> SoftInputs:
+    """Row-level tensors for soft execution, padded to (C, R)."""
+    B = len(items)
+    row_mask = np.zeros((B, R), dtype=np.float32)
+    values = np.zeros((B, C, R), dtype=np.float64)
+    valid = np.zeros((B, C, R), dtype=np.float32)
+    cell_mask = np.zeros((B, C, R), dtype=np.float32)
+    exact = np.zeros((B, C, R), dtype=np.float32)
+    mfe = np.zeros((B, C, R), dtype=np.float32)
+    pad_order = np.broadcast_to(np.arange(R, dtype=np.int64), (B, C, R))
+    order_desc, order_asc = pad_order.copy(), pad_order.copy()
+    for b, e in enumerate(items):  # one copy per example (numpy slices), no per-row Python
+        t = e.table
+        r, c = t.n_rows, t.n_columns
+        row_mask[b, :r] = 1
+        cell_mask[b, :c, :r] = 1
+        v = np.stack([col.value for col in t.columns])  # (c, r)
+        ok = ~np.isnan(v)
+        values[b, :c, :r] = np.where(ok, v, 0.0)
+        valid[b, :c, :r] = ok
+        exact[b, :c, :r] = e.features.exact
+        mfe[b, :c, :r] = e.features.mfe
+        order_desc[b, :c, :r] = np.stack([col.order_desc for col in t.columns])
+        order_asc[b, :c, :r] = np.stack([col.order_asc for col in t.columns])
+    numbers = _pad([e.numbers for e in items], (N,), 0.0, np.float64)
+    number_mask = _pad([np.ones(len(e.numbers)) for e in items], (N,), 0.0, np.float32)
+    return SoftInputs(
+        row_mask=torch.from_numpy(row_mask),
+        values=torch.from_numpy(values),
+        valid=torch.from_numpy(valid),
+        cell_mask=torch.from_numpy(cell_mask),
+        exact=torch.from_numpy(exact),
+        mfe=torch.from_numpy(mfe),
+        order_desc=torch.from_numpy(order_desc),
+        order_asc=torch.from_numpy(order_asc),
+        numbers=torch.from_numpy(numbers),
+        number_mask=torch.from_numpy(number_mask),
+    )
+
+
+def collate(items: list[Encoded], soft: bool = False) -> Batch:
+    B = len(items)
+    L = max(len(e.tokens) for e in items)
+    N = max(max((len(e.numbers) for e in items), default=0), 1)
+    C = max(e.table.n_columns for e in items)
+    Ln = max(max(len(n) for n in e.col_names) for e in items)
+    O = len(OPS)
+    tokens = _pad([e.tokens for e in items], (L,), 0, np.int64)
+    names = np.zeros((B, C, Ln), dtype=np.int64)
+    for b, e in enumerate(items):
+        for c, n in enumerate(e.col_names):
+            names[b, c, : len(n)] = n
+    col_mask = _pad([np.ones(e.table.n_columns, dtype=bool) for e in items], (C,), False, bool)
+    op_col = _pad([e.op_col_mask for e in items], (O, C), False, bool)
+    batch = Batch(
+        tokens=torch.from_numpy(tokens),
+        token_mask=torch.from_numpy(tokens != 0),
+        number_pos=torch.from_numpy(_pad([e.number_pos for e in items], (N,), 0, np.int64)),
+        number_mask=torch.from_numpy(_pad([np.ones(len(e.numbers), dtype=bool) for e in items], (N,), False, bool)),
+        col_names=torch.from_numpy(names),
+        col_name_mask=torch.from_numpy(names != 0),
+        col_features=torch.from_numpy(_pad([e.col_features for e in items], (C, N_COLUMN_FEATURES), 0.0, np.float32)),
+        col_mask=torch.from_numpy(col_mask),
+        op_mask=torch.from_numpy(np.stack([e.op_mask for e in items])),
+        op_col_mask=torch.from_numpy(op_col),
+    )
+    if soft:
+        R = max(e.table.n_rows for e in items)
+        batch.soft = soft_inputs(items, R, C, N)
+    return batch
+
+
+OP_NAMES = [op.name for op in OPS]
+assert OP_INDEX["count"] == 0

@@ -1,0 +1,92 @@
+"""Official-style accuracy over ALL examples of a split: anything that cannot be answered counts wrong."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from nprog.answers import lists_match
+from nprog.batch import Encoded
+from nprog.qa import Answer, TableQA
+from nprog.tables import TableError
+from nprog.wtq import Example, load_table, make_target
+
+
+@dataclass
+class Prediction:
+    example: Example
+    answer: Answer | None  # None when the example could not be processed
+    error: str = ""
+    correct: bool = False
+    kind: str = ""  # answer type of the gold answer (nprog.wtq.ANSWER_TYPES)
+
+
+@dataclass
+class Report:
+    predictions: list[Prediction] = field(default_factory=list)
+
+    @property
+    def n(self) -> int:
+        return len(self.predictions)
+
+    @property
+    def correct(self) -> int:
+        return sum(p.correct for p in self.predictions)
+
+    @property
+    def accuracy(self) -> float:
+        return self.correct / self.n if self.n else 0.0
+
+    def by_kind(self) -> dict[str, tuple[int, int]]:
+        total, right = Counter(), Counter()
+        for p in self.predictions:
+            total[p.kind] += 1
+            right[p.kind] += p.correct
+        return {k: (right[k], total[k]) for k in sorted(total)}
+
+
+def predict_stream(
+    qa: TableQA, root: Path, examples: list[Example], batch_size: int = 64, with_kind: bool = True
+) -> Iterator[Prediction]:
+    """Predictions in input order, batching questions (questions on one table share its preprocessing)."""
+    pending: list[tuple[Example, Encoded]] = []
+
+    def flush() -> Iterator[Prediction]:
+        if not pending:
+            return
+        answers = qa.answer_batch([e for _, e in pending])
+        for (ex, enc), ans in zip(pending, answers, strict=True):
+            yield _score(ex, ans, enc.table if with_kind else None)
+        pending.clear()
+
+    for ex in examples:
+        try:
+            table = load_table(root, ex.context)
+            enc = qa.encode(table, ex.question)
+        except (TableError, ValueError) as e:
+            yield from flush()
+            yield Prediction(ex, None, error=str(e), kind="unreachable")
+            continue
+        pending.append((ex, enc))
+        if len(pending) >= batch_size:
+            yield from flush()
+    yield from flush()
+
+
+def _score(ex: Example, answer: Answer, table) -> Prediction:
+    correct = bool(ex.answers) and lists_match(ex.answers, answer.answer)
+    kind = make_target(table, ex.answers).kind if table is not None and ex.answers else ""
+    return Prediction(ex, answer, correct=correct, kind=kind)
+
+
+def evaluate(
+    qa: TableQA, root: Path, examples: list[Example], batch_size: int = 64, progress: Callable | None = None
+) -> Report:
+    report = Report()
+    for p in predict_stream(qa, root, examples, batch_size):
+        report.predictions.append(p)
+        if progress:
+            progress(1)
+    return report

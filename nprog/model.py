@@ -1,0 +1,246 @@
+"""The Neural Programmer (Neelakantan, Le, Abadi, McCallum, Amodei; ICLR 2017), one file.
+
+Reads top to bottom: the config → the question encoder → the history controllers → the column encoder →
+the model, which runs T program steps. At each step it attends over the question words (memory.attention),
+picks an operation (soft distribution α), a column for each operation (β, conditioned on the operation
+choice — the paper's "dependency"), and, for comparisons, one of the question's numbers (pointer π).
+Training executes the program softly over the table (nprog.ops); inference reads a hard program off the
+distributions (nprog.decode) and runs it exactly (nprog.program), on tables of any size.
+
+Note what the controller sees: the question, the column names and the question↔table match features —
+never the row selections. So the program distribution costs O(columns) per step, whatever the row count;
+only the soft execution (training) touches rows.
+
+Changes from the original, each measured or documented in the spec's pitfalls: float32 with log-space
+losses (pitfall 4); a real LSTM question encoder over right-padded input (pitfall 12: cuDNN/MKL-friendly);
+numbers are kept in the input as <num> and the pointer reads the state at the number (pitfall 6, trained
+through the comparisons); full column names (mean of token embeddings, pitfall 9) plus a small feature
+vector per column; op and column masks that remove choices that cannot mean anything on this table.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from memory.attention import DotProductAttention
+from nprog.ops import ANSWER_OPS, OPS, ROW_OPS, SoftInputs, soft_row_ops
+
+N_COLUMN_FEATURES = 11
+
+
+@dataclass
+class ModelConfig:
+    vocab_size: int = 1000  # words (questions and column names share the embedding table)
+    d: int = 256  # embedding and hidden size
+    steps: int = 4  # program length T: T−1 row operations, then count or print
+    controller: str = "rnn"  # history controller: rnn (the paper's) | lstm
+    dropout: float = 0.2  # embeddings, controller vectors, column vectors (paper: keep 0.8)
+    word_dropout: float = 0.1  # question tokens replaced by <unk> in training (paper: keep 0.9)
+    rnn_dropout: float = 0.1  # variational dropout on the history state (paper: keep 0.9)
+    ops: list[str] = field(default_factory=lambda: [op.name for op in OPS])  # op set, by name
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+@dataclass
+class Trace:
+    """Everything the model decided, per example (B), step (T), operation (O), column (C), number (N)."""
+
+    op_logp: torch.Tensor  # (B, T, O) log α (masked ops at −inf-like)
+    col_logp: torch.Tensor  # (B, T, O, C) log β for each operation
+    num_logp: torch.Tensor  # (B, O, N) log π, the question-number pointer of each comparison
+    attention: torch.Tensor  # (B, T, L) question-word attention
+    rows: torch.Tensor | None = None  # (B, T, R) soft row selectors after each row step (training)
+    scalar: torch.Tensor | None = None  # (B,) soft count at the last step
+    lookup_logp: torch.Tensor | None = None  # (B, C, R) log of the soft printed-cell probability
+
+
+class QuestionEncoder(nn.Module):
+    """LSTM over right-padded embedded tokens; returns all states H and the question vector q."""
+
+    def __init__(self, config: ModelConfig):
+        super().__init__()
+        self.config = config
+        self.lstm = nn.LSTM(config.d, config.d, batch_first=True)
+
+    def forward(self, x: torch.Tensor, mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        x = F.dropout(x, self.config.dropout, self.training)  # (B, L, d)
+        H, _ = self.lstm(x)  # (B, L, d); right padding never reaches real positions
+        H = H * mask.unsqueeze(-1)
+        last = (mask.sum(1) - 1).clamp(min=0)  # (B,)
+        q = H[torch.arange(H.shape[0], device=H.device), last]  # (B, d)
+        return H, q
+
+
+class RNNController(nn.Module):
+    """The paper's history RNN: h_t = tanh([h_{t−1}; x] W_h) + b_h (bias outside the tanh)."""
+
+    def __init__(self, d: int, input_size: int):
+        super().__init__()
+        self.W = nn.Linear(d + input_size, d, bias=False)
+        self.b = nn.Parameter(torch.zeros(d))
+
+    def initial_state(self, batch: int, like: torch.Tensor):
+        return like.new_zeros(batch, self.b.shape[0])
+
+    def forward(self, x: torch.Tensor, state: torch.Tensor):
+        h = torch.tanh(self.W(torch.cat([state, x], -1))) + self.b
+        return h, h
+
+
+class LSTMController(nn.Module):
+    def __init__(self, d: int, input_size: int):
+        super().__init__()
+        self.cell = nn.LSTMCell(input_size, d)
+
+    def initial_state(self, batch: int, like: torch.Tensor):
+        z = like.new_zeros(batch, self.cell.hidden_size)
+        return (z, z)
+
+    def forward(self, x: torch.Tensor, state):
+        h, c = self.cell(x, state)
+        return h, (h, c)
+
+
+CONTROLLERS = {"rnn": RNNController, "lstm": LSTMController}
+
+
+@dataclass
+class Batch:
+    """Padded tensors for a batch (see nprog.batch.collate)."""
+
+    tokens: torch.Tensor  # (B, L) long
+    token_mask: torch.Tensor  # (B, L) bool
+    number_pos: torch.Tensor  # (B, N) long position of each question number in tokens (0 for padding)
+    number_mask: torch.Tensor  # (B, N) bool
+    col_names: torch.Tensor  # (B, C, Ln) long token ids of column names
+    col_name_mask: torch.Tensor  # (B, C, Ln) bool
+    col_features: torch.Tensor  # (B, C, N_COLUMN_FEATURES)
+    col_mask: torch.Tensor  # (B, C) bool
+    op_mask: torch.Tensor  # (B, O) bool: operations that can mean something on this table/question
+    op_col_mask: torch.Tensor  # (B, O, C) bool: columns each operation may use
+    soft: SoftInputs | None = None  # row-level tensors, only for soft execution (training)
+
+    def to(self, device) -> Batch:
+        moved = {k: (v.to(device) if torch.is_tensor(v) else v) for k, v in self.__dict__.items() if k != "soft"}
+        soft = None
+        if self.soft is not None:
+            soft = SoftInputs(**{k: v.to(device) for k, v in self.soft.__dict__.items()})
+        return Batch(**moved, soft=soft)
+
+
+def _masked_log_softmax(logits: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    """log softmax restricted to mask; masked entries get a large negative (finite) log-probability."""
+    logits = logits.masked_fill(~mask, -1e4)
+    return torch.log_softmax(logits, dim=-1).masked_fill(~mask, -1e4)
+
+
+class NeuralProgrammer(nn.Module):
+    def __init__(self, config: ModelConfig):
+        super().__init__()
+        self.config = config
+        d, O = config.d, len(OPS)
+        self.embedding = nn.Embedding(config.vocab_size, d, padding_idx=0)
+        self.encoder = QuestionEncoder(config)
+        self.attention = DotProductAttention()
+        self.op_embedding = nn.Parameter(torch.empty(O, d))  # U
+        self.W_op = nn.Linear(2 * d, d, bias=False)  # [q; a] → op controller
+        self.W_op_h = nn.Linear(d, d, bias=False)
+        self.W_col = nn.Linear(2 * d, d, bias=False)  # [q; a] → column controller
+        self.W_col_h = nn.Linear(d, d, bias=False)
+        self.W_dep = nn.Linear(2 * d, d, bias=False)  # [k; α U] → column query (op dependency)
+        self.col_features = nn.Linear(N_COLUMN_FEATURES, d, bias=False)
+        self.col_feature_logit = nn.Linear(N_COLUMN_FEATURES, 1, bias=False)  # w_cm, generalized
+        self.controller = CONTROLLERS[config.controller](d, 2 * d)
+        self.reset_parameters()
+
+    def reset_parameters(self) -> None:
+        for p in self.parameters():
+            nn.init.uniform_(p, -0.1, 0.1)
+        with torch.no_grad():
+            self.embedding.weight[0].zero_()
+
+    # ---- pieces
+    def column_vectors(self, batch: Batch) -> torch.Tensor:
+        names = self.embedding(batch.col_names)  # (B, C, Ln, d)
+        m = batch.col_name_mask.unsqueeze(-1).to(names.dtype)
+        name = (names * m).sum(2) / m.sum(2).clamp(min=1.0)  # mean of the name's tokens (B, C, d)
+        return name + self.col_features(batch.col_features)  # (B, C, d)
+
+    def forward(self, batch: Batch, execute: bool = False) -> Trace:
+        cfg = self.config
+        B = batch.tokens.shape[0]
+        tokens = batch.tokens
+        if self.training and cfg.word_dropout > 0:
+            drop = (torch.rand(tokens.shape, device=tokens.device) < cfg.word_dropout) & batch.token_mask
+            tokens = tokens.masked_fill(drop, 1)  # 1 = <unk>
+        H, q = self.encoder(self.embedding(tokens), batch.token_mask)  # (B, L, d), (B, d)
+        U = F.dropout(self.op_embedding, cfg.dropout, self.training)  # (O, d), one mask per batch
+        C_vec = F.dropout(self.column_vectors(batch), cfg.dropout, self.training)  # (B, C, d)
+        col_bias = self.col_feature_logit(batch.col_features).squeeze(-1)  # (B, C)
+
+        # question-number pointer π for every op: ũ_op · H[position of number n]
+        Hn = torch.gather(H, 1, batch.number_pos.unsqueeze(-1).expand(-1, -1, cfg.d))  # (B, N, d)
+        num_scores = torch.einsum("od,bnd->bon", U, Hn)  # (B, O, N)
+        num_logp = _masked_log_softmax(num_scores, batch.number_mask.unsqueeze(1).expand_as(num_scores))
+
+        rnn_keep = None
+        if self.training and cfg.rnn_dropout > 0:
+            rnn_keep = torch.bernoulli(torch.full((B, cfg.d), 1 - cfg.rnn_dropout, device=q.device)) / (
+                1 - cfg.rnn_dropout
+            )
+        state = self.controller.initial_state(B, q)
+        h = q.new_zeros(B, cfg.d)
+        is_row = torch.zeros(len(OPS), dtype=torch.bool, device=q.device)
+        is_row[ROW_OPS] = True
+        op_logps, col_logps, attentions, rows = [], [], [], []
+        s = batch.soft.row_mask if (execute and batch.soft is not None) else None
+        scalar = lookup_logp = None
+        for t in range(cfg.steps):
+            last = t == cfg.steps - 1
+            a, att = self.attention(h, H, batch.token_mask)  # (B, d), (B, L)
+            qa = torch.cat([q, a], -1)  # (B, 2d)
+            g = F.dropout(F.relu(self.W_op_h(h) + self.W_op(qa)), cfg.dropout, self.training)  # (B, d)
+            step_ops = ~is_row if last else is_row
+            op_mask = batch.op_mask & step_ops  # (B, O)
+            op_logp = _masked_log_softmax(g @ U.T, op_mask)  # (B, O)
+            alpha = op_logp.exp()
+            k = F.relu(self.W_col_h(h) + self.W_col(qa))  # (B, d)
+            k_dep = F.relu(self.W_dep(torch.cat([k, alpha @ U], -1)))  # (B, d)
+            k_dep = F.dropout(k_dep, cfg.dropout, self.training)
+            col_logits = torch.einsum("bd,bcd->bc", k_dep, C_vec) + col_bias  # (B, C)
+            col_logp = _masked_log_softmax(
+                col_logits.unsqueeze(1).expand(-1, len(OPS), -1), batch.op_col_mask
+            )  # (B, O, C): each op's own column distribution
+            beta = torch.einsum("bo,boc->bc", alpha, col_logp.exp())  # effective column attention
+            if s is not None:
+                if last:
+                    scalar = alpha[:, ANSWER_OPS[0]] * s.sum(-1)  # count
+                    lp_print = op_logp[:, ANSWER_OPS[1], None, None] + col_logp[:, ANSWER_OPS[1], :, None]
+                    lookup_logp = lp_print + torch.log(s.clamp(min=1e-30)).unsqueeze(1)  # (B, C, R)
+                else:
+                    outs = soft_row_ops(s, batch.soft, num_logp.exp(), col_logp.exp())  # (B, O, R)
+                    s = torch.einsum("bo,bor->br", alpha, outs) * batch.soft.row_mask
+                    rows.append(s)
+            x = torch.cat([alpha @ U, torch.einsum("bc,bcd->bd", beta, C_vec)], -1)  # (B, 2d)
+            x = F.dropout(x, cfg.dropout, self.training)
+            h, state = self.controller(x, state)
+            if rnn_keep is not None:
+                h = h * rnn_keep
+            op_logps.append(op_logp)
+            col_logps.append(col_logp)
+            attentions.append(att)
+        return Trace(
+            op_logp=torch.stack(op_logps, 1),
+            col_logp=torch.stack(col_logps, 1),
+            num_logp=num_logp,
+            attention=torch.stack(attentions, 1),
+            rows=torch.stack(rows, 1) if rows else None,
+            scalar=scalar,
+            lookup_logp=lookup_logp,
+        )

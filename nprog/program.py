@@ -1,0 +1,118 @@
+"""Hard programs: what the model decided, in a form a person can read and any engine can run.
+
+A :class:`Program` is a list of :class:`Step` s. Each step names an operation of the registry
+(:mod:`nprog.ops`), the column it reads (by its unique name), and its literal: the question number of a
+comparison, or the cell values a ``select`` matched. Programs are self-contained: executing one needs only
+the table, not the question, so the reference executor here and the SQL of :mod:`nprog.sql` can be
+checked against each other on any table.
+
+Every step reads the previous step's row selection (the 2017 model's ``previous``-previous selector was
+never used, so it is not carried). The last step is ``count`` or ``print``.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+
+import numpy as np
+
+from nprog.answers import format_number
+from nprog.ops import OP_INDEX, OPS
+from nprog.tables import Table
+
+
+class ProgramError(ValueError):
+    """A program does not fit the table (unknown op or column, missing literal)."""
+
+
+@dataclass
+class Step:
+    op: str
+    column: str | None = None
+    number: float | None = None  # comparisons: the question number
+    values: list = field(default_factory=list)  # select: matched cell strings (text) or numbers
+
+    def describe(self) -> str:
+        op = OPS[OP_INDEX[self.op]]
+        shown = [repr(v) if isinstance(v, str) else format_number(float(v)) for v in self.values[:5]]
+        if len(self.values) > 5:
+            shown.append(f"… ({len(self.values)} values)")
+        return op.label.format(
+            col=self.column,
+            num=format_number(self.number) if self.number is not None else "?",
+            values=" or ".join(shown) if shown else "(nothing named in the question)",
+        )
+
+
+@dataclass
+class Program:
+    steps: list[Step]
+
+    def __str__(self) -> str:
+        return "\n".join(f"{i + 1}. {s.describe()}" for i, s in enumerate(self.steps))
+
+    def to_json(self) -> str:
+        return json.dumps([asdict(s) for s in self.steps], ensure_ascii=False)
+
+    @classmethod
+    def from_json(cls, text: str) -> Program:
+        data = json.loads(text)
+        if not isinstance(data, list):
+            raise ProgramError("a program is a JSON list of steps")
+        return cls([Step(**d) for d in data])
+
+    @property
+    def answer_op(self) -> str:
+        return self.steps[-1].op if self.steps else ""
+
+
+@dataclass
+class Result:
+    """What a program computes on a table."""
+
+    answer: list[str]  # display values (de-duplicated printed cells, or the count)
+    rows: list[np.ndarray]  # row selection after each step (bool (R,)); the final answer step repeats
+    coordinates: list[tuple[int, int]]  # printed cells (row, column index)
+    aggregator: str  # "NONE" for printed cells, "COUNT" for a count
+    scalar: float | None = None
+
+
+def validate(program: Program, table: Table) -> None:
+    names = set(table.names)
+    if not program.steps:
+        raise ProgramError("the program is empty")
+    for i, step in enumerate(program.steps):
+        if step.op not in OP_INDEX:
+            raise ProgramError(f"step {i + 1}: unknown operation {step.op!r}")
+        op = OPS[OP_INDEX[step.op]]
+        if op.column and step.column not in names:
+            raise ProgramError(f"step {i + 1}: {step.op} needs a column of the table, got {step.column!r}")
+        if op.number and step.number is None:
+            raise ProgramError(f"step {i + 1}: {step.op} needs a number")
+        if op.yields != "rows" and i != len(program.steps) - 1:
+            raise ProgramError(f"step {i + 1}: {step.op} can only be the last step")
+    if OPS[OP_INDEX[program.steps[-1].op]].yields == "rows":
+        raise ProgramError("the last step must be count or print")
+
+
+def execute(program: Program, table: Table) -> Result:
+    """The reference executor: pure numpy over the typed table, any size."""
+    validate(program, table)
+    rows = np.ones(table.n_rows, dtype=bool)
+    history = []
+    for step in program.steps[:-1]:
+        op = OPS[OP_INDEX[step.op]]
+        column = table.column(step.column) if op.column else None
+        rows = op.discrete(rows, column, step).astype(bool)
+        history.append(rows)
+    final = program.steps[-1]
+    history.append(rows)
+    if final.op == "count":
+        n = int(rows.sum())
+        return Result([format_number(n)], history, [], "COUNT", float(n))
+    c = table.names.index(final.column)
+    idx = np.flatnonzero(rows)
+    strings = table.columns[c].strings.take(idx).to_pylist() if len(idx) else []
+    answer = list(dict.fromkeys(strings))  # de-duplicated, in row order
+    return Result(answer, history, [(int(r), c) for r in idx], "NONE")

@@ -1,0 +1,182 @@
+"""Questions: tokens, the numbers and dates they mention, and the vocabulary.
+
+A question is normalized exactly like table cells (:func:`nprog.tables.normalize_text`: accent-free,
+lowercase, one space between runs of letters and digits), so that a cell's text occurs in the question's
+text exactly when all its tokens occur there contiguously. Numbers are read with the one parser of
+:mod:`nprog.values`, from the *raw* spans (so "1,500" is one number, not "1" and "500").
+
+Number mentions replace their tokens by the special token ``<num>`` in the encoder input; the pointer over
+question numbers then attends to the encoder state *at* the number (the original pointed at the word
+before it, because it deleted numbers from the input). Dates spanning several words ("march 3, 2011",
+"may 1998") become one mention on the date scale. The word "first" is not a number (it is the cue for the
+`first` operation); "second" … "twentieth" are ("who finished third" → 3).
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from dataclasses import dataclass, field
+from functools import lru_cache
+
+import numpy as np
+
+from nprog.tables import normalize_text
+from nprog.values import MONTHS, parse_strings, strip_accents
+
+PAD, UNK, NUM, ENT = "<pad>", "<unk>", "<num>", "<ent>"
+SPECIALS = [PAD, UNK, NUM, ENT]
+
+# Raw tokens: numbers with separators/decimals/ordinal or percent suffixes, words, single symbols.
+_TOKEN_RE = re.compile(
+    r"[$£€¥]?\d+(?:[,.:]\d+)*(?:st|nd|rd|th|s|%)?(?![\w])|[^\W_]+(?:'[^\W_]+)?", re.UNICODE
+)
+_NOT_NUMBERS = {"first", "once"}
+_ONE_NOT_A_NUMBER_BEFORE = {"which", "the", "each", "any", "no", "every", "this", "that"}
+_DAY_RE = re.compile(r"^\d{1,2}(?:st|nd|rd|th)?$")
+_YEAR_RE = re.compile(r"^[12]\d{3}$")
+
+STOPWORDS = frozenset(
+    """a an the of in on at to for from by with and or is are was were be been what which who whom whose
+    how many much did does do that this these those it its as than then there their they he she his her
+    him them we you your our i me my not no yes if when where why all any each one s""".split()
+)
+
+
+@dataclass
+class Mention:
+    start: int  # token index of the first token of the mention
+    end: int  # one past the last token
+    value: float  # number, or date on the date scale of nprog.values
+    text: str  # the raw text
+
+
+@dataclass
+class Question:
+    text: str
+    tokens: list[str]  # normalized tokens (the form cells and column names are matched against)
+    mentions: list[Mention] = field(default_factory=list)  # spans in `tokens`
+
+    @property
+    def numbers(self) -> list[float]:
+        return [m.value for m in self.mentions]
+
+    def encoder_input(self, entity_spans: list[tuple[int, int]] = ()) -> tuple[list[str], list[int]]:
+        """Encoder tokens and the position of each surviving number mention in them.
+
+        Each number mention becomes one ``<num>``; each span of question words that exactly names a table
+        cell becomes one ``<ent>`` (the original's anonymization: the model learns "a cell is named
+        here", which transfers to tables it never saw). A number inside an entity span stops being a
+        question number; its mention position is -1.
+        """
+        kind = [None] * len(self.tokens)  # None: plain word; ("ent", k) / ("num", k): span k starts here
+        covered = np.zeros(len(self.tokens), dtype=bool)
+        for k, (a, b) in enumerate(entity_spans):
+            kind[a] = ("ent", k)
+            covered[a + 1 : b] = True
+        for k, m in enumerate(self.mentions):
+            if covered[m.start] or kind[m.start] is not None:
+                continue
+            kind[m.start] = ("num", k)
+            covered[m.start + 1 : m.end] = True
+        out, positions = [], [-1] * len(self.mentions)
+        for i, t in enumerate(self.tokens):
+            if covered[i]:
+                continue
+            if kind[i] is None:
+                out.append(t)
+            elif kind[i][0] == "ent":
+                out.append(ENT)
+            else:
+                positions[kind[i][1]] = len(out)
+                out.append(NUM)
+        return out, positions
+
+
+def tokenize(text: str) -> tuple[list[str], list[tuple[int, int]]]:
+    """Raw tokens ("1,500", "12.5%", "Zürich") and, for each, its span of normalized tokens."""
+    raw = _TOKEN_RE.findall(strip_accents(text))
+    norm = normalize_text(raw).to_pylist() if raw else []
+    return raw, norm
+
+
+def parse_question(text: str) -> Question:
+    if not isinstance(text, str):
+        raise TypeError(f"a question must be a string, not {type(text).__name__}")
+    raw, norm = tokenize(text)
+    tokens: list[str] = []
+    span_of: list[tuple[int, int]] = []  # raw token i → tokens[a:b]
+    for r, n in zip(raw, norm, strict=True):
+        sub = n.split() if n else [r.lower()]
+        span_of.append((len(tokens), len(tokens) + len(sub)))
+        tokens.extend(sub)
+    q = Question(text=text, tokens=tokens)
+    if not raw:
+        return q
+    low = [r.lower().rstrip(".") for r in raw]
+    taken = np.zeros(len(raw), dtype=bool)
+    found: list[tuple[int, int, float, str]] = []  # raw spans
+    # multi-token dates first: "march 3 2011", "3 march 2011", "march 2011"
+    for i, w in enumerate(low):
+        nxt = low[i + 1] if i + 1 < len(low) else ""
+        if w not in MONTHS or (w == "may" and not (_DAY_RE.match(nxt) or _YEAR_RE.match(nxt))):
+            continue
+        span = None
+        if i + 2 < len(low) and _DAY_RE.match(nxt) and _YEAR_RE.match(low[i + 2]):
+            span = (i, i + 3)
+        elif i >= 1 and _DAY_RE.match(low[i - 1]) and _YEAR_RE.match(nxt):
+            span = (i - 1, i + 2)
+        elif _YEAR_RE.match(nxt):
+            span = (i, i + 2)
+        if span and not taken[span[0] : span[1]].any():
+            words = " ".join(raw[span[0] : span[1]])
+            scale = parse_strings([words]).date_scale[0]
+            if not np.isnan(scale):
+                found.append((span[0], span[1], float(scale), words))
+                taken[span[0] : span[1]] = True
+    # single-token numbers, parsed in one vectorized call
+    p = parse_strings(raw)
+    for i, r in enumerate(raw):
+        if taken[i] or low[i] in _NOT_NUMBERS or np.isnan(p.number[i]):
+            continue
+        if low[i] == "one" and (
+            (i > 0 and low[i - 1] in _ONE_NOT_A_NUMBER_BEFORE) or (i + 1 < len(low) and low[i + 1] == "of")
+        ):
+            continue
+        found.append((i, i + 1, float(p.number[i]), r))
+    q.mentions = [
+        Mention(span_of[a][0], span_of[b - 1][1], value, words) for a, b, value, words in sorted(found)
+    ]
+    return q
+
+
+class Vocabulary:
+    """Word ids for the question encoder and column names; ids are compact (no holes after the cutoff)."""
+
+    def __init__(self, words: list[str]):
+        self.words = SPECIALS + [w for w in words if w not in SPECIALS]
+        self.index = {w: i for i, w in enumerate(self.words)}
+
+    @classmethod
+    def build(cls, token_lists, min_count: int = 5) -> Vocabulary:
+        counts = Counter(t for tokens in token_lists for t in tokens)
+        kept = sorted((w for w, c in counts.items() if c >= min_count), key=lambda w: (-counts[w], w))
+        return cls(kept)
+
+    def __len__(self) -> int:
+        return len(self.words)
+
+    def ids(self, tokens: list[str]) -> list[int]:
+        unk = self.index[UNK]
+        return [self.index.get(t, unk) for t in tokens]
+
+
+@lru_cache(maxsize=65536)
+def _name_tokens(name: str) -> tuple[str, ...]:
+    text = normalize_text([name])[0].as_py()
+    return tuple(text.split()) if text else ()
+
+
+def name_tokens(name: str) -> list[str]:
+    """Tokens of a column name, normalized like questions ("Avg. Attendance" → ["avg", "attendance"])."""
+    return list(_name_tokens(name))

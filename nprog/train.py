@@ -1,0 +1,285 @@
+"""Weakly supervised training on WikiTableQuestions: answers only, no programs (spec §3).
+
+Losses (spec §3.1, in float32 with the log-space fixes of pitfall 4):
+* scalar: L_s = min((ŝ − y)² / (2R), 3) with ŝ the soft count of the last step and R the valid rows;
+* lookup: L_l = (50/N)·[Σ_k min over item-k cells of −log ℓ + Σ over other valid cells of −log(1 − ℓ)]
+  with log ℓ = log α_print + log β_print + log s computed in log space;
+* numbers that are also in the table: the soft-min max(0, −⅕·log(e^{−5 L_s} + e^{−5 L_l}));
+* calc answers (including 0: pitfall 7) use L_s, word lookups L_l;
+* plus ½·λ·Σθ² (λ = 1e-4) as in the paper; Adam (lr 1e-3, ε 1e-6), global-norm clipping at 1.
+
+Batches are bucketed by table size and padded per batch; tables above ``--max-rows`` are left out of
+*training* only (reported), never out of evaluation. Dev accuracy is measured on ALL dev examples every
+``--eval-every`` steps and the best checkpoint is kept (atomic writes).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import math
+import os
+import platform
+import random
+import subprocess
+import sys
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+from tqdm import tqdm
+
+from nprog import checkpoint
+from nprog.answers import lists_match
+from nprog.batch import Encoded, collate, encode
+from nprog.model import ModelConfig, NeuralProgrammer
+from nprog.qa import TableQA, resolve_device
+from nprog.questions import Vocabulary, name_tokens, parse_question
+from nprog.tables import TableError
+from nprog.wtq import Example, load_table, make_target, read_examples, split_path
+
+KIND_CODES = {"lookup-word": 0, "lookup-number": 1, "calc": 2}
+
+
+@dataclass
+class TrainConfig:
+    data_dir: str
+    out: str
+    minutes: float | None = None  # wall-clock budget
+    steps: int | None = None  # step budget (whichever comes first)
+    batch_size: int = 20
+    lr: float = 1e-3
+    adam_eps: float = 1e-6
+    clip: float = 1.0
+    l2: float = 1e-4
+    eval_every: int = 500
+    seed: int = 150
+    device: str = "auto"
+    max_rows: int = 300  # training only: larger tables are skipped (reported)
+    min_count: int = 5  # vocabulary cutoff
+    d: int = 256
+    controller: str = "rnn"
+    dev_limit: int | None = None  # evaluate on the first N dev examples only (tests); None = all
+    train_limit: int | None = None
+    threads: int = 0  # torch threads (0 = all cores)
+
+
+def set_seed(seed: int) -> None:
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+
+
+@dataclass
+class Prepared:
+    items: list[Encoded]
+    skipped: dict[str, int]
+
+
+def build_vocab(root: Path, examples: list[Example], min_count: int) -> Vocabulary:
+    token_lists = []
+    for ex in examples:
+        token_lists.append(parse_question(ex.question).tokens)
+        try:
+            table = load_table(root, ex.context)
+        except TableError:
+            continue
+        for name in table.names:
+            token_lists.append(name_tokens(name))
+    return Vocabulary.build(token_lists, min_count=min_count)
+
+
+def prepare(root: Path, examples: list[Example], vocab: Vocabulary, max_rows: int | None) -> Prepared:
+    items, skipped = [], {"unreachable": 0, "too many rows": 0, "unreadable table": 0}
+    for ex in examples:
+        try:
+            table = load_table(root, ex.context)
+        except TableError:
+            skipped["unreadable table"] += 1
+            continue
+        if max_rows and table.n_rows > max_rows:
+            skipped["too many rows"] += 1
+            continue
+        target = make_target(table, ex.answers)
+        if target.kind == "unreachable":
+            skipped["unreachable"] += 1
+            continue
+        items.append(encode(table, ex.question, vocab, target=target))
+    return Prepared(items, skipped)
+
+
+def target_tensors(items: list[Encoded], C: int, R: int):
+    B = len(items)
+    K = max(max(e.target.item_cells.shape[0] for e in items), 1)
+    G = np.zeros((B, K, C, R), dtype=bool)
+    item_mask = np.zeros((B, K), dtype=bool)
+    kinds = np.zeros(B, dtype=np.int64)
+    y = np.zeros(B, dtype=np.float32)
+    for b, e in enumerate(items):
+        cells = e.target.item_cells
+        k, c, r = cells.shape
+        G[b, :k, :c, :r] = cells
+        item_mask[b, :k] = True
+        kinds[b] = KIND_CODES[e.target.kind]
+        y[b] = e.target.y if e.target.y is not None else 0.0
+    return torch.from_numpy(G), torch.from_numpy(item_mask), torch.from_numpy(kinds), torch.from_numpy(y)
+
+
+def loss_fn(trace, batch, targets) -> torch.Tensor:
+    G, item_mask, kinds, y = targets
+    soft = batch.soft
+    n_rows = soft.row_mask.sum(1).clamp(min=1.0)  # (B,)
+    n_cells = soft.cell_mask.sum((1, 2)).clamp(min=1.0)  # (B,)
+    L_s = torch.clamp((trace.scalar - y) ** 2 / (2 * n_rows), max=3.0)  # (B,)
+
+    lp = trace.lookup_logp  # (B, C, R) log ℓ
+    best = lp.unsqueeze(1).masked_fill(~G, -1e9).amax(dim=(2, 3))  # (B, K): the item's most likely cell
+    pos = torch.where(item_mask, -best, torch.zeros_like(best)).sum(1)  # (B,)
+    negatives = soft.cell_mask.bool() & ~G.any(1)  # (B, C, R)
+    neg_log = -torch.log1p(-lp.exp().clamp(max=1 - 1e-6))  # −log(1 − ℓ), finite as ℓ → 1
+    neg = (neg_log * negatives).sum((1, 2))
+    L_l = 50.0 * (pos + neg) / n_cells
+
+    soft_min = torch.clamp(-torch.logsumexp(torch.stack([-5 * L_s, -5 * L_l]), 0) / 5, min=0.0)
+    per_example = torch.where(kinds == 0, L_l, torch.where(kinds == 2, L_s, soft_min))
+    return per_example.mean()
+
+
+def batches(items: list[Encoded], batch_size: int, rng: random.Random):
+    """Endless batches bucketed by table size (less padding), in a seeded random order."""
+    order = sorted(range(len(items)), key=lambda i: (items[i].table.n_rows, items[i].table.n_columns))
+    while True:
+        chunks = [order[i : i + batch_size] for i in range(0, len(order), batch_size)]
+        rng.shuffle(chunks)
+        for chunk in chunks:
+            yield [items[i] for i in chunk]
+
+
+def dev_accuracy(qa: TableQA, dev: list[tuple[Example, Encoded | None]], batch_size: int = 128) -> float:
+    correct = 0
+    ready = [(ex, e) for ex, e in dev if e is not None]
+    for i in range(0, len(ready), batch_size):
+        chunk = ready[i : i + batch_size]
+        for (ex, _), ans in zip(chunk, qa.answer_batch([e for _, e in chunk]), strict=True):
+            correct += lists_match(ex.answers, ans.answer)
+    return correct / max(len(dev), 1)
+
+
+def _git_commit() -> str:
+    try:
+        return subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, timeout=5,
+            cwd=Path(__file__).resolve().parent,
+        ).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return ""
+
+
+def train(cfg: TrainConfig, log=print) -> dict:
+    if cfg.threads:
+        torch.set_num_threads(cfg.threads)
+    set_seed(cfg.seed)
+    device = resolve_device(cfg.device)
+    root = Path(cfg.data_dir)
+    train_examples = read_examples(split_path(root, "train"))[: cfg.train_limit]
+    dev_examples = read_examples(split_path(root, "dev"))[: cfg.dev_limit]
+    t0 = time.time()
+    vocab = build_vocab(root, train_examples, cfg.min_count)
+    prepared = prepare(root, train_examples, vocab, cfg.max_rows)
+    dev = []
+    for ex in dev_examples:
+        try:
+            dev.append((ex, encode(load_table(root, ex.context), ex.question, vocab)))
+        except (TableError, ValueError):
+            dev.append((ex, None))
+    log(
+        f"prepared {len(prepared.items)} training examples in {time.time() - t0:.0f}s "
+        f"(left out: {prepared.skipped}); vocabulary {len(vocab)}; dev {len(dev)}"
+    )
+    model_cfg = ModelConfig(vocab_size=len(vocab), d=cfg.d, controller=cfg.controller)
+    model = NeuralProgrammer(model_cfg).to(device)
+    optimizer = torch.optim.Adam(model.parameters(), lr=cfg.lr, eps=cfg.adam_eps)
+    rng = random.Random(cfg.seed)
+    stream = batches(prepared.items, cfg.batch_size, rng)
+    qa = TableQA(model, vocab, device=device)
+
+    budget_s = cfg.minutes * 60 if cfg.minutes else math.inf
+    max_steps = cfg.steps or (10**9 if cfg.minutes else 10_000)
+    best, best_step, step, seen = -1.0, 0, 0, 0
+    start = time.time()
+    losses: list[float] = []
+    history = []
+    bar = tqdm(total=max_steps if cfg.steps else None, file=sys.stderr, dynamic_ncols=True, mininterval=2)
+
+    def evaluate_and_keep() -> None:
+        nonlocal best, best_step
+        model.eval()
+        acc = dev_accuracy(qa, dev)
+        model.train()
+        elapsed = time.time() - start
+        history.append({"step": step, "dev_accuracy": round(acc, 4), "minutes": round(elapsed / 60, 2)})
+        log(f"step {step}: dev accuracy {acc:.3f} ({elapsed / 60:.1f} min, {seen / elapsed:.0f} examples/s)")
+        if acc > best:
+            best, best_step = acc, step
+            card = {
+                "name": Path(cfg.out).name,
+                "what": "Neural Programmer (Neelakantan et al. 2017) trained on WikiTableQuestions random-split-1-train",
+                "dev_accuracy": round(acc, 4),
+                "dev_examples": len(dev),
+                "test_accuracy": None,
+                "step": step,
+                "examples_seen": seen,
+                "train_minutes": round(elapsed / 60, 1),
+                "examples_per_second": round(seen / elapsed, 1),
+                "training_command": "nprog train " + " ".join(sys.argv[2:]) if sys.argv[1:2] == ["train"] else "",
+                "train_config": {k: v for k, v in asdict(cfg).items() if k not in ("data_dir", "out")},
+                "training_examples": len(prepared.items),
+                "left_out_of_training": prepared.skipped,
+                "hardware": f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, torch {torch.__version__}, {device}",
+                "seed": cfg.seed,
+                "git_commit": _git_commit(),
+                "date": dt.date.today().isoformat(),
+                "ops": model_cfg.ops,
+                "dev_curve": history,
+            }
+            checkpoint.save(cfg.out, model, vocab, card)
+
+    model.train()
+    while step < max_steps and time.time() - start < budget_s:
+        items = next(stream)
+        batch = collate(items, soft=True)
+        C, R = batch.soft.cell_mask.shape[1:]
+        targets = target_tensors(items, C, R)
+        batch = batch.to(device)
+        targets = tuple(t.to(device) for t in targets)
+        trace = model(batch, execute=True)
+        loss = loss_fn(trace, batch, targets)
+        l2 = sum((p * p).sum() for p in model.parameters())
+        total = loss + 0.5 * cfg.l2 * l2
+        optimizer.zero_grad(set_to_none=True)
+        total.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.clip)
+        optimizer.step()
+        step += 1
+        seen += len(items)
+        losses.append(loss.item())
+        if step % 20 == 0:
+            elapsed = time.time() - start
+            bar.set_postfix(loss=f"{np.mean(losses[-100:]):.3f}", ex_s=f"{seen / elapsed:.0f}", dev=f"{max(best, 0):.3f}")
+        bar.update(1)
+        if step % cfg.eval_every == 0:
+            evaluate_and_keep()
+    if not history or history[-1]["step"] != step:
+        evaluate_and_keep()
+    bar.close()
+    summary = {
+        "best_dev_accuracy": best,
+        "best_step": best_step,
+        "steps": step,
+        "examples_per_second": seen / max(time.time() - start, 1e-9),
+        "losses": losses,
+    }
+    (Path(cfg.out) / "losses.json").write_text(json.dumps(losses[:1000]))
+    return summary

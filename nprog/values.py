@@ -1,0 +1,289 @@
+"""Numbers and dates in the text of tables, questions and answers: the one parser nprog has.
+
+Everything that reads a number or a date out of a string goes through :func:`parse_strings`: table cells
+(`nprog.tables`), question tokens (`nprog.questions`) and answer values (`nprog.answers`). It is vectorized
+with pandas string methods over the *distinct* strings of its input, so a million-cell column costs a few
+regex passes, not a million Python calls.
+
+Rules (each one a row of the table-driven tests in ``tests/test_values.py``):
+
+* Cleaning: footnote markers are dropped (``12[a]``, ``5*``, ``†``, ``‡``, ``§``), non-breaking spaces become
+  spaces, every dash and the unicode minus become ``-``.
+* Missing markers (``""``, ``-``, ``—``, ``n/a``, ``?``, ``tbd`` …) parse to nothing and set ``missing``.
+* Numbers: thousands separators, decimals, signs, percentages (``12%`` → 12), currency (``$ £ € ¥``),
+  scale words (``5.2 million`` → 5.2e6), ordinals (``22nd`` → 22), a short unit after the number
+  (``1,280 m`` → 1280, ``12 km`` → 12), spelled-out numbers and ordinals (``two`` → 2, ``third`` → 3).
+* Times: ``1:23.45`` → 83.45 seconds, ``1:02:03`` → 3723 seconds.
+* Ranges and scores (``1998–99``, ``2–1``, ``10-20``): the value is the **first** number. A season
+  ``1998–99`` is also the year 1998.
+* Dates: ``2011-03-03``, ``March 3, 2011``, ``3 March 2011``, ``3rd of March 2011``, ``Mar. 3 2011``,
+  ``May 1998``, ``March 3`` (no year), ``03/03/2011`` (month first unless the first part exceeds 12), and a
+  bare year 1000–2999 (``1998`` is both the number 1998 and the year 1998).
+* One date scale (the fix of pitfall 10 in the spec): ``year + (month − 1)/12 + (day − 1)/372``, so a
+  bare year and a full date in the same year compare sensibly and a year is the same value as a number.
+  Dates without a year have parts but no scale value.
+* ``loose``: when the whole string is not a number, the first number inside it (``4th, Western`` → 4),
+  used for comparisons on text columns as the original model did.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+
+MONTHS = {
+    "january": 1, "february": 2, "march": 3, "april": 4, "may": 5, "june": 6, "july": 7,
+    "august": 8, "september": 9, "october": 10, "november": 11, "december": 12,
+    "jan": 1, "feb": 2, "mar": 3, "apr": 4, "jun": 6, "jul": 7, "aug": 8, "sep": 9, "sept": 9,
+    "oct": 10, "nov": 11, "dec": 12,
+}  # fmt: skip
+
+CARDINALS = {
+    "zero": 0, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8,
+    "nine": 9, "ten": 10, "eleven": 11, "twelve": 12, "thirteen": 13, "fourteen": 14, "fifteen": 15,
+    "sixteen": 16, "seventeen": 17, "eighteen": 18, "nineteen": 19, "twenty": 20, "thirty": 30,
+    "forty": 40, "fifty": 50, "sixty": 60, "seventy": 70, "eighty": 80, "ninety": 90, "hundred": 100,
+    "thousand": 1000, "million": 1e6, "billion": 1e9, "once": 1, "twice": 2, "dozen": 12,
+}  # fmt: skip
+
+ORDINALS = {
+    "first": 1, "second": 2, "third": 3, "fourth": 4, "fifth": 5, "sixth": 6, "seventh": 7, "eighth": 8,
+    "ninth": 9, "tenth": 10, "eleventh": 11, "twelfth": 12, "thirteenth": 13, "fourteenth": 14,
+    "fifteenth": 15, "sixteenth": 16, "seventeenth": 17, "eighteenth": 18, "nineteenth": 19,
+    "twentieth": 20,
+}  # fmt: skip
+
+MISSING_MARKERS = frozenset(
+    ["", "-", "--", "---", "n/a", "na", "n.a.", "none", "null", "nan", "?", "??", "tbd", "tba", "unknown"]
+)
+
+# The scale words that multiply; short unit-like scales ("m", "k") are NOT scales: "1,280 m" is metres.
+SCALES = {"thousand": 1e3, "million": 1e6, "billion": 1e9, "trillion": 1e12}
+
+_MONTH_RE = "|".join(sorted(MONTHS, key=len, reverse=True))
+_NUM = r"(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?|\.\d+"
+_ORD = r"(?:st|nd|rd|th)"
+
+# A full-string number: sign, currency, digits, scale word, percent or ordinal, short unit.
+NUMBER_RE = re.compile(
+    rf"^(?P<sign>[-+])?\s*(?:[$£€¥₹]|us\$|rs\.?)?\s*(?P<num>{_NUM})\s*"
+    rf"(?P<scale>thousand|million|billion|trillion)?\s*(?:%|{_ORD}|[$£€])?"
+    r"(?:\s*[a-z°º'\"′″²³/.]{1,12}(?:\s[a-z°²³/.]{1,8})?)?$"
+)
+# Ranges and scores "1998-99", "2-1", "10 to 20": the first number counts.
+RANGE_RE = re.compile(rf"^(?P<a>[-+]?(?:{_NUM}))\s*{_ORD}?\s*(?:-|/|to|:)\s*(?:{_NUM})\s*{_ORD}?$")
+TIME_RE = re.compile(r"^[-+]?(?:(?P<h>\d+):)??(?P<m>\d+):(?P<s>\d{2}(?:\.\d+)?)$")
+LOOSE_RE = re.compile(rf"(?:^|[^\w.])(?P<sign>-?)(?P<num>{_NUM})")
+
+DATE_PATTERNS = [
+    # (regex, group names in order year/month/day where present)
+    re.compile(r"^(?P<y>\d{4})-(?P<m>\d{1,2})-(?P<d>\d{1,2})$"),
+    re.compile(r"^(?P<y>\d{4})-(?P<m>\d{1,2})$"),
+    re.compile(rf"^(?P<d>\d{{1,2}}){_ORD}?\s+(?:of\s+)?(?P<mon>{_MONTH_RE})\.?,?\s+(?P<y>\d{{4}})$"),
+    re.compile(rf"^(?P<mon>{_MONTH_RE})\.?\s+(?P<d>\d{{1,2}}){_ORD}?,?\s+(?P<y>\d{{4}})$"),
+    re.compile(rf"^(?P<mon>{_MONTH_RE})\.?,?\s+(?P<y>\d{{4}})$"),
+    re.compile(rf"^(?P<mon>{_MONTH_RE})\.?\s+(?P<d>\d{{1,2}}){_ORD}?$"),
+    re.compile(rf"^(?P<d>\d{{1,2}}){_ORD}?\s+(?:of\s+)?(?P<mon>{_MONTH_RE})$"),
+    re.compile(r"^(?P<a>\d{1,2})/(?P<b>\d{1,2})/(?P<y>\d{4})$"),
+    re.compile(r"^(?P<y>[12]\d{3})(?:\s*-\s*(?:\d{2}|\d{4}))?$"),
+]
+
+_FOOTNOTE_RE = r"\[[^\]]{0,12}\]|[*†‡§¶]+|\s+\((?:[a-z]|\d{1,2})\)$"
+_DASHES = r"[‐‑‒–—―−﹣－]"
+
+
+@dataclass
+class Parsed:
+    """Parsed values of a sequence of strings; every array has one entry per input string."""
+
+    number: np.ndarray  # float64, NaN where the whole string is not a number (or a time, range, year)
+    year: np.ndarray  # float64 date parts, NaN where unknown
+    month: np.ndarray
+    day: np.ndarray
+    loose: np.ndarray  # float64: first number anywhere in the string (NaN if none)
+    missing: np.ndarray  # bool: a missing-value marker
+
+    @property
+    def date_scale(self) -> np.ndarray:
+        """year + (month-1)/12 + (day-1)/372; a bare year is the year itself; NaN without a year."""
+        month = np.nan_to_num(self.month, nan=1.0)
+        day = np.nan_to_num(self.day, nan=1.0)
+        return self.year + (month - 1.0) / 12.0 + (day - 1.0) / 372.0
+
+    @property
+    def is_date(self) -> np.ndarray:
+        """A date with at least a month (a bare year is a number first)."""
+        return ~np.isnan(self.month)
+
+
+# pyarrow's RE2 kernels run in C++ over whole columns: ~10x faster than pandas' per-element `re`.
+def clean(strings: pa.Array) -> pa.Array:
+    """Lowercase, NFKC, dashes → '-', NBSP → space, footnote markers dropped, whitespace collapsed."""
+    s = pc.utf8_lower(pc.utf8_normalize(strings, form="NFKC"))
+    s = pc.replace_substring_regex(s, _DASHES, "-")
+    s = pc.replace_substring_regex(s, _FOOTNOTE_RE, "")
+    s = pc.replace_substring_regex(s, r"\s+", " ")
+    return pc.utf8_trim_whitespace(s)
+
+
+def _extract(strings: pa.Array, pattern: re.Pattern) -> dict[str, pa.Array]:
+    """Named groups of a regex as string arrays; null where the regex (or the group) did not match."""
+    struct = pc.extract_regex(strings, pattern.pattern)
+    matched = pc.is_valid(struct)
+    out = {}
+    for i, name in enumerate(struct.type.names):
+        child = pc.struct_field(struct, [i])
+        out[name] = pc.if_else(pc.and_(matched, pc.not_equal(child, "")), child, None)
+    return out
+
+
+def _to_float(text: pa.Array) -> np.ndarray:
+    values = pc.cast(pc.replace_substring(text, ",", ""), pa.float64())
+    return values.to_numpy(zero_copy_only=False).astype(np.float64)  # nulls → NaN
+
+
+def _lookup(text: pa.Array, table: dict[str, float]) -> np.ndarray:
+    keys = pa.array(list(table))
+    idx = pc.index_in(text, value_set=keys).to_numpy(zero_copy_only=False)
+    out = np.full(len(text), np.nan)
+    hit = ~np.isnan(idx.astype(np.float64))
+    out[hit] = np.asarray(list(table.values()), dtype=np.float64)[idx[hit].astype(np.int64)]
+    return out
+
+
+def _parse_unique(s: pa.Array) -> Parsed:
+    """Parse cleaned, distinct strings (see the module docstring for the rules)."""
+    n = len(s)
+    missing = pc.is_in(s, value_set=pa.array(sorted(MISSING_MARKERS))).to_numpy(zero_copy_only=False)
+
+    # --- numbers: spelled-out words, full-string numbers, times, ranges (first wins in that order)
+    number = _lookup(pc.utf8_trim(s, " ."), CARDINALS | ORDINALS)
+    m = _extract(s, NUMBER_RE)
+    sign = np.where(m["sign"].to_numpy(zero_copy_only=False) == "-", -1.0, 1.0)
+    value = sign * _to_float(m["num"]) * np.nan_to_num(_lookup(m["scale"], SCALES), nan=1.0)
+    number = np.where(np.isnan(number), value, number)
+
+    t = _extract(s, TIME_RE)
+    seconds = np.nan_to_num(_to_float(t["h"])) * 3600.0 + _to_float(t["m"]) * 60.0 + _to_float(t["s"])
+    number = np.where(np.isnan(number), seconds, number)
+    number = np.where(np.isnan(number), _to_float(_extract(s, RANGE_RE)["a"]), number)
+
+    # --- dates; only strings with a month name, a separator or four digits can be dates
+    year, month, day = np.full(n, np.nan), np.full(n, np.nan), np.full(n, np.nan)
+    candidate = pc.match_substring_regex(s, rf"(?:{_MONTH_RE})|[-/]|\d{{4}}").to_numpy(zero_copy_only=False)
+    for pattern in DATE_PATTERNS:
+        undone = np.flatnonzero(candidate & np.isnan(year) & np.isnan(month))
+        if len(undone) == 0:
+            break
+        g = _extract(s.take(pa.array(undone)), pattern)
+        nan = np.full(len(undone), np.nan)
+        y = _to_float(g["y"]) if "y" in g else nan
+        d = _to_float(g["d"]) if "d" in g else nan
+        if "mon" in g:
+            mo = _lookup(g["mon"], MONTHS)
+        elif "a" in g:  # m/d/y, or d/m/y when the first part cannot be a month
+            a, b = _to_float(g["a"]), _to_float(g["b"])
+            mo, d = np.where(a > 12, b, a), np.where(a > 12, a, b)
+        else:
+            mo = _to_float(g["m"]) if "m" in g else nan
+        if "mon" in g or "m" in g or "a" in g:
+            with np.errstate(invalid="ignore"):
+                ok = (mo >= 1) & (mo <= 12) & (np.isnan(d) | ((d >= 1) & (d <= 31)))
+        else:  # a bare year or a season "1998-99"
+            with np.errstate(invalid="ignore"):
+                ok = (y >= 1000) & (y <= 2999)
+        idx = undone[ok]
+        year[idx], month[idx], day[idx] = y[ok], mo[ok], d[ok]
+
+    # a full date is not a number ("2011-03-03" is not 2011); a bare year or a season is both
+    number = np.where(np.isnan(month), number, np.nan)
+
+    loose = _extract(s, LOOSE_RE)
+    loose_value = _to_float(loose["num"])
+    loose_value = np.where(loose["sign"].to_numpy(zero_copy_only=False) == "-", -loose_value, loose_value)
+    loose_value = np.where(np.isnan(number), loose_value, number)
+
+    for a in (number, year, month, day, loose_value):
+        a[missing] = np.nan
+    return Parsed(number, year, month, day, loose_value, missing)
+
+
+_FIELDS = ("number", "year", "month", "day", "loose", "missing")
+_PLAIN_RE = r"^\s*[-+]?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?\s*$"
+
+
+_MEMO: dict[str, tuple] = {}  # string → its parsed fields; small inputs repeat a lot (years, "how", "many")
+_MEMO_LIMIT = 200_000
+_MEMO_INPUT_LIMIT = 20_000  # inputs with more distinct strings than this skip the memo (pure bulk path)
+
+
+def _parse_bulk(u: pa.Array) -> list[np.ndarray]:
+    """The six parsed fields of distinct raw strings; plain numerals take a fast path."""
+    plain = pc.match_substring_regex(u, _PLAIN_RE).to_numpy(zero_copy_only=False)
+    number, loose = np.full(len(u), np.nan), np.full(len(u), np.nan)
+    year, month, day = np.full(len(u), np.nan), np.full(len(u), np.nan), np.full(len(u), np.nan)
+    missing = np.zeros(len(u), dtype=bool)
+    number[plain] = _to_float(pc.utf8_trim_whitespace(u.filter(pa.array(plain))))
+    loose[plain] = number[plain]
+    is_year = plain & (number >= 1000) & (number <= 2999) & (number == np.floor(number))
+    year[is_year] = number[is_year]
+    rest = np.flatnonzero(~plain)
+    if len(rest):
+        p = _parse_unique(clean(u.take(pa.array(rest))))
+        for name, array in zip(_FIELDS, (number, year, month, day, loose, missing), strict=True):
+            array[rest] = getattr(p, name)
+    return [number, year, month, day, loose, missing]
+
+
+def parse_strings(strings) -> Parsed:
+    """Parse any sequence of strings (list, array, Series); each distinct string is parsed once.
+
+    Large inputs go through the bulk pyarrow path; small ones (questions, small tables) are memoized,
+    because compiling the regexes costs more than matching a few strings.
+    """
+    series = strings if isinstance(strings, pd.Series) else pd.Series(strings, dtype="object")
+    codes, uniques = pd.factorize(series.astype("string[pyarrow]").fillna(""), sort=False)
+    words = np.asarray(uniques, dtype=object)
+    if len(words) > _MEMO_INPUT_LIMIT:
+        fields = _parse_bulk(pa.array(words, type=pa.string()))
+    else:
+        misses = [w for w in words if w not in _MEMO]
+        if misses:
+            parsed = _parse_bulk(pa.array(misses, type=pa.string()))
+            if len(_MEMO) + len(misses) > _MEMO_LIMIT:
+                _MEMO.clear()
+            for i, w in enumerate(misses):
+                _MEMO[w] = tuple(f[i] for f in parsed)
+        rows = [_MEMO[w] for w in words]
+        fields = [np.array([r[k] for r in rows], dtype=bool if k == 5 else np.float64) for k in range(6)]
+        if not rows:
+            fields = [np.zeros(0, dtype=bool if k == 5 else np.float64) for k in range(6)]
+    return Parsed(*(f[codes] for f in fields))
+
+
+def plain_number(strings) -> np.ndarray:
+    """float64 per string: the value of a plain numeral ("1,234", "-3.5"), NaN for anything else.
+
+    The strict reading used for answer matching, where "1998-99" must not equal 1998 nor "4th" equal 4.
+    """
+    arr = pa.array(list(strings), type=pa.string())
+    plain = pc.match_substring_regex(arr, _PLAIN_RE).to_numpy(zero_copy_only=False)
+    out = np.full(len(arr), np.nan)
+    if plain.any():
+        out[plain] = _to_float(pc.utf8_trim_whitespace(arr.filter(pa.array(plain))))
+    return out
+
+
+def parse_one(text: str) -> Parsed:
+    """Parse a single string (a thin wrapper over :func:`parse_strings`)."""
+    return parse_strings([text])
+
+
+def strip_accents(text: str) -> str:
+    return "".join(c for c in unicodedata.normalize("NFKD", text) if unicodedata.category(c) != "Mn")

@@ -1,0 +1,188 @@
+"""WikiTableQuestions: examples, tables, and what the original took from CoreNLP and a private file.
+
+Our copy of WTQ has only the question TSVs and the tables (spec §1.1). For each example we rebuild the
+answer type and the table cells that match each answer item:
+
+* ``lookup-word``: every answer item matches at least one data cell (header excluded: fixes spec bug 1.5);
+* ``lookup-number``: a lookup whose single answer item is a number (also reachable by a count);
+* ``calc``: not in the table, a single number (a count, a sum …), answer 0 included (pitfall 7 fixed);
+* ``unreachable``: anything else; skipped in training, counted wrong in evaluation.
+
+Cell ↔ answer matching uses :mod:`nprog.answers`, the same semantics as evaluation.
+"""
+
+from __future__ import annotations
+
+import csv
+import os
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+
+from nprog.answers import Value, to_values
+from nprog.tables import Table, TableError, unescape_wtq
+
+SPLITS = {
+    "train": "random-split-1-train.tsv",
+    "dev": "random-split-1-dev.tsv",
+    "test": "pristine-unseen-tables.tsv",
+}
+ANSWER_TYPES = ("lookup-word", "lookup-number", "calc", "unreachable")
+
+
+class DataError(ValueError):
+    """A WTQ file is missing or malformed; the message names the file and the problem."""
+
+
+@dataclass
+class Example:
+    id: str
+    question: str
+    context: str  # table path relative to the data dir, e.g. csv/204-csv/590.csv
+    answers: list[str] = field(default_factory=list)  # empty when the TSV has no targetValue
+
+
+def data_dir(path: str | os.PathLike | None = None) -> Path:
+    """The WTQ directory: the argument, else $NPROG_WTQ_DIR; DataError if neither exists."""
+    chosen = path or os.environ.get("NPROG_WTQ_DIR")
+    if not chosen:
+        raise DataError("no WikiTableQuestions directory: pass --data-dir or set NPROG_WTQ_DIR")
+    p = Path(chosen)
+    if not (p / "data").is_dir() or not (p / "csv").is_dir():
+        raise DataError(f"{p}: not a WikiTableQuestions directory (expected data/ and csv/ inside)")
+    return p
+
+
+def split_path(root: Path, split: str) -> Path:
+    if split in SPLITS:
+        return root / "data" / SPLITS[split]
+    candidate = root / "data" / (split if split.endswith(".tsv") else f"{split}.tsv")
+    if not candidate.exists():
+        raise DataError(f"unknown split {split!r}: use one of {', '.join(SPLITS)} or a file under {root / 'data'}")
+    return candidate
+
+
+def read_examples(path: str | os.PathLike) -> list[Example]:
+    """Read a WTQ-format TSV (id, utterance, context[, targetValue]) with its escapes."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise DataError(f"{path}: no such file") from None
+    except (OSError, UnicodeDecodeError) as e:
+        raise DataError(f"{path}: cannot read ({e})") from None
+    rows = list(csv.reader(text.splitlines(), delimiter="\t", quoting=csv.QUOTE_NONE))
+    if not rows:
+        raise DataError(f"{path}: the file is empty")
+    header = [h.strip() for h in rows[0]]
+    missing = [c for c in ("id", "utterance", "context") if c not in header]
+    if missing:
+        raise DataError(f"{path}: missing column(s) {', '.join(missing)} (expected id, utterance, context[, targetValue])")
+    idx = {h: i for i, h in enumerate(header)}
+    examples = []
+    for line_no, row in enumerate(rows[1:], start=2):
+        if not row or all(not f.strip() for f in row):
+            continue
+        if len(row) < len(header) - ("targetValue" in idx):
+            raise DataError(f"{path}: line {line_no} has {len(row)} fields, expected {len(header)}")
+        answers = []
+        if "targetValue" in idx and idx["targetValue"] < len(row):
+            answers = [unescape_wtq(a) for a in row[idx["targetValue"]].split("|")]
+        examples.append(
+            Example(
+                id=row[idx["id"]],
+                question=unescape_wtq(row[idx["utterance"]]),
+                context=row[idx["context"]],
+                answers=answers,
+            )
+        )
+    return examples
+
+
+@lru_cache(maxsize=256)
+def _load_table_cached(path: str) -> Table:
+    return Table.from_wtq(path)
+
+
+def load_table(root: Path, context: str, cache: bool = True) -> Table:
+    path = (root / context).resolve()
+    if not str(path).startswith(str(root.resolve())):
+        raise TableError(f"{context}: table path escapes the tables root {root}")
+    if not path.exists() and not path.with_suffix(".tsv").exists():
+        raise TableError(f"{context}: no such table under {root}")
+    return _load_table_cached(str(path)) if cache else Table.from_wtq(path)
+
+
+@dataclass
+class Target:
+    """What training needs from an answer: its type, the scalar y, and the cells each item matches."""
+
+    kind: str  # one of ANSWER_TYPES
+    y: float | None  # the number for lookup-number and calc
+    item_cells: np.ndarray  # (K, C, R) bool: cell matches answer item k (K = 0 for calc/unreachable)
+
+
+@dataclass
+class CellValues:
+    """Answer-matching readings of every cell, as (C, R) arrays."""
+
+    text: np.ndarray  # object: normalized strings
+    number: np.ndarray  # float64, NaN if not a plain numeral
+    date: np.ndarray  # (C, R, 3) float64 year/month/day, NaN unknown; all NaN if not a date
+
+
+def cell_values(table: Table) -> CellValues:
+    """Answer-matching values of every cell (cached on the table)."""
+    cached = getattr(table, "_cell_values", None)
+    if cached is None:
+        C, R = table.n_columns, table.n_rows
+        flat = to_values([s for c in table.columns for s in c.strings.to_pylist()])
+        text = np.array([v.text for v in flat], dtype=object).reshape(C, R)
+        number = np.array([np.nan if v.number is None else v.number for v in flat]).reshape(C, R)
+        date = np.array([v.date or (np.nan, np.nan, np.nan) for v in flat], dtype=np.float64).reshape(C, R, 3)
+        cached = table._cell_values = CellValues(text, number, date)
+    return cached
+
+
+def value_matches(value: Value, cells: CellValues) -> np.ndarray:
+    """(C, R) bool: the cells that match one answer value (numbers, dates or normalized strings)."""
+    hit = cells.text == value.text
+    if value.number is not None:
+        hit |= np.abs(cells.number - value.number) < 1e-6
+    if value.date is not None:
+        want = np.asarray(value.date)
+        same = (cells.date == want) | (np.isnan(cells.date) & np.isnan(want))
+        hit |= same.all(axis=-1) & ~np.isnan(cells.date[..., 1])
+    return hit
+
+
+def make_target(table: Table, answers: list[str]) -> Target:
+    gold = to_values(answers)
+    C, R = table.n_columns, table.n_rows
+    if gold:
+        cells = cell_values(table)
+        item_cells = np.stack([value_matches(g, cells) for g in gold])
+    else:
+        item_cells = np.zeros((0, C, R), dtype=bool)
+    found = item_cells.reshape(len(gold), -1).any(axis=1)
+    single_number = len(gold) == 1 and gold[0].number is not None
+    if gold and found.all():
+        kind = "lookup-number" if single_number else "lookup-word"
+        return Target(kind, gold[0].number if single_number else None, item_cells)
+    if single_number:
+        return Target("calc", gold[0].number, np.zeros((0, C, R), dtype=bool))
+    return Target("unreachable", None, np.zeros((0, C, R), dtype=bool))
+
+
+def answer_type_shares(root: Path, examples: list[Example]) -> dict[str, int]:
+    counts = dict.fromkeys(ANSWER_TYPES, 0)
+    for ex in examples:
+        try:
+            table = load_table(root, ex.context)
+        except TableError:
+            counts["unreachable"] += 1
+            continue
+        counts[make_target(table, ex.answers).kind] += 1
+    return counts
