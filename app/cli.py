@@ -74,6 +74,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--max-rows", type=int, default=300, help="training only: skip larger tables (reported)")
     p.add_argument("--seed", type=int, default=150)
     p.add_argument("--threads", type=int, default=0, help="torch threads (0 = all cores)")
+    p.add_argument("--mml-weight", type=float, default=1.0, help="weight of the searched-program MML loss (0 = off)")
     p.add_argument("--train-limit", type=int, help="use only the first N training examples")
     p.add_argument("--dev-limit", type=int, help="evaluate on the first N dev examples only")
     p.add_argument("--device", default="auto", help="auto | cpu | cuda")
@@ -195,6 +196,7 @@ def cmd_train(args) -> int:
         d=args.d,
         controller=args.controller,
         threads=args.threads,
+        mml_weight=args.mml_weight,
         train_limit=args.train_limit,
         dev_limit=args.dev_limit,
     )

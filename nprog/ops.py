@@ -25,6 +25,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
 import torch
 
 
@@ -90,6 +92,53 @@ def _superlative(s, beta, inp: SoftInputs, order: torch.Tensor) -> torch.Tensor:
     return _mix_columns(out, beta)
 
 
+# Discrete forms take rows of shape (..., R): one selection (the executor) or a stack of them (program
+# search in nprog.search), with one implementation.
+
+
+def _d_prev(rows, column, step):
+    out = np.zeros_like(rows)
+    out[..., :-1] = rows[..., 1:]
+    return out
+
+
+def _d_next(rows, column, step):
+    out = np.zeros_like(rows)
+    out[..., 1:] = rows[..., :-1]
+    return out
+
+
+def _d_first(rows, column, step):
+    return rows & (np.cumsum(rows, axis=-1) == 1)
+
+
+def _d_last(rows, column, step):
+    return _d_first(rows[..., ::-1], column, step)[..., ::-1]
+
+
+def _d_superlative(order_attr):
+    def discrete(rows, column, step):
+        order = getattr(column, order_attr)
+        flat = rows.reshape(-1, rows.shape[-1])
+        candidates = (flat & column.valid)[:, order]  # (S, R) in value order
+        first = np.argmax(candidates, axis=1)  # first candidate in that order (ties: top-most row)
+        has = candidates[np.arange(len(flat)), first]
+        out = np.zeros_like(flat)
+        out[np.flatnonzero(has), order[first[has]]] = True
+        return out.reshape(rows.shape)
+
+    return discrete
+
+
+def _static(fn):
+    """A static operation ignores the incoming rows; broadcast its one selection to their shape."""
+
+    def discrete(rows, column, step):
+        return np.broadcast_to(fn(column, step), rows.shape).copy()
+
+    return discrete
+
+
 def _compare(fn):
     def soft(s, beta, inp: SoftInputs, pi):
         # (B, C, R, N): cell value vs each question number; π (B, N) mixes the numbers
@@ -97,11 +146,11 @@ def _compare(fn):
         per_column = torch.einsum("bcrn,bn->bcr", hit.to(beta.dtype), pi * inp.number_mask)
         return _mix_columns(per_column, beta)
 
-    def discrete(rows, column, step):
+    def selection(column, step):
         with np.errstate(invalid="ignore"):
             return fn(column.value, step.number) & column.valid
 
-    return soft, discrete
+    return soft, _static(selection)
 
 
 _gt = _compare(lambda v, n: v > n)
@@ -110,57 +159,17 @@ _ge = _compare(lambda v, n: v >= n)
 _le = _compare(lambda v, n: v <= n)
 
 
-def _d_prev(rows, column, step):
-    out = np.zeros_like(rows)
-    out[:-1] = rows[1:]
-    return out
-
-
-def _d_next(rows, column, step):
-    out = np.zeros_like(rows)
-    out[1:] = rows[:-1]
-    return out
-
-
-def _d_first(rows, column, step):
-    out = np.zeros_like(rows)
-    idx = np.flatnonzero(rows)
-    if len(idx):
-        out[idx[0]] = True
-    return out
-
-
-def _d_last(rows, column, step):
-    out = np.zeros_like(rows)
-    idx = np.flatnonzero(rows)
-    if len(idx):
-        out[idx[-1]] = True
-    return out
-
-
-def _d_superlative(order_attr):
-    def discrete(rows, column, step):
-        order = getattr(column, order_attr)
-        candidates = (rows & column.valid)[order]
-        out = np.zeros_like(rows)
-        hit = np.flatnonzero(candidates)
-        if len(hit):
-            out[order[hit[0]]] = True
-        return out
-
-    return discrete
-
-
-def _d_mfe(rows, column, step):
+def _mode(column, step):
     from nprog.features import most_frequent_entry  # the one definition of the mode
 
-    return most_frequent_entry(column).copy()
+    return most_frequent_entry(column)
 
 
-def _d_select(rows, column, step):
+def _select(column, step):
     if column.kind == "text":
-        strings = column.strings.to_numpy(zero_copy_only=False)
-        return np.isin(strings, np.asarray(step.values, dtype=object))
+        return pc.is_in(column.strings, value_set=pa.array(list(step.values), type=pa.string())).to_numpy(
+            zero_copy_only=False
+        )
     return np.isin(column.value, np.asarray(step.values, dtype=np.float64)) & column.valid
 
 
@@ -179,7 +188,7 @@ OPS: list[Op] = [
     Op("last", "rows", False, False, False, (), "the last of them",
        lambda s, b, i, p: _first(s.flip(-1)).flip(-1), _d_last),
     Op("mfe", "rows", True, False, True, ALL_KINDS, "rows with the most frequent {col}",
-       lambda s, b, i, p: _mix_columns(i.mfe, b), _d_mfe),
+       lambda s, b, i, p: _mix_columns(i.mfe, b), _static(_mode)),
     Op("greater", "rows", True, True, True, NUMERIC, "rows where {col} > {num}", _gt[0], _gt[1]),
     Op("less", "rows", True, True, True, NUMERIC, "rows where {col} < {num}", _lt[0], _lt[1]),
     Op("geq", "rows", True, True, True, NUMERIC, "rows where {col} ≥ {num}", _ge[0], _ge[1]),
@@ -189,7 +198,7 @@ OPS: list[Op] = [
     Op("argmin", "rows", True, False, False, NUMERIC, "of them, the row with the lowest {col}",
        lambda s, b, i, p: _superlative(s, b, i, i.order_asc), _d_superlative("order_asc")),
     Op("select", "rows", True, False, True, ALL_KINDS, "rows where {col} is {values}",
-       lambda s, b, i, p: _mix_columns(i.exact, b), _d_select),
+       lambda s, b, i, p: _mix_columns(i.exact, b), _static(_select)),
     Op("reset", "rows", False, False, True, (), "all rows",
        lambda s, b, i, p: i.row_mask, _d_reset),
     Op("print", "lookup", True, False, False, ALL_KINDS, "print {col}"),

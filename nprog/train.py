@@ -6,7 +6,9 @@ Losses (spec §3.1, in float32 with the log-space fixes of pitfall 4):
   with log ℓ = log α_print + log β_print + log s computed in log space;
 * numbers that are also in the table: the soft-min max(0, −⅕·log(e^{−5 L_s} + e^{−5 L_l}));
 * calc answers (including 0: pitfall 7) use L_s, word lookups L_l;
-* plus ½·λ·Σθ² (λ = 1e-4) as in the paper; Adam (lr 1e-3, ε 1e-6), global-norm clipping at 1.
+* plus ½·λ·Σθ² (λ = 1e-4) as in the paper; Adam (lr 1e-3, ε 1e-6), global-norm clipping at 1;
+* plus (``--mml-weight``, default 1) −log Σ p(program) over the programs that produce the training answer,
+  found by search before training (:mod:`nprog.search`) — the learning signal the soft losses lack.
 
 Batches are bucketed by table size and padded per batch; tables above ``--max-rows`` are left out of
 *training* only (reported), never out of evaluation. Dev accuracy is measured on ALL dev examples every
@@ -37,6 +39,7 @@ from nprog.batch import Encoded, collate, encode
 from nprog.model import ModelConfig, NeuralProgrammer
 from nprog.qa import TableQA, resolve_device
 from nprog.questions import Vocabulary, name_tokens, parse_question
+from nprog.search import collate_graphs, mml_loss, search
 from nprog.tables import TableError
 from nprog.wtq import Example, load_table, make_target, read_examples, split_path
 
@@ -64,6 +67,7 @@ class TrainConfig:
     dev_limit: int | None = None  # evaluate on the first N dev examples only (tests); None = all
     train_limit: int | None = None
     threads: int = 0  # torch threads (0 = all cores)
+    mml_weight: float = 1.0  # weight of the marginal likelihood of searched consistent programs (0 = off)
 
 
 def set_seed(seed: int) -> None:
@@ -106,7 +110,9 @@ def prepare(root: Path, examples: list[Example], vocab: Vocabulary, max_rows: in
         if target.kind == "unreachable":
             skipped["unreachable"] += 1
             continue
-        items.append(encode(table, ex.question, vocab, target=target))
+        e = encode(table, ex.question, vocab, target=target)
+        e.extra["graph"] = search(e)
+        items.append(e)
     return Prepared(items, skipped)
 
 
@@ -194,6 +200,8 @@ def train(cfg: TrainConfig, log=print) -> dict:
             dev.append((ex, encode(load_table(root, ex.context), ex.question, vocab)))
         except (TableError, ValueError):
             dev.append((ex, None))
+    n_consistent = sum(not e.extra["graph"].empty for e in prepared.items)
+    log(f"program search: {n_consistent}/{len(prepared.items)} training examples have a consistent program")
     log(
         f"prepared {len(prepared.items)} training examples in {time.time() - t0:.0f}s "
         f"(left out: {prepared.skipped}); vocabulary {len(vocab)}; dev {len(dev)}"
@@ -256,6 +264,10 @@ def train(cfg: TrainConfig, log=print) -> dict:
         targets = tuple(t.to(device) for t in targets)
         trace = model(batch, execute=True)
         loss = loss_fn(trace, batch, targets)
+        if cfg.mml_weight:
+            graphs = collate_graphs([e.extra["graph"] for e in items])
+            graphs = ([(e.to(device), n) for e, n in graphs[0]], graphs[1].to(device), graphs[2])
+            loss = loss + cfg.mml_weight * mml_loss(trace, graphs)
         l2 = sum((p * p).sum() for p in model.parameters())
         total = loss + 0.5 * cfg.l2 * l2
         optimizer.zero_grad(set_to_none=True)

@@ -1,0 +1,224 @@
+"""Programs consistent with a training answer, and their marginal likelihood under the model (MML).
+
+Weak supervision gives answers, not programs. Following the semantic-parsing recipe (Krishnamurthy et al.
+2017, Dasigi et al. 2019), we search, once before training, for hard programs that produce each training
+answer, and add −log Σ_{consistent programs} p(program) to the loss.
+
+The sum is exact and cheap because of two properties of the Neural Programmer:
+
+* the controller never sees row selections, so a program's probability is the product of its per-step
+  choice probabilities read off one forward pass: p = Π_t α_t(op) · β_t(col | op) · π(num | op);
+* a *static* operation (select, comparisons, mfe, reset) ignores the incoming rows, so every prefix
+  leads to the same selection and the prefixes' probabilities sum to 1.
+
+Search runs forward over distinct row selections (the states) with the registry's own discrete forms on
+stacks of selections (no second copy of op semantics), then keeps only states from which a consistent
+final step (count = y, or print of cells that match every answer item) can be reached. The result is a
+small graph per example; :func:`mml_loss` runs the forward algorithm over it for a whole batch at once.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pyarrow as pa
+import torch
+
+from nprog.batch import Encoded
+from nprog.decode import select_values
+from nprog.ops import OP_INDEX, OPS
+from nprog.program import Step
+
+MAX_STATES = 256  # per step; a bound on search effort (the marginal is then a lower bound)
+START = -1  # "any prefix" (static transitions and the first step)
+
+
+@dataclass
+class Graph:
+    """Transitions per row step t: (prev state or START, op, column or −1, number or −1, next state)."""
+
+    steps: list[np.ndarray]  # T−1 arrays (E_t, 5) int64
+    n_states: list[int]  # states after each row step
+    finals: np.ndarray  # (F, 3) int64: (state, op, column or −1) consistent final steps
+
+    @property
+    def empty(self) -> bool:
+        return len(self.finals) == 0
+
+
+def _choices(e: Encoded):
+    """Row-step choices: (op, column, number, static?, Step) for this table and question."""
+    out = []
+    C, N = e.table.n_columns, len(e.numbers)
+    for k, op in enumerate(OPS):
+        if op.yields != "rows" or not e.op_mask[k]:
+            continue
+        cols = [c for c in range(C) if e.op_col_mask[k, c]] if op.column else [-1]
+        nums = range(N) if op.number else [-1]
+        for c in cols:
+            for n in nums:
+                step = Step(op.name, e.table.names[c] if c >= 0 else None)
+                if op.number:
+                    step.number = float(e.numbers[n])
+                if op.name == "select":
+                    step.values = select_values(e, c)
+                out.append((k, c, n, op.static, step))
+    return out
+
+
+def _key(rows: np.ndarray) -> bytes:
+    return np.packbits(rows).tobytes()
+
+
+def search(e: Encoded, steps: int = 4) -> Graph:
+    t = e.table
+    R = t.n_rows
+    choices = _choices(e)
+    static = [(k, c, n, OPS[k].discrete(np.ones(R, dtype=bool), t.columns[c] if c >= 0 else None, st))
+              for k, c, n, is_static, st in choices if is_static]  # fmt: skip
+    dynamic = [(k, c, n, st) for k, c, n, is_static, st in choices if not is_static]
+
+    layers: list[np.ndarray] = []  # states (S_t, R) after each row step
+    edges: list[list[tuple[int, int, int, int, int]]] = []
+    prev_states = np.ones((1, R), dtype=bool)  # s0 = all rows
+    for _ in range(steps - 1):
+        index: dict[bytes, int] = {}
+        states: list[np.ndarray] = []
+        step_edges = []
+
+        def add(rows, prev, k, c, n, index=index, states=states, step_edges=step_edges):
+            key = _key(rows)
+            j = index.get(key)
+            if j is None:
+                if len(states) >= MAX_STATES:
+                    return
+                j = index[key] = len(states)
+                states.append(rows)
+            step_edges.append((prev, k, c, n, j))
+
+        for k, c, n, rows in static:
+            add(rows, START, k, c, n)
+        for k, c, n, st in dynamic:
+            out = OPS[k].discrete(prev_states, t.columns[c] if c >= 0 else None, st)  # (S, R) at once
+            for i in range(len(out)):
+                add(out[i], i if len(layers) else START, k, c, n)
+        layers.append(np.array(states).reshape(-1, R))
+        edges.append(step_edges)
+        prev_states = layers[-1]
+
+    finals = _consistent_finals(e, prev_states)
+    return _prune(edges, [len(s) for s in layers], finals)
+
+
+def _consistent_finals(e: Encoded, states: np.ndarray) -> np.ndarray:
+    """(state, op, column) final steps whose answer matches the gold answer."""
+    out = []
+    sizes = states.sum(1)
+    if target.y is not None and target.kind in ("calc", "lookup-number"):
+        for s in np.flatnonzero(sizes == target.y):
+            out.append((s, OP_INDEX["count"], -1))
+    K = target.item_cells.shape[0]
+    if K and target.kind != "calc":
+        p = OP_INDEX["print"]
+        for c, column in enumerate(e.table.columns):
+            cells = target.item_cells[:, c, :]  # (K, R)
+            member = cells.any(0)
+            if not member.any():
+                continue
+            ok = (sizes > 0) & ~(states & ~member).any(1)  # every printed cell matches some item
+            ok &= (states.astype(np.uint8) @ cells.T.astype(np.uint8) > 0).all(1)  # every item printed
+            if not ok.any():
+                continue
+            codes = pa.array(column.strings).dictionary_encode().indices.to_numpy(zero_copy_only=False)
+            for s in np.flatnonzero(ok):
+                if len(np.unique(codes[states[s]])) == K:  # as many distinct strings as answer items
+                    out.append((s, p, c))
+    return np.array(out, dtype=np.int64).reshape(-1, 3)
+
+
+def _prune(edges, n_states, finals) -> Graph:
+    """Keep only states on some path to a consistent final step, renumbered."""
+    if len(finals) == 0:
+        return Graph([np.zeros((0, 5), np.int64) for _ in edges], [0] * len(edges), finals)
+    useful = np.zeros(n_states[-1], dtype=bool)
+    useful[finals[:, 0]] = True
+    kept: list[np.ndarray] = [None] * len(edges)
+    for t in range(len(edges) - 1, -1, -1):
+        e = np.array(edges[t], dtype=np.int64).reshape(-1, 5)
+        e = e[useful[e[:, 4]]]
+        kept[t] = e
+        if t:
+            useful = np.zeros(n_states[t - 1], dtype=bool)
+            useful[e[e[:, 0] >= 0, 0]] = True
+    # renumber states densely per layer
+    sizes = []
+    remap_prev = None
+    for t in range(len(kept)):
+        e = kept[t]
+        if remap_prev is not None:
+            e[:, 0] = np.where(e[:, 0] >= 0, remap_prev[np.maximum(e[:, 0], 0)], START)
+        ids, new = np.unique(e[:, 4], return_inverse=True)
+        remap = np.full(n_states[t], -1, dtype=np.int64)
+        remap[ids] = np.arange(len(ids))
+        e[:, 4] = new
+        sizes.append(len(ids))
+        remap_prev = remap
+        kept[t] = e
+    finals = finals.copy()
+    finals[:, 0] = remap_prev[finals[:, 0]]
+    return Graph(kept, sizes, finals)
+
+
+def collate_graphs(graphs: list[Graph]):
+    """Batch the graphs: global state ids per step, example index of every final."""
+    T1 = len(graphs[0].steps)
+    steps = []
+    offsets_prev = np.zeros(len(graphs), dtype=np.int64)
+    for t in range(T1):
+        rows, offsets, total = [], np.zeros(len(graphs), dtype=np.int64), 0
+        for b, g in enumerate(graphs):
+            e = g.steps[t].copy()
+            if len(e):
+                e[:, 0] = np.where(e[:, 0] >= 0, e[:, 0] + offsets_prev[b], START)
+                e[:, 4] += total
+                rows.append(np.concatenate([np.full((len(e), 1), b), e], 1))
+            offsets[b] = total
+            total += g.n_states[t]
+        steps.append((torch.from_numpy(np.concatenate(rows) if rows else np.zeros((0, 6), np.int64)), total))
+        offsets_prev = offsets
+    finals = []
+    for b, g in enumerate(graphs):
+        if len(g.finals):
+            f = g.finals.copy()
+            f[:, 0] += offsets_prev[b]
+            finals.append(np.concatenate([np.full((len(f), 1), b), f], 1))
+    finals = torch.from_numpy(np.concatenate(finals) if finals else np.zeros((0, 4), np.int64))
+    has = torch.tensor([not g.empty for g in graphs])
+    return steps, finals, has
+
+
+def _choice_logp(trace, t: int, b, op, col, num) -> torch.Tensor:
+    lp = trace.op_logp[b, t, op]
+    lp = lp + torch.where(col >= 0, trace.col_logp[b, t, op, col.clamp(min=0)], torch.zeros_like(lp))
+    lp = lp + torch.where(num >= 0, trace.num_logp[b, op, num.clamp(min=0)], torch.zeros_like(lp))
+    return lp
+
+
+def mml_loss(trace, graphs) -> torch.Tensor:
+    """−log Σ_{consistent programs} p(program), averaged over the examples that have one."""
+    steps, finals, has = graphs
+    B = trace.op_logp.shape[0]
+    alpha = None
+    for t, (e, n) in enumerate(steps):
+        b, prev, op, col, num, nxt = e.unbind(1)
+        p = _choice_logp(trace, t, b, op, col, num).exp()
+        incoming = torch.ones_like(p) if alpha is None else torch.where(prev >= 0, alpha[prev.clamp(min=0)], torch.ones_like(p))
+        alpha = p.new_zeros(n).index_add(0, nxt, incoming * p)
+    b, state, op, col = finals.unbind(1)
+    T = trace.op_logp.shape[1]
+    p_final = _choice_logp(trace, T - 1, b, op, col, torch.full_like(col, -1)).exp() * alpha[state]
+    total = p_final.new_zeros(B).index_add(0, b, p_final)
+    nll = -torch.log(total.clamp(min=1e-30))
+    mask = has.to(nll.device)
+    return (nll * mask).sum() / mask.sum().clamp(min=1)
