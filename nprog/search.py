@@ -113,6 +113,7 @@ def search(e: Encoded, steps: int = 4) -> Graph:
 
 def _consistent_finals(e: Encoded, states: np.ndarray) -> np.ndarray:
     """(state, op, column) final steps whose answer matches the gold answer."""
+    target = e.target
     out = []
     sizes = states.sum(1)
     if target.y is not None and target.kind in ("calc", "lookup-number"):
