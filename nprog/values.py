@@ -231,7 +231,8 @@ def _parse_bulk(u: pa.Array) -> list[np.ndarray]:
     missing = np.zeros(len(u), dtype=bool)
     number[plain] = _to_float(pc.utf8_trim_whitespace(u.filter(pa.array(plain))))
     loose[plain] = number[plain]
-    is_year = plain & (number >= 1000) & (number <= 2999) & (number == np.floor(number))
+    four_digits = pc.match_substring_regex(u, r"^\s*[12]\d{3}\s*$").to_numpy(zero_copy_only=False)
+    is_year = plain & four_digits  # "1998" is a year too; "1,998" and "1998.5" are not
     year[is_year] = number[is_year]
     rest = np.flatnonzero(~plain)
     if len(rest):

@@ -1,0 +1,566 @@
+"""Programs as SQL: one sqlglot expression tree per program, printed in any dialect, run on real engines.
+
+The SQL reads the table as :class:`nprog.tables.Table` types it, loaded by :func:`load_into`. The layout
+is the contract users see (``t`` is the default table name)::
+
+    "__row"          INTEGER           0-based original row order
+    "<name>"         DOUBLE            number column: its value; date column: its date-scale value
+                                       (year + (month-1)/12 + (day-1)/372, see nprog.values); NULL if invalid
+    "<name>__text"   TEXT              number/date column: the cell as displayed (what ``print`` returns)
+    "<name>"         TEXT              text column: the cell as displayed
+    "<name>__norm"   TEXT              text column: normalized text (Table.norm; NULL where empty), the key
+                                       of most-frequent-entry
+
+``<name>`` is the column's unique :attr:`Column.name`. Dates are DOUBLEs on the date scale rather than SQL
+DATEs because cells such as "1990" or "March 1990" are partial dates that no DATE holds, and because the
+question numbers the comparisons use live on that same scale: comparing two doubles is exact everywhere.
+Helper names (``__row``, the companions) take the first free spelling (``__row_2``, ``<name>__text_2`` …)
+when a table column already uses them, and are kept within PostgreSQL's 63-byte identifier limit.
+-0.0 is stored as 0.0: equal under every comparison, but some engines group or sort the two apart.
+
+Each step becomes a CTE ``s1, s2, …`` holding the ``__row`` s it selects; the final SELECT is ``COUNT(*)``
+or the printed column's distinct display strings in the order of their first row (``GROUP BY`` the text,
+``ORDER BY MIN(__row)``: DISTINCT has no portable order). Ops that read values select nothing on a text
+column (it has none), which the SQL says with ``WHERE FALSE``. :data:`SQL_FORMS` holds one builder per
+operation of :data:`nprog.ops.OPS`. Identifiers are always quoted and literals always built by sqlglot.
+
+Exactness: SQL result == :func:`nprog.program.execute` result, string for string, on DuckDB, SQLite and
+PostgreSQL (``tests/test_sql.py``). Caveats: SQLite before 3.43 may round a 16–17 digit literal to a
+neighbouring double, so a comparison against such a number can differ at that one value; MySQL's default
+collation is case- and accent-insensitive, so ``print`` may merge strings that differ only in case.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import sqlite3
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+from sqlglot import Dialect, exp
+
+from nprog.answers import format_number, lists_match
+from nprog.program import Program, Step, execute, validate
+from nprog.tables import Table, TableError
+
+ROW = "__row"
+TEXT_SUFFIX = "__text"
+NORM_SUFFIX = "__norm"
+NAME_BYTES = 63  # PostgreSQL silently truncates longer identifiers
+
+
+# ---------------------------------------------------------------- layout: the loaded table's columns
+
+
+@dataclass(frozen=True)
+class ColumnLayout:
+    """Where one table column lives in SQL."""
+
+    kind: str  # the Column's kind
+    value: str | None  # DOUBLE column of values (number/date); None for text columns
+    text: str  # TEXT column of display strings (what print returns)
+    key: str  # what most-frequent-entry groups by: the value column, or the normalized-text companion
+
+
+@dataclass(frozen=True)
+class Layout:
+    row: str  # the INTEGER row-order column
+    columns: dict[str, ColumnLayout]  # by Column.name, in table order
+
+    def sql_columns(self) -> list[tuple[str, str]]:
+        """(SQL column name, sqlglot type) in the loaded table's order."""
+        out = [(self.row, "BIGINT")]
+        for c in self.columns.values():
+            if c.value is None:
+                out += [(c.text, "TEXT"), (c.key, "TEXT")]
+            else:
+                out += [(c.value, "DOUBLE"), (c.text, "TEXT")]
+        return out
+
+
+def _name_key(name: str) -> str:
+    """What engines compare names by: DuckDB/SQLite ignore case, PostgreSQL keeps 63 bytes."""
+    return name.lower().encode("utf-8")[:NAME_BYTES].decode("utf-8", errors="ignore")
+
+
+def _free_name(stem: str, suffix: str, taken: set[str]) -> str:
+    """``stem + suffix`` (stem shortened to fit 63 bytes), numbered until no taken name collides."""
+    for k in range(1, len(taken) + 2):
+        tail = suffix if k == 1 else f"{suffix}_{k}"
+        room = NAME_BYTES - len(tail.encode("utf-8"))
+        name = stem.encode("utf-8")[:room].decode("utf-8", errors="ignore") + tail
+        if _name_key(name) not in taken:
+            taken.add(_name_key(name))
+            return name
+    raise AssertionError("unreachable: more candidates than taken names")
+
+
+def layout(table: Table) -> Layout:
+    """The SQL columns of ``table`` (see the module docstring); :func:`load_into` and the SQL share it."""
+    taken = {_name_key(c.name) for c in table.columns}
+    row = _free_name(ROW, "", taken)
+    columns = {}
+    for c in table.columns:
+        if c.kind == "text":
+            columns[c.name] = ColumnLayout(c.kind, None, c.name, _free_name(c.name, NORM_SUFFIX, taken))
+        else:
+            columns[c.name] = ColumnLayout(c.kind, c.name, _free_name(c.name, TEXT_SUFFIX, taken), c.name)
+    return Layout(row, columns)
+
+
+# ---------------------------------------------------------------- expression helpers
+
+
+def _id(name: str) -> exp.Identifier:
+    return exp.to_identifier(name, quoted=True)
+
+
+def _col(name: str) -> exp.Column:
+    return exp.column(name, quoted=True)
+
+
+def _table_ref(name: str) -> exp.Table:
+    return exp.Table(this=_id(name))  # never parsed: a dot or quote in the name stays part of it
+
+
+def _number(x: float) -> exp.Expression:
+    return exp.convert(float(x))
+
+
+@dataclass(frozen=True)
+class _Context:
+    """What a step's builder needs: the layout, the loaded table, and where its incoming rows are."""
+
+    layout: Layout
+    table: str  # the loaded table's name
+    source: str | None  # CTE holding the incoming rows; None: all rows (the first step)
+
+    @property
+    def row(self) -> exp.Column:
+        return _col(self.layout.row)
+
+    def incoming(self) -> exp.Select:
+        """SELECT "__row" FROM <the incoming rows>."""
+        return exp.select(self.row).from_(_table_ref(self.source or self.table))
+
+    def selected(self, row_expr: exp.Expression | None = None) -> exp.Expression | None:
+        """``row_expr IN (incoming rows)``; None when it is trivially true (own row, all rows)."""
+        if row_expr is None:
+            if self.source is None:
+                return None
+            row_expr = self.row
+        return row_expr.isin(query=self.incoming())
+
+    def rows_where(self, *conditions: exp.Expression | None) -> exp.Select:
+        """SELECT "__row" FROM t [WHERE the conditions that are not None, ANDed]."""
+        query = exp.select(self.row).from_(_table_ref(self.table))
+        kept = [c for c in conditions if c is not None]
+        return query.where(exp.and_(*kept)) if kept else query
+
+    def value(self, step: Step) -> exp.Column | None:
+        """The step column's DOUBLE values; None for a text column (no values: such ops select nothing)."""
+        name = self.layout.columns[step.column].value
+        return None if name is None else _col(name)
+
+
+# ---------------------------------------------------------------- one builder per operation
+
+
+def _previous(step: Step, ctx: _Context) -> exp.Select:
+    return ctx.rows_where(ctx.selected(ctx.row + exp.convert(1)))  # row i iff row i+1 was selected
+
+
+def _next(step: Step, ctx: _Context) -> exp.Select:
+    return ctx.rows_where(ctx.selected(ctx.row - exp.convert(1)))
+
+
+def _extreme_row(fn: type[exp.Func]) -> Callable[[Step, _Context], exp.Select]:
+    """first/last: the row equal to MIN/MAX of the incoming rows (no row when they are empty)."""
+
+    def build(step: Step, ctx: _Context) -> exp.Select:
+        edge = exp.Subquery(this=exp.select(fn(this=ctx.row)).from_(_table_ref(ctx.source or ctx.table)))
+        return ctx.rows_where(exp.EQ(this=ctx.row, expression=edge))
+
+    return build
+
+
+def _comparison(
+    cls: type[exp.Binary], fn: Callable[[float, float], bool]
+) -> Callable[[Step, _Context], exp.Select]:
+    """greater/less/geq/leq: static; NULL (invalid) cells never match.
+
+    A NaN number matches nothing, and ±inf matches either every valid cell or none: those fold to
+    ``IS NOT NULL`` / ``FALSE`` here because SQL has no portable infinity literal.
+    """
+
+    def build(step: Step, ctx: _Context) -> exp.Select:
+        value, number = ctx.value(step), float(step.number)
+        if value is None or math.isnan(number):
+            return ctx.rows_where(exp.false())
+        if math.isinf(number):  # every finite value compares with ±inf as 0 does
+            return ctx.rows_where(exp.not_(value.is_(exp.null())) if fn(0.0, number) else exp.false())
+        return ctx.rows_where(cls(this=value, expression=_number(number)))
+
+    return build
+
+
+def _superlative(descending: bool) -> Callable[[Step, _Context], exp.Select]:
+    """argmax/argmin: among incoming rows with a value, the highest/lowest; ties go to the top-most row."""
+
+    def build(step: Step, ctx: _Context) -> exp.Select:
+        value = ctx.value(step)
+        if value is None:
+            return ctx.rows_where(exp.false())
+        query = ctx.rows_where(ctx.selected(), exp.not_(value.is_(exp.null())))
+        return query.order_by(exp.Ordered(this=value, desc=descending), exp.Ordered(this=ctx.row)).limit(1)
+
+    return build
+
+
+def _mfe(step: Step, ctx: _Context) -> exp.Select:
+    """Rows holding the most frequent key, if it occurs more than once; ties to the first-appearing key."""
+    key = _col(ctx.layout.columns[step.column].key)
+    count = exp.Count(this=exp.Star())
+    mode = (
+        exp.select(key)
+        .from_(_table_ref(ctx.table))
+        .where(exp.not_(key.is_(exp.null())))
+        .group_by(key)
+        .having(exp.GT(this=count, expression=exp.convert(1)))
+        .order_by(exp.Ordered(this=count.copy(), desc=True), exp.Ordered(this=exp.Min(this=ctx.row)))
+        .limit(1)
+    )
+    return ctx.rows_where(exp.EQ(this=key.copy(), expression=exp.Subquery(this=mode)))
+
+
+def _select(step: Step, ctx: _Context) -> exp.Select:
+    """Static: rows whose display string (text) or value (number/date) is one of the step's values.
+
+    The values are read exactly as the executor reads them: text columns match strings only; number and
+    date columns convert with numpy's float64 and keep finite values (NaN and ±inf match no valid cell).
+    """
+    value = ctx.value(step)
+    if value is None:
+        target = _col(ctx.layout.columns[step.column].text)
+        literals = [v for v in step.values if isinstance(v, str)]
+    else:
+        target = value
+        literals = [float(v) for v in np.asarray(step.values, dtype=np.float64) if math.isfinite(v)]
+    literals = list(dict.fromkeys(literals))  # -0.0 and 0.0 collapse too: they are equal
+    if not literals:
+        return ctx.rows_where(exp.false())
+    return ctx.rows_where(target.isin(*(exp.convert(v) for v in literals)))
+
+
+def _reset(step: Step, ctx: _Context) -> exp.Select:
+    return ctx.rows_where()
+
+
+def _count(step: Step, ctx: _Context) -> exp.Select:
+    return exp.select(exp.alias_(exp.Count(this=exp.Star()), _id("count"))).from_(
+        _table_ref(ctx.source or ctx.table)
+    )
+
+
+def _print(step: Step, ctx: _Context) -> exp.Select:
+    """Distinct display strings of the selected rows, in the order of their first row."""
+    text = _col(ctx.layout.columns[step.column].text)
+    # no "AS <name>": the value column has that name, and some dialects read GROUP BY names as aliases
+    query = exp.select(text).from_(_table_ref(ctx.table))
+    condition = ctx.selected()
+    if condition is not None:
+        query = query.where(condition)
+    return query.group_by(text.copy()).order_by(exp.Ordered(this=exp.Min(this=ctx.row)))
+
+
+SQL_FORMS: dict[str, Callable[[Step, _Context], exp.Select]] = {
+    "count": _count,
+    "previous": _previous,
+    "next": _next,
+    "first": _extreme_row(exp.Min),
+    "last": _extreme_row(exp.Max),
+    "mfe": _mfe,
+    "greater": _comparison(exp.GT, lambda v, n: v > n),
+    "less": _comparison(exp.LT, lambda v, n: v < n),
+    "geq": _comparison(exp.GTE, lambda v, n: v >= n),
+    "leq": _comparison(exp.LTE, lambda v, n: v <= n),
+    "argmax": _superlative(descending=True),
+    "argmin": _superlative(descending=False),
+    "select": _select,
+    "reset": _reset,
+    "print": _print,
+}
+
+
+# ---------------------------------------------------------------- programs → SQL
+
+
+def _cte_prefix(table_name: str, n_steps: int) -> str:
+    """The CTE name prefix: "s", or "_s", "__s" … when the table itself is called s1, s2 … (a CTE would shadow it)."""
+    prefix = "s"
+    while any(f"{prefix}{k}" == table_name.lower() for k in range(1, n_steps + 1)):
+        prefix = "_" + prefix
+    return prefix
+
+
+def to_expression(program: Program, table: Table, table_name: str = "t") -> exp.Select:
+    """The program as one sqlglot SELECT over the loaded table: a CTE per row step, then the answer."""
+    validate(program, table)
+    lay = layout(table)
+    prefix = _cte_prefix(table_name, len(program.steps))
+    ctes: list[tuple[str, exp.Select]] = []
+    source = None
+    for k, step in enumerate(program.steps[:-1], start=1):
+        ctes.append((f"{prefix}{k}", SQL_FORMS[step.op](step, _Context(lay, table_name, source))))
+        source = ctes[-1][0]
+    query = SQL_FORMS[program.steps[-1].op](program.steps[-1], _Context(lay, table_name, source))
+    for name, cte in ctes:
+        query = query.with_(exp.TableAlias(this=_id(name)), as_=cte, copy=False)
+    return query
+
+
+def to_sql(
+    program: Program, table: Table, dialect: str = "duckdb", table_name: str = "t", *, pretty: bool = True
+) -> str:
+    """The program as SQL text in any sqlglot dialect (every identifier quoted; pretty by default)."""
+    tree = _native_null_order(to_expression(program, table, table_name), dialect)
+    return tree.sql(dialect=dialect, pretty=pretty, identify=True)
+
+
+def _native_null_order(tree: exp.Select, dialect: str) -> exp.Select:
+    """Let every ORDER BY key sort NULLs where the dialect puts them by itself.
+
+    No key here is ever NULL (``__row``, ``COUNT(*)``, values filtered ``IS NOT NULL``), so any NULL
+    placement is right, and asking for the native one spares readers sqlglot's emulation of another
+    (``NULLS LAST`` clauses, ``CASE WHEN x IS NULL`` sort keys).
+    """
+    ordering = Dialect.get_or_raise(dialect).NULL_ORDERING
+    for key in tree.find_all(exp.Ordered):
+        desc = bool(key.args.get("desc"))
+        nulls_first = (ordering == "nulls_are_small") != desc if ordering != "nulls_are_last" else False
+        key.set("nulls_first", nulls_first)
+    return tree
+
+
+# ---------------------------------------------------------------- engines: load, run, compare
+
+
+def _dialect_of(conn) -> str:
+    """The sqlglot dialect of a DuckDB, SQLite or psycopg (PostgreSQL) connection."""
+    import duckdb
+
+    if isinstance(conn, duckdb.DuckDBPyConnection):
+        return "duckdb"
+    if isinstance(conn, sqlite3.Connection):
+        return "sqlite"
+    if type(conn).__module__.split(".")[0] == "psycopg":  # not imported: psycopg is optional
+        return "postgres"
+    raise TypeError(f"expected a DuckDB, SQLite or psycopg connection, got {type(conn).__name__}")
+
+
+def _columns(table: Table, lay: Layout) -> list[pa.Array]:
+    """The loaded table's columns, in :meth:`Layout.sql_columns` order."""
+    out = [pa.array(np.arange(table.n_rows, dtype=np.int64))]
+    for c in table.columns:
+        if c.kind == "text":
+            norm = pc.if_else(pc.equal(c.norm, ""), pa.scalar(None, pa.string()), c.norm)
+            out += [c.strings, norm]
+        else:
+            out += [pa.array(c.value + 0.0, type=pa.float64(), from_pandas=True), c.strings]  # NaN → NULL
+    return out
+
+
+def _create(lay: Layout, target: exp.Table) -> exp.Create:
+    defs = [exp.ColumnDef(this=_id(n), kind=exp.DataType.build(t)) for n, t in lay.sql_columns()]
+    return exp.Create(this=exp.Schema(this=target, expressions=defs), kind="TABLE")
+
+
+def _insert_duckdb(conn, target: exp.Table, data: pa.Table) -> None:
+    view = f"__nprog_load_{uuid.uuid4().hex}"  # an Arrow scan: no per-row Python work
+    conn.register(view, data)
+    try:
+        conn.execute(exp.insert(exp.select(exp.Star()).from_(_table_ref(view)), target).sql("duckdb"))
+    finally:
+        conn.unregister(view)
+
+
+def _rows(data: pa.Table):
+    return zip(*(c.to_pylist() for c in data.columns), strict=True)
+
+
+def _insert_sqlite(conn, target: exp.Table, data: pa.Table) -> None:
+    values = exp.Values(expressions=[exp.Tuple(expressions=[exp.Placeholder() for _ in data.columns])])
+    conn.executemany(exp.insert(values, target).sql("sqlite"), _rows(data))
+
+
+def _insert_postgres(conn, target: exp.Table, data: pa.Table) -> None:
+    # COPY, not INSERT with %s placeholders: psycopg would read a '%' inside a quoted name as one
+    copy = exp.Copy(this=exp.Schema(this=target, expressions=[_id(n) for n in data.column_names]),
+                    kind=True, files=[exp.to_identifier("STDIN")])  # fmt: skip
+    with conn.cursor() as cur, cur.copy(copy.sql("postgres")) as out:
+        for row in _rows(data):
+            out.write_row(row)
+
+
+_INSERT = {"duckdb": _insert_duckdb, "sqlite": _insert_sqlite, "postgres": _insert_postgres}
+
+
+def load_into(conn, table: Table, table_name: str = "t", *, replace: bool = False) -> None:
+    """Create ``table_name`` in a DuckDB, SQLite or psycopg connection with the layout the SQL expects.
+
+    Runs in the caller's transaction (commit it to share the table with other connections). With
+    ``replace`` an existing table of that name is dropped first.
+    """
+    dialect = _dialect_of(conn)
+    lay, target = layout(table), _table_ref(table_name)
+    if replace:
+        conn.execute(exp.Drop(this=target.copy(), kind="TABLE", exists=True).sql(dialect))
+    conn.execute(_create(lay, target.copy()).sql(dialect))
+    names = [n for n, _ in lay.sql_columns()]
+    _INSERT[dialect](conn, target, pa.Table.from_arrays(_columns(table, lay), names=names))
+
+
+def _display(cell) -> str:
+    """A result cell as an answer string: display strings are TEXT; numbers come only from COUNT."""
+    if isinstance(cell, str):
+        return cell
+    if cell is None:  # loaded display strings are never NULL; only hand-written SQL gets here
+        return ""
+    return format_number(float(cell))
+
+
+def run_sql(conn, sql: str) -> list[str]:
+    """Run SQL from :func:`to_sql` on a DuckDB, SQLite or psycopg connection; the answer as display strings."""
+    _dialect_of(conn)  # a clear TypeError for anything else
+    return [_display(row[0]) for row in conn.execute(sql).fetchall()]
+
+
+def run_program(program: Program, table: Table, conn=None, table_name: str = "t") -> list[str]:
+    """The program's answer computed by an engine: ``conn`` (with ``table`` loaded), else fresh DuckDB."""
+    if conn is None:
+        import duckdb
+
+        conn = duckdb.connect()
+        load_into(conn, table, table_name)
+    return run_sql(conn, to_sql(program, table, _dialect_of(conn), table_name))
+
+
+def check_agreement(
+    program: Program, table: Table, conn=None, *, table_name: str = "t", exact: bool = True
+) -> bool:
+    """Does the SQL answer equal the reference executor's?
+
+    ``exact`` (default): the same strings in the same order, the layout's promise. Otherwise WTQ answer
+    matching (:func:`nprog.answers.lists_match`), what accuracy counts.
+    """
+    expected = execute(program, table).answer
+    got = run_program(program, table, conn, table_name)
+    return got == expected if exact else lists_match(expected, got)
+
+
+# ---------------------------------------------------------------- database files → Table
+
+_EXTENSIONS = {".duckdb": "duckdb", ".sqlite": "sqlite", ".sqlite3": "sqlite", ".db": "sqlite"}
+_MAGIC = {"sqlite": (0, b"SQLite format 3\x00"), "duckdb": (8, b"DUCK")}
+
+
+def _file_dialect(path: Path) -> str:
+    """By extension; otherwise by the file's magic bytes."""
+    if path.suffix.lower() in _EXTENSIONS:
+        return _EXTENSIONS[path.suffix.lower()]
+    try:
+        with open(path, "rb") as f:
+            head = f.read(16)
+    except OSError as e:
+        raise TableError(f"{path}: cannot read the file ({e.strerror or e})") from None
+    for dialect, (offset, magic) in _MAGIC.items():
+        if head[offset : offset + len(magic)] == magic:
+            return dialect
+    raise TableError(f"{path}: not a DuckDB (.duckdb) or SQLite (.sqlite, .sqlite3, .db) database")
+
+
+def _connect_read_only(path: Path, dialect: str):
+    if not path.is_file():
+        raise TableError(f"{path}: no such file")
+    if dialect == "duckdb":
+        import duckdb
+
+        return duckdb.connect(str(path), read_only=True)
+    return sqlite3.connect(path.resolve().as_uri() + "?mode=ro", uri=True)  # as_uri escapes ? and #
+
+
+def _table_names(conn, dialect: str) -> list[str]:
+    if dialect == "duckdb":
+        query = "SELECT table_name FROM information_schema.tables WHERE table_schema = current_schema()"
+    else:
+        query = "SELECT name FROM sqlite_master WHERE type IN ('table', 'view') AND name NOT LIKE 'sqlite_%'"
+    return sorted(r[0] for r in conn.execute(query).fetchall())
+
+
+def _resolve_name(wanted: str, available: list[str], path: Path) -> str:
+    """The stored name: exact, else the one case-insensitive match (both engines ignore case)."""
+    if wanted in available:
+        return wanted
+    folded = [n for n in available if n.lower() == wanted.lower()]
+    if len(folded) == 1:
+        return folded[0]
+    listing = ", ".join(repr(n) for n in available) or "none"
+    raise TableError(f"{path}: no table named {wanted!r}; tables: {listing}")
+
+
+def read_db_table(path: str | os.PathLike, table_name: str) -> tuple[Table, str]:
+    """A table of a DuckDB or SQLite file (opened read-only) as a typed Table, and the file's dialect.
+
+    Cells become their display strings as the engine's Python values print (NULL → empty), so integers
+    stay "3" rather than pandas' float "3.0" for integer columns with NULLs.
+    """
+    path = Path(path)
+    dialect = _file_dialect(path)
+    errors = (sqlite3.Error, *_duckdb_errors())
+    try:
+        conn = _connect_read_only(path, dialect)
+    except errors as e:
+        raise TableError(f"{path}: cannot open it as a {dialect} database ({_first_line(e)})") from None
+    try:
+        name = _resolve_name(table_name, _table_names(conn, dialect), path)
+        cursor = conn.execute(exp.select(exp.Star()).from_(_table_ref(name)).sql(dialect))
+        header = [d[0] for d in cursor.description]
+        frame = pd.DataFrame(cursor.fetchall(), columns=range(len(header)), dtype=object)
+    except errors as e:
+        raise TableError(f"{path}: cannot read it as a {dialect} database ({_first_line(e)})") from None
+    finally:
+        conn.close()
+    frame.columns = header  # set after building: duplicate names are legal in a view
+    return Table.from_dataframe(frame, source=f"{path} (table {name})"), dialect
+
+
+def _duckdb_errors() -> tuple[type[Exception], ...]:
+    import duckdb
+
+    return (duckdb.Error,)
+
+
+def _first_line(error: Exception) -> str:
+    return (str(error).strip().splitlines() or [type(error).__name__])[0]
+
+
+__all__ = [
+    "SQL_FORMS",
+    "ColumnLayout",
+    "Layout",
+    "check_agreement",
+    "layout",
+    "load_into",
+    "read_db_table",
+    "run_program",
+    "run_sql",
+    "to_expression",
+    "to_sql",
+]

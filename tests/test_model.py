@@ -1,0 +1,130 @@
+"""The Neural Programmer with a tiny config: shapes, masks, stability, gradients, and overfitting."""
+
+import random
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+
+from nprog.answers import lists_match
+from nprog.batch import collate, encode
+from nprog.model import ModelConfig, NeuralProgrammer
+from nprog.ops import ANSWER_OPS, OPS, ROW_OPS
+from nprog.qa import TableQA
+from nprog.questions import Vocabulary
+from nprog.search import collate_graphs, mml_loss, search
+from nprog.tables import Table
+from nprog.train import loss_fn, target_tensors
+from nprog.wtq import make_target
+
+VOCAB = Vocabulary(["how", "many", "which", "nation", "gold", "most", "more", "than"])
+
+
+def tiny(seed=0, **kw):
+    torch.manual_seed(seed)
+    return NeuralProgrammer(ModelConfig(vocab_size=len(VOCAB), d=16, **kw))
+
+
+def items():
+    a = Table.from_dataframe(pd.DataFrame({"Nation": ["A", "B", "C"], "Gold": ["3", "5", "1"]}))
+    b = Table.from_dataframe(pd.DataFrame({"x": [str(i) for i in range(7)], "y": list("abcdefg"), "z": ["1"] * 7}))
+    out = [
+        encode(a, "which nation won the most gold?", VOCAB, target=make_target(a, ["B"])),
+        encode(a, "how many nations won more than 2 gold?", VOCAB, target=make_target(a, ["2"])),
+        encode(b, "how many x are more than 1e300 or b", VOCAB, target=make_target(b, ["5"])),
+    ]
+    return out
+
+
+def test_shapes_and_masks():
+    m = tiny().eval()
+    enc = items()
+    batch = collate(enc, soft=True)
+    trace = m(batch, execute=True)
+    B, T, O, C, R = 3, m.config.steps, len(OPS), 3, 7
+    assert trace.op_logp.shape == (B, T, O) and trace.col_logp.shape == (B, T, O, C)
+    assert trace.rows.shape == (B, T - 1, R) and trace.lookup_logp.shape == (B, C, R)
+    probs = trace.op_logp.exp()
+    assert torch.allclose(probs.sum(-1), torch.ones(B, T), atol=1e-5)
+    assert probs[:, -1, ROW_OPS].max() < 1e-6  # the last step only counts or prints
+    assert probs[:, :-1, ANSWER_OPS].max() < 1e-6
+    # padding rows and columns get nothing
+    assert trace.rows[:2, :, 3:].abs().max() == 0
+    col = trace.col_logp.exp()
+    assert col[:2, :, :, 2].max() < 1e-6  # table a has 2 columns
+
+
+def test_no_nan_with_extreme_values():
+    m = tiny().train()
+    big = Table.from_dataframe(pd.DataFrame({"v": ["1e308", "-1e308", "inf", "0"], "w": ["a", "b", "c", "d"]}))
+    enc = [encode(big, "how many v more than 1e300", VOCAB, target=make_target(big, ["1"]))]
+    batch = collate(enc, soft=True)
+    trace = m(batch, execute=True)
+    C, R = batch.soft.cell_mask.shape[1:]
+    loss = loss_fn(trace, batch, target_tensors(enc, C, R))
+    loss.backward()
+    assert torch.isfinite(loss)
+    assert all(torch.isfinite(p.grad).all() for p in m.parameters() if p.grad is not None)
+
+
+def test_gradients_reach_every_parameter_group():
+    m = tiny().train()
+    enc = items()
+    for e in enc:
+        e.extra["graph"] = search(e)
+    batch = collate(enc, soft=True)
+    trace = m(batch, execute=True)
+    C, R = batch.soft.cell_mask.shape[1:]
+    loss = loss_fn(trace, batch, target_tensors(enc, C, R)) + mml_loss(trace, collate_graphs([e.extra["graph"] for e in enc]))
+    loss.backward()
+    for name, p in m.named_parameters():
+        assert p.grad is not None and p.grad.abs().sum() > 0, name
+
+
+def _consistent_wtq_examples(wtq_dir, n=20):
+    from nprog.train import build_vocab, prepare
+    from nprog.wtq import read_examples, split_path
+
+    examples = read_examples(split_path(wtq_dir, "train"))[:60]
+    vocab = build_vocab(wtq_dir, examples, min_count=1)
+    prepared = prepare(wtq_dir, examples, vocab, max_rows=60)
+    chosen = [e for e in prepared.items if not e.extra["graph"].empty][:n]
+    gold = {id(e): ex for e in chosen for ex in examples if ex.question == e.question.text}
+    return vocab, chosen, gold
+
+
+def test_tiny_model_overfits_20_wtq_examples(wtq_dir):
+    random.seed(0)
+    vocab, chosen, gold = _consistent_wtq_examples(wtq_dir)
+    assert len(chosen) == 20
+    torch.manual_seed(0)
+    model = NeuralProgrammer(ModelConfig(vocab_size=len(vocab), d=64, dropout=0.0, word_dropout=0.0, rnn_dropout=0.0))
+    opt = torch.optim.Adam(model.parameters(), lr=3e-3)
+    batch = collate(chosen, soft=True)
+    C, R = batch.soft.cell_mask.shape[1:]
+    targets = target_tensors(chosen, C, R)
+    graphs = collate_graphs([e.extra["graph"] for e in chosen])
+    qa = TableQA(model, vocab)
+    accuracy = 0.0
+    for step in range(400):
+        model.train()
+        trace = model(batch, execute=True)
+        loss = loss_fn(trace, batch, targets) + mml_loss(trace, graphs)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        if step % 50 == 49:
+            model.eval()
+            answers = qa.answer_batch(chosen)
+            accuracy = np.mean([lists_match(gold[id(e)].answers, a.answer) for e, a in zip(chosen, answers, strict=True)])
+            if accuracy == 1.0:
+                break
+    assert accuracy == 1.0
+
+
+@pytest.mark.parametrize("controller", ["rnn", "lstm"])
+def test_controllers_plug_in(controller):
+    m = tiny(controller=controller).eval()
+    trace = m(collate(items()))
+    assert torch.isfinite(trace.op_logp).all()

@@ -1,0 +1,145 @@
+"""The one number/date parser: table-driven cases (string → number, date parts, missing)."""
+
+import math
+
+import numpy as np
+import pytest
+
+from nprog.values import parse_strings, plain_number
+
+nan = math.nan
+
+# (cell string, number, (year, month, day), missing)
+CASES = [
+    # plain numbers, separators, signs
+    ("0", 0, (nan, nan, nan), False),
+    ("42", 42, (nan, nan, nan), False),
+    ("1,234", 1234, (nan, nan, nan), False),
+    ("1,234,567", 1234567, (nan, nan, nan), False),
+    ("3.14", 3.14, (nan, nan, nan), False),
+    (".5", 0.5, (nan, nan, nan), False),
+    ("-12", -12, (nan, nan, nan), False),
+    ("+7", 7, (nan, nan, nan), False),
+    ("−7", -7, (nan, nan, nan), False),  # unicode minus
+    ("–3", -3, (nan, nan, nan), False),  # en dash as minus
+    (" 15 ", 15, (nan, nan, nan), False),
+    ("1 234", nan, (nan, nan, nan), False),  # a space is not a thousands separator here
+    # percentages, currency, scale words
+    ("45%", 45, (nan, nan, nan), False),
+    ("12.5 %", 12.5, (nan, nan, nan), False),
+    ("$1,200", 1200, (nan, nan, nan), False),
+    ("£30", 30, (nan, nan, nan), False),
+    ("€5.50", 5.5, (nan, nan, nan), False),
+    ("¥100", 100, (nan, nan, nan), False),
+    ("US$ 2,000", 2000, (nan, nan, nan), False),
+    ("5.2 million", 5.2e6, (nan, nan, nan), False),
+    ("$3 billion", 3e9, (nan, nan, nan), False),
+    ("12 thousand", 12000, (nan, nan, nan), False),
+    # units after the number
+    ("1,280 m", 1280, (nan, nan, nan), False),
+    ("12 km", 12, (nan, nan, nan), False),
+    ("8848 m", 8848, (nan, nan, nan), False),
+    ("75 kg", 75, (nan, nan, nan), False),
+    ("3.5 sq mi", 3.5, (nan, nan, nan), False),
+    ("90 km/h", 90, (nan, nan, nan), False),
+    ("25 °C", 25, (nan, nan, nan), False),
+    # ordinals, spelled-out numbers
+    ("1st", 1, (nan, nan, nan), False),
+    ("22nd", 22, (nan, nan, nan), False),
+    ("3rd", 3, (nan, nan, nan), False),
+    ("11th", 11, (nan, nan, nan), False),
+    ("two", 2, (nan, nan, nan), False),
+    ("Twelve", 12, (nan, nan, nan), False),
+    ("third", 3, (nan, nan, nan), False),
+    ("twenty", 20, (nan, nan, nan), False),
+    # footnote markers
+    ("12[a]", 12, (nan, nan, nan), False),
+    ("5*", 5, (nan, nan, nan), False),
+    ("7†", 7, (nan, nan, nan), False),
+    ("1,000[3]", 1000, (nan, nan, nan), False),
+    ("9‡", 9, (nan, nan, nan), False),
+    # ranges and scores: the first number
+    ("2–1", 2, (nan, nan, nan), False),
+    ("3-0", 3, (nan, nan, nan), False),
+    ("10 to 20", 10, (nan, nan, nan), False),
+    ("1998–99", 1998, (1998, nan, nan), False),
+    ("2004-2005", 2004, (2004, nan, nan), False),
+    # times
+    ("1:23.45", 83.45, (nan, nan, nan), False),
+    ("2:03:05", 7385, (nan, nan, nan), False),
+    ("0:59", 59, (nan, nan, nan), False),
+    ("+1:23.4", 83.4, (nan, nan, nan), False),
+    # dates
+    ("March 3, 2011", nan, (2011, 3, 3), False),
+    ("3 March 2011", nan, (2011, 3, 3), False),
+    ("3rd of March 2011", nan, (2011, 3, 3), False),
+    ("2011-03-03", nan, (2011, 3, 3), False),
+    ("Mar. 3, 2011", nan, (2011, 3, 3), False),
+    ("Sept 9, 1999", nan, (1999, 9, 9), False),
+    ("May 1998", nan, (1998, 5, nan), False),
+    ("1998-05", nan, (1998, 5, nan), False),
+    ("March 3", nan, (nan, 3, 3), False),
+    ("3 March", nan, (nan, 3, 3), False),
+    ("03/13/2011", nan, (2011, 3, 13), False),
+    ("13/03/2011", nan, (2011, 3, 13), False),
+    ("1998", 1998, (1998, nan, nan), False),
+    ("2023", 2023, (2023, nan, nan), False),
+    ("February 30, 2011 extra", nan, (nan, nan, nan), False),
+    # missing markers
+    ("", nan, (nan, nan, nan), True),
+    ("—", nan, (nan, nan, nan), True),
+    ("-", nan, (nan, nan, nan), True),
+    ("n/a", nan, (nan, nan, nan), True),
+    ("N/A", nan, (nan, nan, nan), True),
+    ("?", nan, (nan, nan, nan), True),
+    ("TBD", nan, (nan, nan, nan), True),
+    # text stays text
+    ("Did not qualify", nan, (nan, nan, nan), False),
+    ("Norway", nan, (nan, nan, nan), False),
+    ("4th, Western", nan, (nan, nan, nan), False),
+    ("abc 2 Broke Girls", nan, (nan, nan, nan), False),
+]
+
+
+def _eq(a, b):
+    return (math.isnan(a) and math.isnan(b)) or abs(a - b) < 1e-9
+
+
+@pytest.mark.parametrize("text,number,date,missing", CASES, ids=[repr(c[0]) for c in CASES])
+def test_cell_parser(text, number, date, missing):
+    p = parse_strings([text])
+    assert _eq(p.number[0], number), f"number of {text!r}: {p.number[0]}"
+    assert _eq(p.year[0], date[0]) and _eq(p.month[0], date[1]) and _eq(p.day[0], date[2]), (
+        f"date of {text!r}: {p.year[0]}, {p.month[0]}, {p.day[0]}"
+    )
+    assert bool(p.missing[0]) == missing
+
+
+def test_enough_cases():
+    assert len(CASES) >= 60
+
+
+def test_loose_number_is_the_first_number_inside_text():
+    p = parse_strings(["4th, Western", "Won 3-1", "no digits"])
+    assert list(p.loose[:2]) == [4, 3] and math.isnan(p.loose[2])
+
+
+def test_one_date_scale_orders_years_months_days():
+    p = parse_strings(["1998", "May 1998", "May 3, 1998", "1999-01-01"])
+    scale = p.date_scale
+    assert list(np.argsort(scale)) == [0, 1, 2, 3]
+    assert scale[0] == 1998.0  # a bare year is the year itself, the same value as the number 1998
+
+
+def test_repeated_and_bulk_inputs_agree():
+    strings = ["1,234", "March 3, 2011", "x", "7%"] * 3000  # > memo limit forces the bulk path
+    bulk = parse_strings(strings)
+    small = parse_strings(strings[:4])
+    for field in ("number", "year", "month", "day", "loose"):
+        a, b = getattr(bulk, field)[:4], getattr(small, field)
+        assert np.array_equal(a, b, equal_nan=True), field
+
+
+def test_plain_number_is_strict():
+    out = plain_number(["1,234", "1998-99", "4th", "-2.5"])
+    assert out[0] == 1234 and math.isnan(out[1]) and math.isnan(out[2]) and out[3] == -2.5
