@@ -49,7 +49,7 @@ def test_non_string_dataframes():
 
 
 def test_csv_quoting_and_sniffing(tmp_path):
-    p = write(tmp_path, "semi.csv", "Name;Score\nAnn;3,5\nBob;4\n".encode())
+    p = write(tmp_path, "semi.csv", b"Name;Score\nAnn;3,5\nBob;4\n")
     t = Table.from_csv(p)
     assert t.names == ["Name", "Score"] and t.n_rows == 2
     p = write(tmp_path, "quoted.csv", b'A,B\n"x, y","1,000"\n"line\nbreak",2\n')
