@@ -87,7 +87,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("bench", help="throughput, latency and table-size scaling")
     p.add_argument("--data-dir", default=_default_data_dir())
-    p.add_argument("--only", choices=["tables"], help="run one part only")
+    p.add_argument("--only", choices=["tables", "latency", "throughput", "scaling", "train", "tapas"], help="run one part only")
     _add_model(p)
 
     p = sub.add_parser("ui", help="start the Streamlit app")

@@ -3,7 +3,7 @@
 The SQL reads the table as :class:`nprog.tables.Table` types it, loaded by :func:`load_into`. The layout
 is the contract users see (``t`` is the default table name)::
 
-    "__row"          INTEGER           0-based original row order
+    "__row"          BIGINT            0-based original row order (INTEGER in SQLite)
     "<name>"         DOUBLE            number column: its value; date column: its date-scale value
                                        (year + (month-1)/12 + (day-1)/372, see nprog.values); NULL if invalid
     "<name>__text"   TEXT              number/date column: the cell as displayed (what ``print`` returns)
@@ -40,6 +40,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+import duckdb
 import numpy as np
 import pandas as pd
 import pyarrow as pa
@@ -303,7 +304,9 @@ SQL_FORMS: dict[str, Callable[[Step, _Context], exp.Select]] = {
 
 
 def _cte_prefix(table_name: str, n_steps: int) -> str:
-    """The CTE name prefix: "s", or "_s", "__s" … when the table itself is called s1, s2 … (a CTE would shadow it)."""
+    """The CTE name prefix: "s", or "_s", "__s" … when the table is itself named s1, s2 …
+
+    (a CTE of the same name would shadow the table)."""
     prefix = "s"
     while any(f"{prefix}{k}" == table_name.lower() for k in range(1, n_steps + 1)):
         prefix = "_" + prefix
@@ -354,8 +357,6 @@ def _native_null_order(tree: exp.Select, dialect: str) -> exp.Select:
 
 def _dialect_of(conn) -> str:
     """The sqlglot dialect of a DuckDB, SQLite or psycopg (PostgreSQL) connection."""
-    import duckdb
-
     if isinstance(conn, duckdb.DuckDBPyConnection):
         return "duckdb"
     if isinstance(conn, sqlite3.Connection):
@@ -380,6 +381,12 @@ def _columns(table: Table, lay: Layout) -> list[pa.Array]:
 def _create(lay: Layout, target: exp.Table) -> exp.Create:
     defs = [exp.ColumnDef(this=_id(n), kind=exp.DataType.build(t)) for n, t in lay.sql_columns()]
     return exp.Create(this=exp.Schema(this=target, expressions=defs), kind="TABLE")
+
+
+def _drop_if_exists(target: exp.Table) -> exp.Drop:
+    # sqlglot 30 holds the dropped tables in a list under "tables"; older releases used "this"
+    where = {"tables": [target]} if "tables" in exp.Drop.arg_types else {"this": target}
+    return exp.Drop(kind="TABLE", exists=True, **where)
 
 
 def _insert_duckdb(conn, target: exp.Table, data: pa.Table) -> None:
@@ -421,7 +428,7 @@ def load_into(conn, table: Table, table_name: str = "t", *, replace: bool = Fals
     dialect = _dialect_of(conn)
     lay, target = layout(table), _table_ref(table_name)
     if replace:
-        conn.execute(exp.Drop(this=target.copy(), kind="TABLE", exists=True).sql(dialect))
+        conn.execute(_drop_if_exists(target.copy()).sql(dialect))
     conn.execute(_create(lay, target.copy()).sql(dialect))
     names = [n for n, _ in lay.sql_columns()]
     _INSERT[dialect](conn, target, pa.Table.from_arrays(_columns(table, lay), names=names))
@@ -445,8 +452,6 @@ def run_sql(conn, sql: str) -> list[str]:
 def run_program(program: Program, table: Table, conn=None, table_name: str = "t") -> list[str]:
     """The program's answer computed by an engine: ``conn`` (with ``table`` loaded), else fresh DuckDB."""
     if conn is None:
-        import duckdb
-
         conn = duckdb.connect()
         load_into(conn, table, table_name)
     return run_sql(conn, to_sql(program, table, _dialect_of(conn), table_name))
@@ -487,11 +492,7 @@ def _file_dialect(path: Path) -> str:
 
 
 def _connect_read_only(path: Path, dialect: str):
-    if not path.is_file():
-        raise TableError(f"{path}: no such file")
     if dialect == "duckdb":
-        import duckdb
-
         return duckdb.connect(str(path), read_only=True)
     return sqlite3.connect(path.resolve().as_uri() + "?mode=ro", uri=True)  # as_uri escapes ? and #
 
@@ -518,12 +519,13 @@ def _resolve_name(wanted: str, available: list[str], path: Path) -> str:
 def read_db_table(path: str | os.PathLike, table_name: str) -> tuple[Table, str]:
     """A table of a DuckDB or SQLite file (opened read-only) as a typed Table, and the file's dialect.
 
-    Cells become their display strings as the engine's Python values print (NULL → empty), so integers
-    stay "3" rather than pandas' float "3.0" for integer columns with NULLs.
+    Unknown table: a TableError listing the tables; an unreadable file: a TableError naming it.
     """
     path = Path(path)
+    if not path.is_file():
+        raise TableError(f"{path}: {'not a file' if path.exists() else 'no such file'}")
     dialect = _file_dialect(path)
-    errors = (sqlite3.Error, *_duckdb_errors())
+    errors = (sqlite3.Error, duckdb.Error)
     try:
         conn = _connect_read_only(path, dialect)
     except errors as e:
@@ -532,19 +534,27 @@ def read_db_table(path: str | os.PathLike, table_name: str) -> tuple[Table, str]
         name = _resolve_name(table_name, _table_names(conn, dialect), path)
         cursor = conn.execute(exp.select(exp.Star()).from_(_table_ref(name)).sql(dialect))
         header = [d[0] for d in cursor.description]
-        frame = pd.DataFrame(cursor.fetchall(), columns=range(len(header)), dtype=object)
+        cells = [[_cell_text(v) for v in row] for row in cursor.fetchall()]
     except errors as e:
         raise TableError(f"{path}: cannot read it as a {dialect} database ({_first_line(e)})") from None
     finally:
         conn.close()
+    frame = pd.DataFrame(cells, columns=range(len(header)), dtype=object)
     frame.columns = header  # set after building: duplicate names are legal in a view
     return Table.from_dataframe(frame, source=f"{path} (table {name})"), dialect
 
 
-def _duckdb_errors() -> tuple[type[Exception], ...]:
-    import duckdb
+def _cell_text(value) -> str:
+    """A database value as the string a person reads: NULL → "", bytes decoded, everything else str().
 
-    return (duckdb.Error,)
+    Converting here, not in pandas, keeps integers of a column with NULLs whole ("3", not "3.0") and
+    lets BLOBs, dates, decimals, lists and UUIDs through as their usual printed form.
+    """
+    if value is None:
+        return ""
+    if isinstance(value, bytes | bytearray | memoryview):
+        return bytes(value).decode("utf-8", errors="replace")
+    return str(value)
 
 
 def _first_line(error: Exception) -> str:

@@ -22,7 +22,8 @@ import csv
 import io
 import os
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 
 import numpy as np
@@ -64,11 +65,16 @@ _NORM_MEMO_INPUT_LIMIT = 5_000
 
 
 def _normalize_bulk(s: pa.Array) -> pa.Array:
-    s = pc.utf8_normalize(s, form="NFKD")
-    s = pc.replace_substring_regex(s, r"\p{Mn}+", "")
-    s = pc.utf8_lower(s)
-    s = pc.replace_substring_regex(s, r"[^\p{L}\p{N}]+", " ")
-    return pc.utf8_trim_whitespace(s)
+    # plain ASCII (the common case) needs no unicode-class regexes; the rest takes the full path
+    fast = pc.utf8_trim_whitespace(pc.replace_substring_regex(pc.ascii_lower(s), r"[^a-z0-9]+", " "))
+    other = pc.invert(pc.string_is_ascii(s))
+    if not pc.any(other).as_py():
+        return fast
+    u = pc.utf8_normalize(s.filter(other), form="NFKD")
+    u = pc.replace_substring_regex(u, r"\p{Mn}+", "")
+    u = pc.utf8_lower(u)
+    u = pc.utf8_trim_whitespace(pc.replace_substring_regex(u, r"[^\p{L}\p{N}]+", " "))
+    return pc.replace_with_mask(fast, other, u)
 
 
 @dataclass
@@ -84,12 +90,20 @@ class Column:
     year: np.ndarray  # date parts (float64, NaN unknown), for the SQL DATE type
     month: np.ndarray
     day: np.ndarray
-    order_desc: np.ndarray = field(repr=False)  # row indices by value descending, ties top-down, invalid last
-    order_asc: np.ndarray = field(repr=False)  # by value ascending, ties top-down, invalid last
 
     @property
     def valid(self) -> np.ndarray:
         return ~np.isnan(self.value)
+
+    @cached_property
+    def order_desc(self) -> np.ndarray:
+        """Row indices by value descending, ties top-down, invalid last (computed on first use)."""
+        return _stable_order(self.value, descending=True)
+
+    @cached_property
+    def order_asc(self) -> np.ndarray:
+        """Row indices by value ascending, ties top-down, invalid last."""
+        return _stable_order(self.value, descending=False)
 
     def display(self, row: int) -> str:
         return self.strings[row].as_py()
@@ -113,6 +127,8 @@ def _unique_names(headers: list[object]) -> list[str]:
 
 
 def _stable_order(value: np.ndarray, descending: bool) -> np.ndarray:
+    if np.isnan(value).all():  # text columns: nothing to order
+        return np.arange(len(value))
     key = -value if descending else value
     return np.argsort(key, kind="stable")  # NaN sorts last in numpy; ties keep row order
 
@@ -147,8 +163,6 @@ def build_column(name: str, original_name: str, strings: pa.Array, p: Parsed, no
         year=year,
         month=month,
         day=day,
-        order_desc=_stable_order(value, descending=True),
-        order_asc=_stable_order(value, descending=False),
     )
 
 
@@ -179,10 +193,14 @@ class Table:
             else:  # numbers, bools, datetimes: their usual printed form
                 strings = pa.array(series.astype(str).where(series.notna(), ""), type=pa.string())
             per_column.append(strings)
-        # one parser call and one normalization pass for the whole table (fixed costs paid once)
+        # one parser call and one normalization pass over the table's distinct strings
         everything = pa.concat_arrays(per_column)
-        parsed = parse_strings(pd.Series(everything.to_pandas(types_mapper=pd.ArrowDtype)))
-        norm = normalize_text(everything)
+        encoded = everything.dictionary_encode()  # Arrow's hash kernel: distinct strings + codes
+        codes = encoded.indices.to_numpy(zero_copy_only=False)
+        distinct = encoded.dictionary
+        p_u = parse_strings(distinct, distinct=True)
+        parsed = Parsed(*(getattr(p_u, f)[codes] for f in ("number", "year", "month", "day", "loose", "missing")))
+        norm = normalize_text(distinct).take(pa.array(codes))
         R = len(df)
         columns = []
         for j, (name, original) in enumerate(zip(names, originals, strict=True)):

@@ -162,21 +162,28 @@ def _parse_unique(s: pa.Array) -> Parsed:
     n = len(s)
     missing = pc.is_in(s, value_set=pa.array(sorted(MISSING_MARKERS))).to_numpy(zero_copy_only=False)
 
-    # --- numbers: spelled-out words, full-string numbers, times, ranges (first wins in that order)
+    # --- numbers: spelled-out words, full-string numbers, times, ranges (first wins in that order);
+    # the regexes run only on strings that start like a number (a cheap RE2 prefilter)
     number = _lookup(pc.utf8_trim(s, " ."), CARDINALS | ORDINALS)
-    m = _extract(s, NUMBER_RE)
-    sign = np.where(m["sign"].to_numpy(zero_copy_only=False) == "-", -1.0, 1.0)
-    value = sign * _to_float(m["num"]) * np.nan_to_num(_lookup(m["scale"], SCALES), nan=1.0)
-    number = np.where(np.isnan(number), value, number)
-
-    t = _extract(s, TIME_RE)
-    seconds = np.nan_to_num(_to_float(t["h"])) * 3600.0 + _to_float(t["m"]) * 60.0 + _to_float(t["s"])
-    number = np.where(np.isnan(number), seconds, number)
-    number = np.where(np.isnan(number), _to_float(_extract(s, RANGE_RE)["a"]), number)
+    starts = np.flatnonzero(pc.match_substring_regex(s, r"^(?:[-+$£€¥₹.]|us\$|rs)?\s*[-+$£€¥₹.]?\d").to_numpy(
+        zero_copy_only=False
+    ))
+    if len(starts):
+        sub = s.take(pa.array(starts))
+        m = _extract(sub, NUMBER_RE)
+        sign = np.where(m["sign"].to_numpy(zero_copy_only=False) == "-", -1.0, 1.0)
+        value = sign * _to_float(m["num"]) * np.nan_to_num(_lookup(m["scale"], SCALES), nan=1.0)
+        t = _extract(sub, TIME_RE)
+        seconds = np.nan_to_num(_to_float(t["h"])) * 3600.0 + _to_float(t["m"]) * 60.0 + _to_float(t["s"])
+        value = np.where(np.isnan(value), seconds, value)
+        value = np.where(np.isnan(value), _to_float(_extract(sub, RANGE_RE)["a"]), value)
+        number[starts] = np.where(np.isnan(number[starts]), value, number[starts])
 
     # --- dates; only strings with a month name, a separator or four digits can be dates
     year, month, day = np.full(n, np.nan), np.full(n, np.nan), np.full(n, np.nan)
-    candidate = pc.match_substring_regex(s, rf"(?:{_MONTH_RE})|[-/]|\d{{4}}").to_numpy(zero_copy_only=False)
+    candidate = pc.match_substring_regex(s, rf"(?:{_MONTH_RE})|[-/]|(?:^|\D)\d{{4}}(?:\D|$)").to_numpy(
+        zero_copy_only=False
+    )
     for pattern in DATE_PATTERNS:
         undone = np.flatnonzero(candidate & np.isnan(year) & np.isnan(month))
         if len(undone) == 0:
@@ -242,18 +249,23 @@ def _parse_bulk(u: pa.Array) -> list[np.ndarray]:
     return [number, year, month, day, loose, missing]
 
 
-def parse_strings(strings) -> Parsed:
+def parse_strings(strings, distinct: bool = False) -> Parsed:
     """Parse any sequence of strings (list, array, Series); each distinct string is parsed once.
 
     Large inputs go through the bulk pyarrow path; small ones (questions, small tables) are memoized,
-    because compiling the regexes costs more than matching a few strings.
+    because compiling the regexes costs more than matching a few strings. ``distinct=True`` promises a
+    pyarrow array without repeats (skips the de-duplication).
     """
-    series = strings if isinstance(strings, pd.Series) else pd.Series(strings, dtype="object")
-    codes, uniques = pd.factorize(series.astype("string[pyarrow]").fillna(""), sort=False)
-    words = np.asarray(uniques, dtype=object)
-    if len(words) > _MEMO_INPUT_LIMIT:
-        fields = _parse_bulk(pa.array(words, type=pa.string()))
+    if distinct:
+        uniques = pc.fill_null(strings, "")
+        codes = np.arange(len(uniques))
     else:
+        series = strings if isinstance(strings, pd.Series) else pd.Series(strings, dtype="object")
+        codes, uniques = pd.factorize(series.astype("string[pyarrow]").fillna(""), sort=False)
+    if len(uniques) > _MEMO_INPUT_LIMIT:
+        fields = _parse_bulk(pa.array(uniques).cast(pa.string()))
+    else:
+        words = np.asarray(uniques, dtype=object)
         misses = [w for w in words if w not in _MEMO]
         if misses:
             parsed = _parse_bulk(pa.array(misses, type=pa.string()))

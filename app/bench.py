@@ -1,0 +1,217 @@
+"""`nprog bench`: throughput, latency and table-size scaling, all measured in one run on this machine.
+
+Parts (``--only`` runs one): ``tables`` (Table build time at 1 k / 100 k / 1 M synthetic rows),
+``latency`` (TableQA.ask on a 50-row table, warm, p50/p95), ``throughput`` (WTQ dev end to end from the
+TSV at batch sizes 1/16/64), ``scaling`` (ask on 1 k … 1 M-row tables, time and peak memory, each in a
+fresh process), ``train`` (training examples/s), ``tapas`` (a TAPAS-base-sized model from
+``transformers``, randomly initialised — speed does not depend on the weights — on the same tables and
+questions). Results go to stdout as one table and to ``bench/results.md``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import resource
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def synthetic_frame(rows: int, seed: int = 0) -> pd.DataFrame:
+    """10 columns of the kinds real tables have: ids, names, numbers with separators, dates, categories."""
+    rng = np.random.default_rng(seed)
+    years = rng.integers(1950, 2024, rows)
+    months = np.array(["January", "March", "May", "July", "September", "November"])[rng.integers(0, 6, rows)]
+    return pd.DataFrame(
+        {
+            "Rank": np.arange(1, rows + 1).astype(str),
+            "Name": pd.Series(rng.integers(0, 10**9, rows)).map("Player {}".format),
+            "Team": np.array(["Norway", "Canada", "Japan", "Kenya", "Brazil", "Italy"])[rng.integers(0, 6, rows)],
+            "Points": pd.Series(rng.integers(0, 10**6, rows)).map("{:,}".format),
+            "Score": pd.Series(rng.integers(0, 6, rows)).astype(str) + "–" + pd.Series(rng.integers(0, 6, rows)).astype(str),
+            "Date": pd.Series(months) + " " + pd.Series(rng.integers(1, 28, rows)).astype(str) + ", " + pd.Series(years).astype(str),
+            "Year": years.astype(str),
+            "Share": pd.Series(rng.random(rows) * 100).map("{:.1f}%".format),
+            "Result": np.array(["Win", "Loss", "Draw"])[rng.integers(0, 3, rows)],
+            "Notes": np.array(["", "Course record", "—", "Retired"])[rng.integers(0, 4, rows)],
+        }
+    )
+
+
+def _machine() -> str:
+    import torch
+
+    cpu = platform.processor() or platform.machine()
+    return f"{cpu}, {os.cpu_count()} cores, Python {platform.python_version()}, torch {torch.__version__} ({torch.get_num_threads()} threads)"
+
+
+def bench_tables(sizes=(1_000, 100_000, 1_000_000)) -> list[tuple[str, str]]:
+    from nprog.tables import Table
+
+    out = []
+    for n in sizes:
+        df = synthetic_frame(n)
+        t0 = time.perf_counter()
+        Table.from_dataframe(df)
+        out.append((f"Table build, {n:,} rows x 10 columns", f"{time.perf_counter() - t0:.2f} s"))
+    return out
+
+
+def bench_latency(qa, repeats: int = 200) -> list[tuple[str, str]]:
+    from nprog.tables import Table
+
+    table = Table.from_dataframe(synthetic_frame(50))
+    questions = ["which team has the most points?", "how many players scored more than 500,000 points?",
+                 "who was ranked 3?", "what was the result in 1998?"]
+    for q in questions:
+        qa.ask(table, q)  # warm
+    times = []
+    for i in range(repeats):
+        t0 = time.perf_counter()
+        qa.ask(table, questions[i % len(questions)])
+        times.append(time.perf_counter() - t0)
+    p50, p95 = np.percentile(times, [50, 95]) * 1000
+    return [("TableQA.ask latency, 50-row table, warm", f"p50 {p50:.1f} ms, p95 {p95:.1f} ms")]
+
+
+def bench_throughput(qa, data_dir: Path, sizes=(1, 16, 64)) -> list[tuple[str, str]]:
+    from nprog import wtq
+    from nprog.evaluate import predict_stream
+
+    out = []
+    for bs in sizes:
+        wtq._load_table_cached.cache_clear()  # end to end: tables are read again for each setting
+        t0 = time.perf_counter()
+        examples = wtq.read_examples(wtq.split_path(data_dir, "dev"))
+        n = sum(1 for _ in predict_stream(qa, data_dir, examples, batch_size=bs, with_kind=False))
+        dt = time.perf_counter() - t0
+        out.append((f"WTQ dev end to end, batch {bs}", f"{n / dt:.0f} questions/s ({n} in {dt:.1f} s)"))
+    return out
+
+
+def _scaling_one(rows: int, model: str | None) -> dict:
+    """Run in a fresh process: build a table, ask one question, report time and peak RSS."""
+    from nprog.qa import TableQA
+    from nprog.tables import Table
+
+    qa = TableQA.load(model, device="cpu")
+    df = synthetic_frame(rows)
+    base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    t0 = time.perf_counter()
+    table = Table.from_dataframe(df)
+    t1 = time.perf_counter()
+    answer = qa.ask(table, "which team has the most points?")
+    t2 = time.perf_counter()
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return {"rows": rows, "build_s": t1 - t0, "ask_s": t2 - t1, "peak_mib": peak / 1024,
+            "delta_mib": (peak - base) / 1024, "answer": answer.answer[:3]}
+
+
+def bench_scaling(model: str | None, sizes=(1_000, 10_000, 100_000, 1_000_000)) -> list[tuple[str, str]]:
+    out = []
+    for n in sizes:
+        proc = subprocess.run(
+            [sys.executable, "-m", "app.bench", "--scaling-one", str(n)] + (["--model", model] if model else []),
+            capture_output=True, text=True, cwd=ROOT, timeout=600,
+        )
+        if proc.returncode != 0:
+            out.append((f"ask on {n:,} rows", f"failed: {proc.stderr.strip().splitlines()[-1:]}"))
+            continue
+        r = json.loads(proc.stdout.strip().splitlines()[-1])
+        out.append((f"ask on {n:,} rows x 10 columns",
+                    f"build {r['build_s']:.2f} s + answer {r['ask_s']:.2f} s; peak RSS {r['peak_mib']:.0f} MiB"))
+    return out
+
+
+def bench_train(data_dir: Path, steps: int = 60) -> list[tuple[str, str]]:
+    import random
+
+    import torch
+
+    from nprog.batch import collate
+    from nprog.model import ModelConfig, NeuralProgrammer
+    from nprog.search import collate_graphs, mml_loss
+    from nprog.train import batches, build_vocab, loss_fn, prepare, target_tensors
+    from nprog.wtq import read_examples, split_path
+
+    examples = read_examples(split_path(data_dir, "train"))[:1500]
+    vocab = build_vocab(data_dir, examples, 5)
+    items = prepare(data_dir, examples, vocab, 300).items
+    model = NeuralProgrammer(ModelConfig(vocab_size=len(vocab)))
+    opt = torch.optim.Adam(model.parameters(), lr=1e-3, eps=1e-6)
+    stream = batches(items, 64, random.Random(0))
+    seen, t0 = 0, None
+    for step in range(steps + 5):
+        if step == 5:
+            seen, t0 = 0, time.perf_counter()
+        chunk = next(stream)
+        b = collate(chunk, soft=True)
+        C, R = b.soft.cell_mask.shape[1:]
+        trace = model(b, execute=True)
+        loss = loss_fn(trace, b, target_tensors(chunk, C, R))
+        loss = loss + mml_loss(trace, collate_graphs([e.extra["graph"] for e in chunk]))
+        opt.zero_grad()
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        opt.step()
+        seen += len(chunk)
+    return [("training throughput (batch 64, soft + MML losses)", f"{seen / (time.perf_counter() - t0):.0f} examples/s")]
+
+
+def run_bench(args) -> int:
+    import torch
+
+    from nprog.qa import TableQA
+
+    torch.set_num_threads(os.cpu_count() or 1)
+    parts = [args.only] if args.only else ["tables", "latency", "throughput", "scaling", "train", "tapas"]
+    rows: list[tuple[str, str]] = []
+    data_dir = Path(args.data_dir) if args.data_dir else None
+    qa = TableQA.load(args.model, device=args.device) if set(parts) & {"latency", "throughput"} else None
+    for part in parts:
+        if part == "tables":
+            rows += bench_tables()
+        elif part == "latency":
+            rows += bench_latency(qa)
+        elif part == "throughput" and data_dir:
+            rows += bench_throughput(qa, data_dir)
+        elif part == "scaling":
+            rows += bench_scaling(args.model)
+        elif part == "train" and data_dir:
+            rows += bench_train(data_dir)
+        elif part == "tapas" and data_dir:
+            from app.bench_tapas import bench_tapas
+
+            rows += bench_tapas(data_dir)
+        for name, value in rows[-4:]:
+            print(f"  … {name}: {value}", file=sys.stderr, flush=True)
+    width = max(len(r[0]) for r in rows) if rows else 10
+    lines = [f"machine: {_machine()}", f"{'measure':<{width}} | result", f"{'-' * width}-|-------"]
+    lines += [f"{name:<{width}} | {value}" for name, value in rows]
+    print("\n".join(lines))
+    out = ROOT / "bench" / "results.md"
+    out.parent.mkdir(exist_ok=True)
+    md = [f"# nprog bench ({time.strftime('%Y-%m-%d')})", "", f"Machine: {_machine()}", "",
+          "| measure | result |", "|---|---|"] + [f"| {a} | {b} |" for a, b in rows]
+    if args.only:
+        out = out.with_name(f"results-{args.only}.md")
+    out.write_text("\n".join(md) + "\n")
+    return 0
+
+
+if __name__ == "__main__":  # the per-size subprocess of bench_scaling
+    import argparse
+
+    p = argparse.ArgumentParser()
+    p.add_argument("--scaling-one", type=int, required=True)
+    p.add_argument("--model", default=None)
+    a = p.parse_args()
+    print(json.dumps(_scaling_one(a.scaling_one, a.model)))
