@@ -59,6 +59,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--split", default="dev", help="dev | test | train | a TSV name under data/")
     p.add_argument("--batch-size", type=int, default=64)
     p.add_argument("--errors", metavar="FILE", help="write the wrong predictions to this TSV")
+    p.add_argument("--record", action="store_true", help="store the figures in the model's card.json")
     _add_model(p)
 
     p = sub.add_parser("train", help="weakly supervised training on WTQ (answers only)")
@@ -170,6 +171,15 @@ def cmd_evaluate(args) -> int:
                     pred = "|".join(p.answer.answer) if p.answer else f"ERROR: {p.error}"
                     prog = str(p.answer.program).replace("\n", " ; ") if p.answer else ""
                     f.write(f"{p.example.id}\t{p.example.question}\t{'|'.join(p.example.answers)}\t{pred}\t{prog}\n")
+    if args.record:
+        from nprog.checkpoint import DEFAULT_MODEL, record_in_card
+
+        name = {"dev": "dev", "test": "test"}.get(args.split, args.split)
+        record_in_card(Path(args.model) if args.model else DEFAULT_MODEL, {
+            f"{name}_accuracy": round(report.accuracy, 4),
+            f"{name}_examples": report.n,
+            f"{name}_by_answer_type": {k: {"correct": r, "total": t} for k, (r, t) in report.by_kind().items()},
+        })
     print(f"accuracy: {report.accuracy:.3f} ({report.correct}/{report.n})")
     return 0
 

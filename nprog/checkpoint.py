@@ -131,3 +131,13 @@ def load(directory: str | os.PathLike | None = None, device: str | torch.device 
     model.load_state_dict(state)
     model.eval()
     return model.to(device), vocab, card
+
+
+def record_in_card(directory: Path, figures: dict) -> None:
+    """Merge measured figures into a model's card.json (write to a temporary file, then rename)."""
+    path = Path(directory) / "card.json"
+    card = _read_json(path) if path.exists() else {}
+    card.update(figures)
+    tmp = path.with_name(".card.json.tmp")
+    tmp.write_text(json.dumps(card, indent=2, ensure_ascii=False))
+    os.replace(tmp, path)

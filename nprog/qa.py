@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import threading
 from dataclasses import dataclass, field
 
 import pandas as pd
@@ -82,14 +81,13 @@ def check_question(question) -> str:
 
 
 class TableQA:
-    """A loaded Neural Programmer. Thread-safe: inference holds no per-call state on the model."""
+    """A loaded Neural Programmer. Safe to share between threads: inference keeps no per-call state."""
 
     def __init__(self, model: NeuralProgrammer, vocab: Vocabulary, card: dict | None = None, device="cpu"):
         self.model = model.eval()
         self.vocab = vocab
         self.card = card or {}
         self.device = torch.device(device)
-        self._lock = threading.Lock()
 
     @classmethod
     def load(cls, path: str | os.PathLike | None = None, device: str = "auto") -> TableQA:
