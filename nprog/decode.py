@@ -1,4 +1,8 @@
-"""Hard programs from a Trace: a true argmax at every step (spec pitfall 5), masks respected."""
+"""Hard programs from a Trace: a true argmax at every step (spec pitfall 5), masks respected.
+
+The program returned is simplified (dead and repeated steps dropped; same result); the per-step
+choices keep the model's full T steps for the pictures.
+"""
 
 from __future__ import annotations
 
@@ -48,5 +52,5 @@ def decode(trace: Trace, items: list[Encoded]) -> list[tuple[Program, float, lis
                 choice["number"] = n
             steps.append(step)
             choices.append(choice)
-        out.append((Program(steps), float(np.exp(logp)), choices))
+        out.append((Program(steps).simplified(), float(np.exp(logp)), choices))
     return out

@@ -21,6 +21,8 @@ from nprog.answers import format_number
 from nprog.ops import OP_INDEX, OPS
 from nprog.tables import Table
 
+_IDEMPOTENT = {"first", "last", "argmax", "argmin"} | {op.name for op in OPS if op.static}
+
 
 class ProgramError(ValueError):
     """A program does not fit the table (unknown op or column, missing literal)."""
@@ -65,6 +67,28 @@ class Program:
     @property
     def answer_op(self) -> str:
         return self.steps[-1].op if self.steps else ""
+
+    def simplified(self) -> Program:
+        """The same program without steps that cannot change its result.
+
+        A static step (select, comparisons, mfe, reset) ignores the rows it receives, so every step
+        before the last static one is dead; an idempotent step repeated at once (first, last, argmax and
+        argmin on the same column, any static step) does nothing the second time. Execution results are
+        identical (``tests/test_program.py``); the listing and the SQL get shorter.
+        """
+        steps = list(self.steps)
+        body, final = steps[:-1], steps[-1:]
+        last_static = max((i for i, st in enumerate(body) if OPS[OP_INDEX[st.op]].static), default=-1)
+        if last_static > 0:
+            body = body[last_static:]
+        kept: list[Step] = []
+        for st in body:
+            if kept and st == kept[-1] and st.op in _IDEMPOTENT:
+                continue
+            kept.append(st)
+        if kept and kept[0].op == "reset" and len(kept) > 1:
+            kept = kept[1:]  # starting from all rows is what every program does anyway
+        return Program(kept + final)
 
 
 @dataclass

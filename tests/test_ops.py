@@ -115,3 +115,12 @@ def test_parity_with_executor(enc, steps):
 def test_select_matches_question_cells(enc):
     assert enc.features.matched_text[0] == ["Germany", "Japan"]
     assert set(enc.numbers) >= {10.0, 2010.0}
+
+
+@pytest.mark.parametrize("steps", list(itertools.product(ROW_STEPS, repeat=3))[::7], ids=lambda s: str(s))
+def test_simplified_programs_compute_the_same(enc, steps):
+    for final in (Step("count"), Step("print", "Nation")):
+        program = Program([*steps, final])
+        simple = program.simplified()
+        assert len(simple.steps) <= len(program.steps)
+        assert execute(simple, enc.table).answer == execute(program, enc.table).answer
