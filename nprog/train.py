@@ -68,6 +68,8 @@ class TrainConfig:
     train_limit: int | None = None
     threads: int = 0  # torch threads (0 = all cores)
     mml_weight: float = 1.0  # weight of the marginal likelihood of searched consistent programs (0 = off)
+    soft_weight: float = 1.0  # weight of the paper's scalar/lookup losses (0 = MML only)
+    dropout: float = 0.2
 
 
 def set_seed(seed: int) -> None:
@@ -183,11 +185,15 @@ def _git_commit() -> str:
         return ""
 
 
-def train(cfg: TrainConfig, log=print) -> dict:
-    if cfg.threads:
-        torch.set_num_threads(cfg.threads)
-    set_seed(cfg.seed)
-    device = resolve_device(cfg.device)
+@dataclass
+class Data:
+    vocab: Vocabulary
+    prepared: Prepared
+    dev: list[tuple[Example, Encoded | None]]
+
+
+def load_data(cfg: TrainConfig, log=print) -> Data:
+    """Vocabulary, encoded training examples with their program graphs, encoded dev examples."""
     root = Path(cfg.data_dir)
     train_examples = read_examples(split_path(root, "train"))[: cfg.train_limit]
     dev_examples = read_examples(split_path(root, "dev"))[: cfg.dev_limit]
@@ -206,7 +212,17 @@ def train(cfg: TrainConfig, log=print) -> dict:
         f"prepared {len(prepared.items)} training examples in {time.time() - t0:.0f}s "
         f"(left out: {prepared.skipped}); vocabulary {len(vocab)}; dev {len(dev)}"
     )
-    model_cfg = ModelConfig(vocab_size=len(vocab), d=cfg.d, controller=cfg.controller)
+    return Data(vocab, prepared, dev)
+
+
+def train(cfg: TrainConfig, log=print, data: Data | None = None) -> dict:
+    if cfg.threads:
+        torch.set_num_threads(cfg.threads)
+    device = resolve_device(cfg.device)
+    data = data or load_data(cfg, log)
+    set_seed(cfg.seed)
+    vocab, prepared, dev = data.vocab, data.prepared, data.dev
+    model_cfg = ModelConfig(vocab_size=len(vocab), d=cfg.d, controller=cfg.controller, dropout=cfg.dropout)
     model = NeuralProgrammer(model_cfg).to(device)
     optimizer = torch.optim.Adam(model.parameters(), lr=cfg.lr, eps=cfg.adam_eps)
     rng = random.Random(cfg.seed)
@@ -262,8 +278,8 @@ def train(cfg: TrainConfig, log=print) -> dict:
         targets = target_tensors(items, C, R)
         batch = batch.to(device)
         targets = tuple(t.to(device) for t in targets)
-        trace = model(batch, execute=True)
-        loss = loss_fn(trace, batch, targets)
+        trace = model(batch, execute=cfg.soft_weight > 0)
+        loss = cfg.soft_weight * loss_fn(trace, batch, targets) if cfg.soft_weight else 0.0
         if cfg.mml_weight:
             graphs = collate_graphs([e.extra["graph"] for e in items])
             graphs = ([(e.to(device), n) for e, n in graphs[0]], graphs[1].to(device), graphs[2])

@@ -1,0 +1,62 @@
+"""Ablations on WTQ dev: one change at a time, same data, seed and time budget (README's table).
+
+    python bench/ablation.py --data-dir $NPROG_WTQ_DIR --minutes 12 --only base,mml-only,...
+
+Data are prepared once; each configuration trains for the same wall-clock budget with dev evaluation
+every 250 steps, and its best checkpoint goes to runs/abl-<name>.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from dataclasses import replace
+from pathlib import Path
+
+from nprog.train import TrainConfig, load_data, train
+
+CONFIGS = {
+    "base": {},
+    "mml-only": {"soft_weight": 0.0},
+    "soft-only": {"mml_weight": 0.0},
+    "dropout-0.4": {"dropout": 0.4},
+    "d-128": {"d": 128},
+    "lr-5e-4": {"lr": 5e-4},
+    "lstm-controller": {"controller": "lstm"},
+}
+
+
+def main() -> int:
+    p = argparse.ArgumentParser()
+    p.add_argument("--data-dir", required=True)
+    p.add_argument("--minutes", type=float, default=12)
+    p.add_argument("--only", default=",".join(CONFIGS))
+    p.add_argument("--threads", type=int, default=1)
+    p.add_argument("--out", default="runs/ablation.json")
+    args = p.parse_args()
+    base = TrainConfig(data_dir=args.data_dir, out="runs/abl-base", minutes=args.minutes, batch_size=64,
+                       eval_every=250, threads=args.threads)
+    log = lambda m: print(m, file=sys.stderr, flush=True)  # noqa: E731
+    data = load_data(base, log)
+    results = json.loads(Path(args.out).read_text()) if Path(args.out).exists() else {}
+    for name in args.only.split(","):
+        cfg = replace(base, out=f"runs/abl-{name}", **CONFIGS[name])
+        t0 = time.time()
+        summary = train(cfg, log, data=data)
+        results[name] = {
+            "change": CONFIGS[name],
+            "best_dev_accuracy": round(summary["best_dev_accuracy"], 4),
+            "best_step": summary["best_step"],
+            "steps": summary["steps"],
+            "minutes": round((time.time() - t0) / 60, 1),
+            "examples_per_second": round(summary["examples_per_second"], 1),
+        }
+        Path(args.out).write_text(json.dumps(results, indent=2))
+        print(f"{name}: best dev {summary['best_dev_accuracy']:.3f} at step {summary['best_step']}", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
