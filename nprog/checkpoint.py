@@ -34,6 +34,7 @@ def save(directory: str | os.PathLike, model: NeuralProgrammer, vocab: Vocabular
     directory = Path(directory)
     directory.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{directory.name}.", dir=directory.parent))
+    os.chmod(tmp, 0o755)  # mkdtemp makes it private; a model directory is meant to be shared
     try:
         tensors = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
         save_file(tensors, str(tmp / "model.safetensors"))

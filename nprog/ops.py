@@ -167,9 +167,8 @@ def _mode(column, step):
 
 def _select(column, step):
     if column.kind == "text":
-        return pc.is_in(column.strings, value_set=pa.array(list(step.values), type=pa.string())).to_numpy(
-            zero_copy_only=False
-        )
+        wanted = pa.array([v for v in step.values if isinstance(v, str)], type=pa.string())
+        return pc.is_in(column.strings, value_set=wanted).to_numpy(zero_copy_only=False)
     return np.isin(column.value, np.asarray(step.values, dtype=np.float64)) & column.valid
 
 

@@ -59,9 +59,13 @@ class Program:
 
     @classmethod
     def from_json(cls, text: str) -> Program:
-        data = json.loads(text)
-        if not isinstance(data, list):
-            raise ProgramError("a program is a JSON list of steps")
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError as e:
+            raise ProgramError(f"a program must be JSON ({e})") from None
+        fields = set(Step.__dataclass_fields__)
+        if not isinstance(data, list) or not all(isinstance(d, dict) and set(d) <= fields and "op" in d for d in data):
+            raise ProgramError(f"a program is a JSON list of steps with keys among {sorted(fields)}")
         return cls([Step(**d) for d in data])
 
     @property

@@ -444,17 +444,18 @@ def _display(cell) -> str:
 
 
 def run_sql(conn, sql: str) -> list[str]:
-    """Run SQL from :func:`to_sql` on a DuckDB, SQLite or psycopg connection; the answer as display strings."""
+    """Run SQL from :func:`to_sql` on a DuckDB, SQLite or psycopg connection; the answer as strings."""
     _dialect_of(conn)  # a clear TypeError for anything else
     return [_display(row[0]) for row in conn.execute(sql).fetchall()]
 
 
 def run_program(program: Program, table: Table, conn=None, table_name: str = "t") -> list[str]:
     """The program's answer computed by an engine: ``conn`` (with ``table`` loaded), else fresh DuckDB."""
-    if conn is None:
-        conn = duckdb.connect()
-        load_into(conn, table, table_name)
-    return run_sql(conn, to_sql(program, table, _dialect_of(conn), table_name))
+    if conn is not None:
+        return run_sql(conn, to_sql(program, table, _dialect_of(conn), table_name))
+    with duckdb.connect() as fresh:
+        load_into(fresh, table, table_name)
+        return run_sql(fresh, to_sql(program, table, "duckdb", table_name))
 
 
 def check_agreement(

@@ -1,0 +1,196 @@
+"""The reference executor (nprog.program) on small hand tables: one row per operation, exact answers.
+
+The executor is the ground truth the SQL export (tests/test_sql.py) and the soft ops are checked against,
+so these rows pin its meaning down with tables small enough to check by eye.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from nprog.ops import OPS
+from nprog.program import Program, ProgramError, Step, execute, validate
+from nprog.tables import Table
+
+# rank is a number column with a tie (5) and an invalid cell; date mixes full and partial dates
+MEDALS = Table.from_dataframe(
+    pd.DataFrame(
+        {
+            "Nation": ["Norway", "Germany", "Canada", "norway", "Sweden", "Canada"],
+            "Gold": ["3", "5", "5", "1", "n/a", "2"],
+            "Date": ["March 3, 1990", "1991", "June 1990", "", "1990", "May 2001"],
+        }
+    )
+)
+
+
+def run(*steps: Step, table: Table = MEDALS) -> list[str]:
+    return execute(Program(list(steps)), table).answer
+
+
+def rows(*steps: Step, table: Table = MEDALS) -> list[int]:
+    """Row indices selected before the answer step."""
+    return np.flatnonzero(execute(Program([*steps, Step("count")]), table).rows[-1]).tolist()
+
+
+PRINT_NATION = Step("print", "Nation")
+
+# (steps, answer) — one or more rows per operation
+CASES = [
+    ([Step("count")], ["6"]),
+    ([PRINT_NATION], ["Norway", "Germany", "Canada", "norway", "Sweden"]),  # distinct, first-row order
+    ([Step("print", "Gold")], ["3", "5", "1", "n/a", "2"]),  # display strings, invalid ones too
+    ([Step("greater", "Gold", 2.0), PRINT_NATION], ["Norway", "Germany", "Canada"]),
+    ([Step("less", "Gold", 3.0), PRINT_NATION], ["norway", "Canada"]),
+    ([Step("geq", "Gold", 5.0), Step("count")], ["2"]),
+    ([Step("leq", "Gold", 1.0), PRINT_NATION], ["norway"]),
+    ([Step("greater", "Gold", 100.0), Step("count")], ["0"]),
+    ([Step("greater", "Nation", 0.0), Step("count")], ["0"]),  # text columns have no values
+    ([Step("less", "Date", 1991.0), PRINT_NATION], ["Norway", "Canada", "Sweden"]),  # dates vs a year
+    ([Step("argmax", "Gold"), PRINT_NATION], ["Germany"]),  # tie 5/5 → top-most
+    ([Step("argmin", "Gold"), PRINT_NATION], ["norway"]),
+    ([Step("argmax", "Date"), PRINT_NATION], ["Canada"]),  # May 2001
+    ([Step("argmin", "Date"), PRINT_NATION], ["Sweden"]),  # the bare year 1990 is its January 1st
+    ([Step("argmax", "Nation"), Step("count")], ["0"]),
+    ([Step("first"), PRINT_NATION], ["Norway"]),
+    ([Step("last"), PRINT_NATION], ["Canada"]),
+    ([Step("greater", "Gold", 100.0), Step("first"), Step("count")], ["0"]),
+    ([Step("previous"), Step("count")], ["5"]),  # the last row has no row below it selected
+    ([Step("next"), Step("count")], ["5"]),
+    ([Step("first"), Step("previous"), Step("count")], ["0"]),  # above the top edge
+    ([Step("last"), Step("next"), Step("count")], ["0"]),  # below the bottom edge
+    ([Step("argmin", "Gold"), Step("previous"), PRINT_NATION], ["Canada"]),
+    ([Step("argmin", "Gold"), Step("next"), PRINT_NATION], ["Sweden"]),
+    ([Step("mfe", "Nation"), PRINT_NATION], ["Norway", "norway"]),  # by normalized text; ties Canada ×2
+    ([Step("mfe", "Gold"), PRINT_NATION], ["Germany", "Canada"]),
+    ([Step("mfe", "Date"), Step("count")], ["0"]),  # every date distinct: no mode
+    ([Step("select", "Nation", values=["Canada"]), Step("count")], ["2"]),
+    ([Step("select", "Nation", values=["canada"]), Step("count")], ["0"]),  # display strings, exactly
+    ([Step("select", "Gold", values=[5.0, 1.0]), PRINT_NATION], ["Germany", "Canada", "norway"]),
+    ([Step("select", "Gold", values=[]), Step("count")], ["0"]),
+    ([Step("greater", "Gold", 2.0), Step("reset"), Step("count")], ["6"]),
+    ([Step("greater", "Gold", 1.0), Step("argmin", "Gold"), Step("print", "Date")], ["May 2001"]),
+    ([Step("select", "Nation", values=["Canada"]), Step("argmax", "Gold"), Step("next"),
+      Step("print", "Gold")], ["1"]),
+]  # fmt: skip
+
+
+def case_id(steps: list[Step]) -> str:
+    """e.g. ``greater(Gold,2) > print(Nation)``."""
+
+    def one(s: Step) -> str:
+        args = [
+            a for a in (s.column, None if s.number is None else f"{s.number:g}", *map(str, s.values)) if a
+        ]
+        return f"{s.op}({','.join(args)})"
+
+    return " > ".join(one(s) for s in steps)
+
+
+@pytest.mark.parametrize(("steps", "answer"), CASES, ids=[case_id(steps) for steps, _ in CASES])
+def test_executor(steps, answer):
+    assert run(*steps) == answer
+
+
+def test_every_operation_has_an_executor_row():
+    assert {s.op for steps, _ in CASES for s in steps} == {op.name for op in OPS}
+
+
+def test_row_selections_step_by_step():
+    assert rows(Step("greater", "Gold", 2.0)) == [0, 1, 2]
+    assert rows(Step("greater", "Gold", 2.0), Step("previous")) == [0, 1]
+    assert rows(Step("greater", "Gold", 2.0), Step("next")) == [1, 2, 3]
+    assert rows(Step("greater", "Gold", 2.0), Step("last")) == [2]
+    result = execute(Program([Step("first"), Step("next"), Step("print", "Gold")]), MEDALS)
+    assert [r.nonzero()[0].tolist() for r in result.rows] == [[0], [1], [1]]  # the answer step repeats
+    assert result.coordinates == [(1, 1)]
+    assert result.aggregator == "NONE"
+
+
+def test_count_result():
+    result = execute(Program([Step("less", "Gold", 3.0), Step("count")]), MEDALS)
+    assert (result.answer, result.aggregator, result.scalar, result.coordinates) == (["2"], "COUNT", 2.0, [])
+
+
+def test_print_of_an_empty_selection_is_an_empty_answer():
+    assert run(Step("greater", "Gold", 9.0), PRINT_NATION) == []
+
+
+def test_static_ops_ignore_the_incoming_rows():
+    for static in (
+        Step("greater", "Gold", 2.0),
+        Step("mfe", "Gold"),
+        Step("select", "Nation", values=["Canada"]),
+    ):
+        assert rows(Step("last"), static) == rows(static)
+
+
+def test_comparisons_with_non_finite_numbers():
+    assert rows(Step("less", "Gold", float("inf"))) == [0, 1, 2, 3, 5]  # every valid cell
+    assert rows(Step("greater", "Gold", float("inf"))) == []
+    assert rows(Step("geq", "Gold", float("-inf"))) == [0, 1, 2, 3, 5]
+    assert rows(Step("leq", "Gold", float("nan"))) == []
+
+
+# ---------------------------------------------------------------- Program: JSON, text, validation
+
+
+def test_json_round_trip_keeps_every_field():
+    program = Program(
+        [
+            Step("select", "Nation", values=["Côte d'Ivoire", 'say "hi"', "a\\b"]),
+            Step("select", "Gold", values=[5.0, -0.5]),
+            Step("geq", "Date", 1990.25),
+            Step("print", "Nation"),
+        ]
+    )
+    text = program.to_json()
+    assert "Côte" in text  # unicode kept readable
+    assert Program.from_json(text) == program
+
+
+def test_from_json_rejects_a_non_list():
+    with pytest.raises(ProgramError, match="JSON list"):
+        Program.from_json('{"op": "count"}')
+
+
+def test_str_is_one_readable_line_per_step():
+    program = Program(
+        [
+            Step("greater", "Gold", 2.0),
+            Step("select", "Nation", values=["Canada", "Norway"]),
+            Step("argmax", "Gold"),
+            Step("print", "Nation"),
+        ]
+    )
+    assert str(program).splitlines() == [
+        "1. rows where Gold > 2",
+        "2. rows where Nation is 'Canada' or 'Norway'",
+        "3. of them, the row with the highest Gold",
+        "4. print Nation",
+    ]
+    assert str(Program([Step("count")])) == "1. count the rows"
+
+
+@pytest.mark.parametrize(
+    ("steps", "message"),
+    [
+        ([], "empty"),
+        ([Step("sort"), Step("count")], "unknown operation 'sort'"),
+        ([Step("argmax", "Silver"), Step("count")], "argmax needs a column"),
+        ([Step("print", None)], "print needs a column"),
+        ([Step("greater", "Gold"), Step("count")], "greater needs a number"),
+        ([Step("print", "Nation"), Step("count")], "step 1: print can only be the last step"),
+        ([Step("count"), Step("count")], "step 1: count can only be the last step"),
+        ([Step("first")], "last step must be count or print"),
+    ],
+    ids=["empty", "unknown-op", "unknown-column", "print-no-column", "no-number", "print-not-last",
+         "count-not-last", "no-answer-step"],
+)  # fmt: skip
+def test_validate_errors(steps, message):
+    with pytest.raises(ProgramError, match=message):
+        validate(Program(steps), MEDALS)
+    with pytest.raises(ProgramError, match=message):
+        execute(Program(steps), MEDALS)
