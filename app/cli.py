@@ -69,13 +69,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--steps", type=int, help="step budget")
     p.add_argument("--batch-size", type=int, default=64)
     p.add_argument("--lr", type=float, default=1e-3)
-    p.add_argument("--eval-every", type=int, default=1000)
+    p.add_argument("--eval-every", type=int, default=250)
     p.add_argument("--controller", default="rnn", choices=["rnn", "lstm"], help="history controller")
     p.add_argument("--d", type=int, default=256, help="hidden size")
     p.add_argument("--max-rows", type=int, default=300, help="training only: skip larger tables (reported)")
     p.add_argument("--seed", type=int, default=150)
     p.add_argument("--threads", type=int, default=0, help="torch threads (0 = all cores)")
     p.add_argument("--mml-weight", type=float, default=1.0, help="weight of the searched-program MML loss (0 = off)")
+    p.add_argument("--soft-weight", type=float, default=1.0, help="weight of the paper's scalar/lookup losses (0 = off)")
+    p.add_argument("--dropout", type=float, default=0.4, help="dropout on embeddings and controller vectors")
     p.add_argument("--train-limit", type=int, help="use only the first N training examples")
     p.add_argument("--dev-limit", type=int, help="evaluate on the first N dev examples only")
     p.add_argument("--device", default="auto", help="auto | cpu | cuda")
@@ -207,6 +209,8 @@ def cmd_train(args) -> int:
         controller=args.controller,
         threads=args.threads,
         mml_weight=args.mml_weight,
+        soft_weight=args.soft_weight,
+        dropout=args.dropout,
         train_limit=args.train_limit,
         dev_limit=args.dev_limit,
     )
@@ -249,9 +253,9 @@ def cmd_bench(args) -> int:
 def cmd_ui(args) -> int:
     import subprocess
 
-    app_file = Path(__file__).resolve().parent.parent / "streamlit_app.py"
-    cmd = [sys.executable, "-m", "streamlit", "run", str(app_file), "--server.port", str(args.port)]
-    return subprocess.call(cmd)
+    root = Path(__file__).resolve().parent.parent  # .streamlit/config.toml is read from the working dir
+    cmd = [sys.executable, "-m", "streamlit", "run", str(root / "streamlit_app.py"), "--server.port", str(args.port)]
+    return subprocess.call(cmd, cwd=root)
 
 
 COMMANDS = {

@@ -494,7 +494,7 @@ def _file_dialect(path: Path) -> str:
 
 def _connect_read_only(path: Path, dialect: str):
     if dialect == "duckdb":
-        return duckdb.connect(str(path), read_only=True)
+        return duckdb.connect(str(path), read_only=True, config={"enable_external_access": False})  # a view in a hostile file must not read our files
     return sqlite3.connect(path.resolve().as_uri() + "?mode=ro", uri=True)  # as_uri escapes ? and #
 
 
