@@ -1,0 +1,22 @@
+"""Augmented recurrent networks, reusable by the Neural Programmer: the Neural Turing Machine (`memory.ntm`),
+attention (`memory.attention`), Adaptive Computation Time (`memory.act`) and their canonical tasks
+(`memory.tasks`). Imports only torch and the standard library."""
+
+from memory.act import ACTCell, ACTOutput
+from memory.attention import AdditiveAttention, DotProductAttention, Seq2Seq, Seq2SeqConfig, masked_softmax
+from memory.ntm import NTM, NTMCell, NTMConfig, NTMOutput, NTMState
+
+__all__ = [
+    "ACTCell",
+    "ACTOutput",
+    "AdditiveAttention",
+    "DotProductAttention",
+    "NTM",
+    "NTMCell",
+    "NTMConfig",
+    "NTMOutput",
+    "NTMState",
+    "Seq2Seq",
+    "Seq2SeqConfig",
+    "masked_softmax",
+]
