@@ -15,7 +15,7 @@ import torch
 
 from nprog.features import Features, compute_features
 from nprog.model import N_COLUMN_FEATURES, Batch
-from nprog.ops import COMPARISONS, OP_INDEX, OPS, SoftInputs
+from nprog.ops import COMPARISONS, OPS, SoftInputs
 from nprog.questions import Question, Vocabulary, name_tokens, parse_question
 from nprog.tables import Table
 
@@ -194,6 +194,3 @@ def collate(items: list[Encoded], soft: bool = False) -> Batch:
         batch.soft = soft_inputs(items, R, C, N)
     return batch
 
-
-OP_NAMES = [op.name for op in OPS]
-assert OP_INDEX["count"] == 0
