@@ -114,7 +114,7 @@ def _load_qa(args):
 
     try:
         return TableQA.load(args.model, device=args.device)
-    except CheckpointError as e:
+    except (CheckpointError, ValueError) as e:  # a bad checkpoint or an unusable --device
         raise UserError(str(e)) from None
 
 

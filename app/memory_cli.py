@@ -30,6 +30,7 @@ from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
 from memory.tasks import TASKS, Task, train
+from nprog.qa import resolve_device
 
 MODELS_ROOT = Path(__file__).resolve().parents[1] / "data" / "models"
 DEFAULT_EVAL_SEED = 1234  # different from every training seed used, so evaluation sequences are fresh
@@ -100,11 +101,10 @@ def _git_commit(root: Path) -> str | None:
 
 
 def _resolve_device(name: str) -> torch.device:
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if name == "cuda" and not torch.cuda.is_available():
-        raise UsageError("--device cuda: no CUDA device available")
-    return torch.device(name)
+    try:
+        return resolve_device(name)  # the one device rule of nprog
+    except ValueError as e:
+        raise UsageError(str(e)) from None
 
 
 def _task(name: str) -> Task:

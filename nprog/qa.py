@@ -53,9 +53,15 @@ class Answer:
 
 
 def resolve_device(device: str | torch.device = "auto") -> torch.device:
+    """auto → cuda when available, else cpu; ValueError with a clear message for an unusable choice."""
     if str(device) == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    return torch.device(device)
+    if str(device).startswith("cuda") and not torch.cuda.is_available():
+        raise ValueError(f"--device {device}: no CUDA device available")
+    try:
+        return torch.device(device)
+    except RuntimeError:
+        raise ValueError(f"--device {device}: not a device (use auto, cpu or cuda)") from None
 
 
 def as_table(table) -> Table:

@@ -199,14 +199,13 @@ class Table:
         codes = encoded.indices.to_numpy(zero_copy_only=False)
         distinct = encoded.dictionary
         p_u = parse_strings(distinct, distinct=True)
-        parsed = Parsed(*(getattr(p_u, f)[codes] for f in ("number", "year", "month", "day", "loose", "missing")))
+        parsed = p_u.take(codes)
         norm = normalize_text(distinct).take(pa.array(codes))
         R = len(df)
         columns = []
         for j, (name, original) in enumerate(zip(names, originals, strict=True)):
             part = slice(j * R, (j + 1) * R)
-            p = Parsed(*(getattr(parsed, f)[part] for f in ("number", "year", "month", "day", "loose", "missing")))
-            columns.append(build_column(name, original, per_column[j], p, norm.slice(j * R, R)))
+            columns.append(build_column(name, original, per_column[j], parsed.take(part), norm.slice(j * R, R)))
         return cls(columns, R, source)
 
     @classmethod

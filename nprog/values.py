@@ -116,6 +116,10 @@ class Parsed:
         day = np.nan_to_num(self.day, nan=1.0)
         return self.year + (month - 1.0) / 12.0 + (day - 1.0) / 372.0
 
+    def take(self, index) -> Parsed:
+        """The parsed values at an index or slice (same fields)."""
+        return Parsed(*(getattr(self, f)[index] for f in _FIELDS))
+
     @property
     def is_date(self) -> np.ndarray:
         """A date with at least a month (a bare year is a number first)."""
