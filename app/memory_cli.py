@@ -30,6 +30,7 @@ from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
 from memory.tasks import TASKS, Task, train
+from nprog.checkpoint import git_commit
 from nprog.qa import resolve_device
 
 MODELS_ROOT = Path(__file__).resolve().parents[1] / "data" / "models"
@@ -82,17 +83,6 @@ def load_checkpoint(model_dir: Path, device: torch.device) -> tuple[Task, dict[s
             raise UsageError(f"{path}: cannot load ({str(error).splitlines()[0]})") from None
         models[stem] = model.eval()
     return task, models, config
-
-
-def _git_commit(root: Path) -> str | None:
-    """The checked-out commit, read from .git without running git; None before the first commit."""
-    try:
-        head = (root / ".git" / "HEAD").read_text().strip()
-        if head.startswith("ref: "):
-            return (root / ".git" / head[5:]).read_text().strip()
-        return head
-    except OSError:
-        return None
 
 
 # --------------------------------------------------------------------------------------------------------
@@ -194,7 +184,7 @@ def _train(args: argparse.Namespace) -> int:
         "python_version": platform.python_version(),
         "seed": args.seed,
         "eval_seed": DEFAULT_EVAL_SEED,
-        "git_commit": _git_commit(MODELS_ROOT.parents[1]),
+        "git_commit": git_commit(MODELS_ROOT.parents[1]),
         "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
         "curve": {stem: curve[:: max(1, len(curve) // 50)] for stem, curve in curves.items()},
     }

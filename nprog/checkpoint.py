@@ -142,3 +142,15 @@ def record_in_card(directory: Path, figures: dict) -> None:
     tmp = path.with_name(".card.json.tmp")
     tmp.write_text(json.dumps(card, indent=2, ensure_ascii=False))
     os.replace(tmp, path)
+
+
+def git_commit(root: Path | None = None) -> str | None:
+    """The checked-out commit, read from .git without running git; None outside a checkout."""
+    root = root or Path(__file__).resolve().parent.parent
+    try:
+        head = (root / ".git" / "HEAD").read_text().strip()
+        if head.startswith("ref: "):
+            return (root / ".git" / head[5:]).read_text().strip()
+        return head
+    except OSError:
+        return None

@@ -23,7 +23,6 @@ import math
 import os
 import platform
 import random
-import subprocess
 import sys
 import time
 from dataclasses import asdict, dataclass
@@ -175,16 +174,6 @@ def dev_accuracy(qa: TableQA, dev: list[tuple[Example, Encoded | None]], batch_s
     return correct / max(len(dev), 1)
 
 
-def _git_commit() -> str:
-    try:
-        return subprocess.run(
-            ["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, timeout=5,
-            cwd=Path(__file__).resolve().parent,
-        ).stdout.strip()
-    except (OSError, subprocess.SubprocessError):
-        return ""
-
-
 @dataclass
 class Data:
     vocab: Vocabulary
@@ -263,7 +252,7 @@ def train(cfg: TrainConfig, log=print, data: Data | None = None) -> dict:
                 "left_out_of_training": prepared.skipped,
                 "hardware": f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, torch {torch.__version__}, {device}",
                 "seed": cfg.seed,
-                "git_commit": _git_commit(),
+                "git_commit": checkpoint.git_commit(),
                 "date": dt.date.today().isoformat(),
                 "ops": model_cfg.ops,
                 "dev_curve": history,
