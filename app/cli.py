@@ -70,7 +70,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--batch-size", type=int, default=64)
     p.add_argument("--lr", type=float, default=1e-3)
     p.add_argument("--eval-every", type=int, default=250)
-    p.add_argument("--controller", default="rnn", choices=["rnn", "lstm"], help="history controller")
+    p.add_argument("--controller", default="rnn", choices=["rnn", "lstm", "ntm", "act"],
+                   help="history controller: rnn (the paper's), lstm, ntm (LSTM + NTM memory), act (adaptive steps)")
     p.add_argument("--d", type=int, default=256, help="hidden size")
     p.add_argument("--max-rows", type=int, default=300, help="training only: skip larger tables (reported)")
     p.add_argument("--seed", type=int, default=150)

@@ -121,3 +121,24 @@ class ACTCell(nn.Module):
         )
         out_state = tuple(mixed) if isinstance(state, tuple) else mixed[0]
         return ACTOutput(out_state, steps + remainder, steps, remainder, halting_t)
+
+
+def halting_distribution(h: torch.Tensor, epsilon: float = 0.01) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """ACT's halting arithmetic (eqs. 10–12) for halting units already computed for every ponder step.
+
+    h (B, M): the halting unit's output h^n at each of M steps, for a model that runs all M steps anyway
+    (the Neural Programmer's program steps: four cheap steps, no early exit needed). Returns p (B, M), the
+    halting distribution (h^n before N, the remainder R at N, 0 after; rows sum to 1), N (B,) the number of
+    steps taken and R (B,). Same values as `ACTCell` produces step by step; the ponder cost is N + R.
+    """
+    M = h.shape[-1]
+    cumulative = torch.cumsum(h, dim=-1)  # Σ_{n' ≤ n} h^{n'}
+    reached = cumulative >= 1 - epsilon
+    reached[..., -1] = True  # step M halts whatever the mass
+    last = torch.argmax(reached.to(torch.uint8), dim=-1)  # (B,) first step whose mass reaches 1 − ε (0-based)
+    before = cumulative - h  # Σ_{n' < n} h^{n'}
+    remainder = 1 - before.gather(-1, last.unsqueeze(-1)).squeeze(-1)  # (B,) R
+    n = torch.arange(M, device=h.device)
+    p = torch.where(n < last.unsqueeze(-1), h, torch.zeros_like(h))
+    p = p + torch.where(n == last.unsqueeze(-1), remainder.unsqueeze(-1), torch.zeros_like(h))
+    return p, (last + 1).to(h.dtype), remainder

@@ -26,16 +26,27 @@ def select_values(e: Encoded, c: int) -> list:
 def decode(trace: Trace, items: list[Encoded]) -> list[tuple[Program, float, list[dict]]]:
     """For each example: the program, its probability under the model, and per-step choices (indices)."""
     op_logp = trace.op_logp.float().cpu().numpy()  # (B, T, O)
+    T = op_logp.shape[1]
+    if trace.halting is not None:
+        # ACT: the program stops at the step where the halting mass runs out (the last step with weight)
+        # and answers there; its answer op comes from that step's answer distribution.
+        halting = trace.halting.float().cpu().numpy()  # (B, T)
+        stops = T - 1 - np.argmax((halting > 0)[:, ::-1], axis=1)  # (B,)
+        answer_logp = trace.answer_logp.float().cpu().numpy()
+    else:
+        stops = np.full(op_logp.shape[0], T - 1)
     col_logp = trace.col_logp.float().cpu().numpy()  # (B, T, O, C)
     num_logp = trace.num_logp.float().cpu().numpy()  # (B, O, N)
     out = []
     for b, e in enumerate(items):  # per example: a handful of argmaxes over O, C, N (tiny)
         C, N = e.table.n_columns, len(e.numbers)
         steps, choices, logp = [], [], 0.0
-        for t in range(op_logp.shape[1]):
-            k = int(np.argmax(op_logp[b, t]))
+        stop = int(stops[b])
+        for t in range(stop + 1):
+            dist = answer_logp[b, t] if (trace.halting is not None and t == stop) else op_logp[b, t]
+            k = int(np.argmax(dist))
             op = OPS[k]
-            logp += op_logp[b, t, k]
+            logp += dist[k]
             step = Step(op.name)
             choice = {"op": k, "column": None, "number": None}
             if op.column:
@@ -52,5 +63,7 @@ def decode(trace: Trace, items: list[Encoded]) -> list[tuple[Program, float, lis
                 choice["number"] = n
             steps.append(step)
             choices.append(choice)
+        if trace.halting is not None:
+            logp += np.log(max(float(halting[b, stop]), 1e-30))
         out.append((Program(steps).simplified(), float(np.exp(logp)), choices))
     return out

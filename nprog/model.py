@@ -26,7 +26,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from memory.act import halting_distribution
 from memory.attention import DotProductAttention
+from memory.ntm import NTMCell, NTMConfig
 from nprog.ops import ANSWER_OPS, OPS, ROW_OPS, SoftInputs, soft_row_ops
 
 N_COLUMN_FEATURES = 11
@@ -37,7 +39,11 @@ class ModelConfig:
     vocab_size: int = 1000  # words (questions and column names share the embedding table)
     d: int = 256  # embedding and hidden size
     steps: int = 4  # program length T: T−1 row operations, then count or print
-    controller: str = "rnn"  # history controller: rnn (the paper's) | lstm
+    controller: str = "rnn"  # history controller: rnn (the paper's) | lstm | ntm (LSTM + NTM memory) | act
+    ntm_slots: int = 16  # ntm: memory locations N (a program has ≤ 4 steps: a small memory suffices)
+    ntm_width: int = 32  # ntm: width M of each location
+    halting_epsilon: float = 0.01  # act: ε, the halting budget (Graves 2016)
+    halting_bias: float = -1.0  # act: initial bias of the halting unit (σ(−1) ≈ 0.27 per step)
     dropout: float = 0.2  # embeddings, controller vectors, column vectors (paper: keep 0.8)
     word_dropout: float = 0.1  # question tokens replaced by <unk> in training (paper: keep 0.9)
     rnn_dropout: float = 0.1  # variational dropout on the history state (paper: keep 0.9)
@@ -58,6 +64,22 @@ class Trace:
     rows: torch.Tensor | None = None  # (B, T, R) soft row selectors after each row step (training)
     scalar: torch.Tensor | None = None  # (B,) soft count at the last step
     lookup_logp: torch.Tensor | None = None  # (B, C, R) log of the soft printed-cell probability
+    # act controller only: the program may answer after any step t (after t row operations)
+    answer_logp: torch.Tensor | None = None  # (B, T, O) log α over the answer ops at every step
+    halting: torch.Tensor | None = None  # (B, T) ACT halting distribution over the answering step
+    ponder: torch.Tensor | None = None  # (B,) ponder cost N + R
+
+    def final_logp(self) -> tuple[torch.Tensor, torch.Tensor]:
+        """(answer-op log α per step (B, T, O), log probability of answering at each step (B, T)).
+
+        Fixed-length controllers answer at the last step only; ACT answers where its halting mass runs out.
+        """
+        if self.halting is not None:
+            return self.answer_logp, torch.log(self.halting.clamp(min=1e-30))
+        B, T, _ = self.op_logp.shape
+        halt = self.op_logp.new_full((B, T), -1e4)
+        halt[:, -1] = 0.0
+        return self.op_logp, halt
 
 
 class QuestionEncoder(nn.Module):
@@ -107,7 +129,40 @@ class LSTMController(nn.Module):
         return h, (h, c)
 
 
-CONTROLLERS = {"rnn": RNNController, "lstm": LSTMController}
+class NTMController(nn.Module):
+    """An LSTM history controller with a Neural Turing Machine memory (memory.ntm) it writes and reads at
+    every program step: the history is the NTM's output, which sees the controller state and the reads."""
+
+    def __init__(self, d: int, input_size: int, slots: int, width: int):
+        super().__init__()
+        self.cell = NTMCell(
+            NTMConfig(input_size=input_size, output_size=d, controller="lstm", controller_size=d,
+                      memory_slots=slots, memory_width=width)
+        )  # fmt: skip
+
+    def reset_parameters(self) -> None:
+        self.cell.reset_parameters()
+
+    def initial_state(self, batch: int, like: torch.Tensor):
+        return self.cell.create_new_state(batch)
+
+    def forward(self, x: torch.Tensor, state):
+        y, state = self.cell(x, state)
+        return torch.tanh(y), state
+
+
+def make_controller(config: ModelConfig) -> nn.Module:
+    d = config.d
+    if config.controller in ("rnn", "act"):  # act: the paper's RNN, with a halting unit in the model
+        return RNNController(d, 2 * d)
+    if config.controller == "lstm":
+        return LSTMController(d, 2 * d)
+    if config.controller == "ntm":
+        return NTMController(d, 2 * d, config.ntm_slots, config.ntm_width)
+    raise ValueError(f"unknown controller {config.controller!r} (rnn, lstm, ntm, act)")
+
+
+CONTROLLERS = ("rnn", "lstm", "ntm", "act")
 
 
 @dataclass
@@ -156,7 +211,8 @@ class NeuralProgrammer(nn.Module):
         self.W_dep = nn.Linear(2 * d, d, bias=False)  # [k; α U] → column query (op dependency)
         self.col_features = nn.Linear(N_COLUMN_FEATURES, d, bias=False)
         self.col_feature_logit = nn.Linear(N_COLUMN_FEATURES, 1, bias=False)  # w_cm, generalized
-        self.controller = CONTROLLERS[config.controller](d, 2 * d)
+        self.controller = make_controller(config)
+        self.halt = nn.Linear(d, 1) if config.controller == "act" else None  # ACT halting unit on g_t
         self.reset_parameters()
 
     def reset_parameters(self) -> None:
@@ -164,6 +220,10 @@ class NeuralProgrammer(nn.Module):
             nn.init.uniform_(p, -0.1, 0.1)
         with torch.no_grad():
             self.embedding.weight[0].zero_()
+            if self.halt is not None:
+                self.halt.bias.fill_(self.config.halting_bias)
+        if hasattr(self.controller, "reset_parameters"):  # the NTM's own initialisation (memory, heads)
+            self.controller.reset_parameters()
 
     # ---- pieces
     def column_vectors(self, batch: Batch) -> torch.Tensor:
@@ -198,17 +258,24 @@ class NeuralProgrammer(nn.Module):
         h = q.new_zeros(B, cfg.d)
         is_row = torch.zeros(len(OPS), dtype=torch.bool, device=q.device)
         is_row[ROW_OPS] = True
+        act = self.halt is not None
         op_logps, col_logps, attentions, rows = [], [], [], []
+        answer_logps, halt_units, counts, print_logps, row_logs = [], [], [], [], []
         s = batch.soft.row_mask if (execute and batch.soft is not None) else None
         scalar = lookup_logp = None
         for t in range(cfg.steps):
             last = t == cfg.steps - 1
             a, att = self.attention(h, H, batch.token_mask)  # (B, d), (B, L)
             qa = torch.cat([q, a], -1)  # (B, 2d)
-            g = F.dropout(F.relu(self.W_op_h(h) + self.W_op(qa)), cfg.dropout, self.training)  # (B, d)
+            g_pre = F.relu(self.W_op_h(h) + self.W_op(qa))
+            g = F.dropout(g_pre, cfg.dropout, self.training)  # (B, d)
             step_ops = ~is_row if last else is_row
             op_mask = batch.op_mask & step_ops  # (B, O)
             op_logp = _masked_log_softmax(g @ U.T, op_mask)  # (B, O)
+            if act:  # every step may be the answering one: its answer-op distribution and halting unit
+                answer_logp = op_logp if last else _masked_log_softmax(g @ U.T, batch.op_mask & ~is_row)
+                answer_logps.append(answer_logp)
+                halt_units.append(torch.sigmoid(self.halt(g_pre)).squeeze(-1))  # (B,) h^t
             alpha = op_logp.exp()
             k = F.relu(self.W_col_h(h) + self.W_col(qa))  # (B, d)
             k_dep = F.relu(self.W_dep(torch.cat([k, alpha @ U], -1)))  # (B, d)
@@ -218,7 +285,15 @@ class NeuralProgrammer(nn.Module):
                 col_logits.unsqueeze(1).expand(-1, len(OPS), -1), batch.op_col_mask
             )  # (B, O, C): each op's own column distribution
             beta = torch.einsum("bo,boc->bc", alpha, col_logp.exp())  # effective column attention
-            if s is not None:
+            if s is not None and act:  # the answer if the program stops here, mixed by halting weight later
+                counts.append(answer_logp[:, ANSWER_OPS[0]].exp() * s.sum(-1))  # (B,)
+                print_logps.append(answer_logp[:, ANSWER_OPS[1], None] + col_logp[:, ANSWER_OPS[1]])  # (B, C)
+                row_logs.append(torch.log(s.clamp(min=1e-30)))  # (B, R)
+                if not last:
+                    outs = soft_row_ops(s, batch.soft, num_logp.exp(), col_logp.exp())  # (B, O, R)
+                    s = torch.einsum("bo,bor->br", alpha, outs) * batch.soft.row_mask
+                    rows.append(s)
+            elif s is not None:
                 if last:
                     scalar = alpha[:, ANSWER_OPS[0]] * s.sum(-1)  # count
                     lp_print = op_logp[:, ANSWER_OPS[1], None, None] + col_logp[:, ANSWER_OPS[1], :, None]
@@ -235,6 +310,17 @@ class NeuralProgrammer(nn.Module):
             op_logps.append(op_logp)
             col_logps.append(col_logp)
             attentions.append(att)
+        halting = ponder = None
+        if act:
+            halting, n_steps, remainder = halting_distribution(torch.stack(halt_units, 1), cfg.halting_epsilon)
+            ponder = n_steps + remainder  # (B,) only R carries gradient (Graves 2016, eq. 16)
+            if counts:
+                scalar = (halting * torch.stack(counts, 1)).sum(1)
+                log_w = torch.log(halting.clamp(min=1e-30))  # (B, T)
+                per_step = (
+                    log_w[:, :, None, None] + torch.stack(print_logps, 1)[..., None] + torch.stack(row_logs, 1)[:, :, None]
+                )  # (B, T, C, R)
+                lookup_logp = torch.logsumexp(per_step, 1)
         return Trace(
             op_logp=torch.stack(op_logps, 1),
             col_logp=torch.stack(col_logps, 1),
@@ -243,4 +329,7 @@ class NeuralProgrammer(nn.Module):
             rows=torch.stack(rows, 1) if rows else None,
             scalar=scalar,
             lookup_logp=lookup_logp,
+            answer_logp=torch.stack(answer_logps, 1) if act else None,
+            halting=halting,
+            ponder=ponder,
         )

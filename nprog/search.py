@@ -40,7 +40,9 @@ class Graph:
 
     steps: list[np.ndarray]  # T−1 arrays (E_t, 5) int64
     n_states: list[int]  # states after each row step
-    finals: np.ndarray  # (F, 3) int64: (state, op, column or −1) consistent final steps
+    finals: np.ndarray  # (F, 4) int64: (layer, state, op, column or −1) consistent final steps
+    # layer k = the selection after k row steps (layer 0: all rows, state 0); fixed-length programs
+    # answer at layer T−1 only, the ACT controller at any layer
 
     @property
     def empty(self) -> bool:
@@ -71,7 +73,7 @@ def _key(rows: np.ndarray) -> bytes:
     return np.packbits(rows).tobytes()
 
 
-def search(e: Encoded, steps: int = 4) -> Graph:
+def search(e: Encoded, steps: int = 4, halt_anywhere: bool = False) -> Graph:
     t = e.table
     R = t.n_rows
     choices = _choices(e)
@@ -107,18 +109,21 @@ def search(e: Encoded, steps: int = 4) -> Graph:
         edges.append(step_edges)
         prev_states = layers[-1]
 
-    finals = _consistent_finals(e, prev_states)
-    return _prune(edges, [len(s) for s in layers], finals)
+    finals = [_consistent_finals(e, prev_states, steps - 1)]
+    if halt_anywhere:
+        finals = [_consistent_finals(e, np.ones((1, R), dtype=bool), 0)]
+        finals += [_consistent_finals(e, layer, k + 1) for k, layer in enumerate(layers)]
+    return _prune(edges, [len(s) for s in layers], np.concatenate(finals))
 
 
-def _consistent_finals(e: Encoded, states: np.ndarray) -> np.ndarray:
-    """(state, op, column) final steps whose answer matches the gold answer."""
+def _consistent_finals(e: Encoded, states: np.ndarray, layer: int) -> np.ndarray:
+    """(layer, state, op, column) final steps whose answer matches the gold answer."""
     target = e.target
     out = []
     sizes = states.sum(1)
     if target.y is not None and target.kind in ("calc", "lookup-number"):
         for s in np.flatnonzero(sizes == target.y):
-            out.append((s, OP_INDEX["count"], -1))
+            out.append((layer, s, OP_INDEX["count"], -1))
     K = target.item_cells.shape[0]
     if K and target.kind != "calc":
         p = OP_INDEX["print"]
@@ -134,50 +139,58 @@ def _consistent_finals(e: Encoded, states: np.ndarray) -> np.ndarray:
             codes = pa.array(column.strings).dictionary_encode().indices.to_numpy(zero_copy_only=False)
             for s in np.flatnonzero(ok):
                 if len(np.unique(codes[states[s]])) == K:  # as many distinct strings as answer items
-                    out.append((s, p, c))
-    return np.array(out, dtype=np.int64).reshape(-1, 3)
+                    out.append((layer, s, p, c))
+    return np.array(out, dtype=np.int64).reshape(-1, 4)
 
 
 def _prune(edges, n_states, finals) -> Graph:
-    """Keep only states on some path to a consistent final step, renumbered."""
+    """Keep only states on some path to a consistent final step, renumbered (layer 0 stays state 0)."""
     if len(finals) == 0:
         return Graph([np.zeros((0, 5), np.int64) for _ in edges], [0] * len(edges), finals)
-    useful = np.zeros(n_states[-1], dtype=bool)
-    useful[finals[:, 0]] = True
     kept: list[np.ndarray] = [None] * len(edges)
+    useful = np.zeros(0, dtype=bool)  # states of the layer after edges[t] that lead somewhere
     for t in range(len(edges) - 1, -1, -1):
+        layer = t + 1  # edges[t] lead into layer t + 1
+        here = np.zeros(n_states[t], dtype=bool)
+        here[finals[finals[:, 0] == layer, 1]] = True
+        if len(useful):
+            here |= useful
         e = np.array(edges[t], dtype=np.int64).reshape(-1, 5)
-        e = e[useful[e[:, 4]]]
+        e = e[here[e[:, 4]]]
         kept[t] = e
+        useful = np.zeros(n_states[t - 1], dtype=bool) if t else np.zeros(0, dtype=bool)
         if t:
-            useful = np.zeros(n_states[t - 1], dtype=bool)
             useful[e[e[:, 0] >= 0, 0]] = True
     # renumber states densely per layer
     sizes = []
-    remap_prev = None
+    remaps = [np.zeros(1, dtype=np.int64)]  # layer 0: the single all-rows state
     for t in range(len(kept)):
         e = kept[t]
-        if remap_prev is not None:
-            e[:, 0] = np.where(e[:, 0] >= 0, remap_prev[np.maximum(e[:, 0], 0)], START)
+        if t:
+            e[:, 0] = np.where(e[:, 0] >= 0, remaps[t][np.maximum(e[:, 0], 0)], START)
         ids, new = np.unique(e[:, 4], return_inverse=True)
         remap = np.full(n_states[t], -1, dtype=np.int64)
         remap[ids] = np.arange(len(ids))
         e[:, 4] = new
         sizes.append(len(ids))
-        remap_prev = remap
+        remaps.append(remap)
         kept[t] = e
     finals = finals.copy()
-    finals[:, 0] = remap_prev[finals[:, 0]]
+    for layer, remap in enumerate(remaps):
+        at = finals[:, 0] == layer
+        finals[at, 1] = remap[finals[at, 1]]
     return Graph(kept, sizes, finals)
 
 
 def collate_graphs(graphs: list[Graph]):
-    """Batch the graphs: global state ids per step, example index of every final."""
+    """Batch the graphs: global state ids per layer, example index and global state of every final."""
     T1 = len(graphs[0].steps)
+    B = len(graphs)
     steps = []
-    offsets_prev = np.zeros(len(graphs), dtype=np.int64)
+    offsets_prev = np.zeros(B, dtype=np.int64)
+    layer_offsets = [np.arange(B, dtype=np.int64)]  # layer 0: example b's all-rows state is state b
     for t in range(T1):
-        rows, offsets, total = [], np.zeros(len(graphs), dtype=np.int64), 0
+        rows, offsets, total = [], np.zeros(B, dtype=np.int64), 0
         for b, g in enumerate(graphs):
             e = g.steps[t].copy()
             if len(e):
@@ -188,37 +201,48 @@ def collate_graphs(graphs: list[Graph]):
             total += g.n_states[t]
         steps.append((torch.from_numpy(np.concatenate(rows) if rows else np.zeros((0, 6), np.int64)), total))
         offsets_prev = offsets
+        layer_offsets.append(offsets)
     finals = []
     for b, g in enumerate(graphs):
         if len(g.finals):
             f = g.finals.copy()
-            f[:, 0] += offsets_prev[b]
+            layer_start = np.array([lo[b] for lo in layer_offsets])
+            f[:, 1] += layer_start[f[:, 0]]
             finals.append(np.concatenate([np.full((len(f), 1), b), f], 1))
-    finals = torch.from_numpy(np.concatenate(finals) if finals else np.zeros((0, 4), np.int64))
+    finals = torch.from_numpy(np.concatenate(finals) if finals else np.zeros((0, 5), np.int64))
     has = torch.tensor([not g.empty for g in graphs])
     return steps, finals, has
 
 
-def _choice_logp(trace, t: int, b, op, col, num) -> torch.Tensor:
-    lp = trace.op_logp[b, t, op]
-    lp = lp + torch.where(col >= 0, trace.col_logp[b, t, op, col.clamp(min=0)], torch.zeros_like(lp))
-    lp = lp + torch.where(num >= 0, trace.num_logp[b, op, num.clamp(min=0)], torch.zeros_like(lp))
+def _choice_logp(op_logp, col_logp, num_logp, b, op, col, num) -> torch.Tensor:
+    lp = op_logp[b, op]
+    lp = lp + torch.where(col >= 0, col_logp[b, op, col.clamp(min=0)], torch.zeros_like(lp))
+    lp = lp + torch.where(num >= 0, num_logp[b, op, num.clamp(min=0)], torch.zeros_like(lp))
     return lp
 
 
 def mml_loss(trace, graphs) -> torch.Tensor:
-    """−log Σ_{consistent programs} p(program), averaged over the examples that have one."""
+    """−log Σ_{consistent programs} p(program), averaged over the examples that have one.
+
+    The forward algorithm over the layers; a final step at layer k is weighted by the probability of
+    answering at step k (1 at the last step for fixed-length programs, the ACT halting weight otherwise).
+    """
     steps, finals, has = graphs
     B = trace.op_logp.shape[0]
-    alpha = None
+    alphas = [trace.op_logp.new_ones(B)]  # layer 0: the all-rows state of each example
     for t, (e, n) in enumerate(steps):
         b, prev, op, col, num, nxt = e.unbind(1)
-        p = _choice_logp(trace, t, b, op, col, num).exp()
+        p = _choice_logp(trace.op_logp[:, t], trace.col_logp[:, t], trace.num_logp, b, op, col, num).exp()
+        alpha = alphas[-1] if t else None
         incoming = torch.ones_like(p) if alpha is None else torch.where(prev >= 0, alpha[prev.clamp(min=0)], torch.ones_like(p))
-        alpha = p.new_zeros(n).index_add(0, nxt, incoming * p)
-    b, state, op, col = finals.unbind(1)
-    T = trace.op_logp.shape[1]
-    p_final = _choice_logp(trace, T - 1, b, op, col, torch.full_like(col, -1)).exp() * alpha[state]
+        alphas.append(p.new_zeros(n).index_add(0, nxt, incoming * p))
+    b, layer, state, op, col = finals.unbind(1)
+    answer_logp, halt_logp = trace.final_logp()
+    lp = answer_logp[b, layer, op] + halt_logp[b, layer]
+    lp = lp + torch.where(col >= 0, trace.col_logp[b, layer, op, col.clamp(min=0)], torch.zeros_like(lp))
+    alpha_all = torch.cat(alphas)
+    starts = torch.tensor([0] + [len(a) for a in alphas], device=alpha_all.device).cumsum(0)[:-1]
+    p_final = lp.exp() * alpha_all[starts[layer] + state]
     total = p_final.new_zeros(B).index_add(0, b, p_final)
     nll = -torch.log(total.clamp(min=1e-30))
     mask = has.to(nll.device)

@@ -69,6 +69,7 @@ class TrainConfig:
     mml_weight: float = 1.0  # weight of the marginal likelihood of searched consistent programs (0 = off)
     soft_weight: float = 1.0  # weight of the paper's scalar/lookup losses (0 = MML only)
     dropout: float = 0.4  # measured best on dev (README ablation); the paper used 0.2
+    ponder_cost: float = 0.01  # act controller: τ, the weight of the ponder cost N + R in the loss
 
 
 def set_seed(seed: int) -> None:
@@ -96,7 +97,11 @@ def build_vocab(root: Path, examples: list[Example], min_count: int) -> Vocabula
     return Vocabulary.build(token_lists, min_count=min_count)
 
 
-def prepare(root: Path, examples: list[Example], vocab: Vocabulary, max_rows: int | None) -> Prepared:
+def prepare(
+    root: Path, examples: list[Example], vocab: Vocabulary, max_rows: int | None, halt_anywhere: bool = False
+) -> Prepared:
+    """Encode the answerable examples and search their consistent programs (answering after the last
+    step, or after any step for the ACT controller)."""
     items, skipped = [], {"unreachable": 0, "too many rows": 0, "unreadable table": 0}
     for ex in examples:
         try:
@@ -112,7 +117,7 @@ def prepare(root: Path, examples: list[Example], vocab: Vocabulary, max_rows: in
             skipped["unreachable"] += 1
             continue
         e = encode(table, ex.question, vocab, target=target)
-        e.extra["graph"] = search(e)
+        e.extra["graph"] = search(e, halt_anywhere=halt_anywhere)
         items.append(e)
     return Prepared(items, skipped)
 
@@ -188,7 +193,7 @@ def load_data(cfg: TrainConfig, log=print) -> Data:
     dev_examples = read_examples(split_path(root, "dev"))[: cfg.dev_limit]
     t0 = time.time()
     vocab = build_vocab(root, train_examples, cfg.min_count)
-    prepared = prepare(root, train_examples, vocab, cfg.max_rows)
+    prepared = prepare(root, train_examples, vocab, cfg.max_rows, halt_anywhere=cfg.controller == "act")
     dev = []
     for ex in dev_examples:
         try:
@@ -273,6 +278,8 @@ def train(cfg: TrainConfig, log=print, data: Data | None = None) -> dict:
             graphs = collate_graphs([e.extra["graph"] for e in items])
             graphs = ([(e.to(device), n) for e, n in graphs[0]], graphs[1].to(device), graphs[2])
             loss = loss + cfg.mml_weight * mml_loss(trace, graphs)
+        if trace.ponder is not None:
+            loss = loss + cfg.ponder_cost * trace.ponder.mean()
         l2 = sum((p * p).sum() for p in model.parameters())
         total = loss + 0.5 * cfg.l2 * l2
         optimizer.zero_grad(set_to_none=True)

@@ -122,3 +122,15 @@ def test_training_smoke_loss_goes_down():
                   torch.Generator().manual_seed(0), torch.device("cpu"), log=lambda _: None)  # fmt: skip
     assert curve[-1]["loss"] < 0.8 * curve[0]["loss"]
     assert curve[-1]["error"] < 0.25
+
+
+def test_halting_distribution_exact_values():
+    from memory.act import halting_distribution
+
+    h = torch.tensor([[0.3, 0.3, 0.3, 0.3], [0.995, 0.5, 0.5, 0.5], [0.1, 0.2, 0.7, 0.5], [0.1, 0.1, 0.1, 0.1]])
+    p, steps, remainder = halting_distribution(h, epsilon=0.01)
+    expected = torch.tensor([[0.3, 0.3, 0.3, 0.1], [1.0, 0, 0, 0], [0.1, 0.2, 0.7, 0], [0.1, 0.1, 0.1, 0.7]])
+    assert torch.allclose(p, expected, atol=1e-6)
+    assert steps.tolist() == [4, 1, 3, 4]
+    assert torch.allclose(remainder, torch.tensor([0.1, 1.0, 0.7, 0.7]), atol=1e-6)
+    assert torch.allclose(p.sum(1), torch.ones(4))

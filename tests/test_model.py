@@ -123,8 +123,50 @@ def test_tiny_model_overfits_20_wtq_examples(wtq_dir):
     assert accuracy == 1.0
 
 
-@pytest.mark.parametrize("controller", ["rnn", "lstm"])
+@pytest.mark.parametrize("controller", ["rnn", "lstm", "ntm", "act"])
 def test_controllers_plug_in(controller):
     m = tiny(controller=controller).eval()
     trace = m(collate(items()))
     assert torch.isfinite(trace.op_logp).all()
+    answers = TableQA(m, VOCAB).answer_batch(items())
+    assert len(answers) == 3 and all(a.program.steps for a in answers)
+
+
+@pytest.mark.parametrize("controller", ["ntm", "act"])
+def test_memory_controllers_train_every_parameter(controller):
+    m = tiny(controller=controller).train()
+    enc = items()
+    for e in enc:
+        e.extra["graph"] = search(e, halt_anywhere=controller == "act")
+    batch = collate(enc, soft=True)
+    trace = m(batch, execute=True)
+    C, R = batch.soft.cell_mask.shape[1:]
+    loss = loss_fn(trace, batch, target_tensors(enc, C, R)) + mml_loss(trace, collate_graphs([e.extra["graph"] for e in enc]))
+    if trace.ponder is not None:
+        loss = loss + 0.01 * trace.ponder.mean()
+    loss.backward()
+    for name, p in m.named_parameters():
+        assert p.grad is not None and torch.isfinite(p.grad).all() and p.grad.abs().sum() > 0, name
+
+
+def test_act_halting_distribution_and_where_the_program_stops():
+    m = tiny(controller="act").eval()
+    batch = collate(items(), soft=True)
+    trace = m(batch, execute=True)
+    assert torch.allclose(trace.halting.sum(1), torch.ones(3), atol=1e-6)
+    assert ((trace.ponder >= 1) & (trace.ponder <= m.config.steps + 1)).all()
+    # halting after the first step: every program is one answer step on all rows
+    with torch.no_grad():
+        m.halt.bias.fill_(20.0)
+    trace = m(batch, execute=True)
+    assert torch.allclose(trace.halting[:, 0], torch.ones(3))
+    assert torch.allclose(trace.scalar, trace.answer_logp[:, 0, ANSWER_OPS[0]].exp() * batch.soft.row_mask.sum(1))
+    for a in TableQA(m, VOCAB).answer_batch(items()):
+        assert [s.op for s in a.program.steps] in (["count"], ["print"])
+        assert len(a.trace["choices"]) == 1 and a.trace["ops"].shape[0] == 1
+    # never halting early: the full four steps, as the fixed-length model
+    with torch.no_grad():
+        m.halt.bias.fill_(-20.0)
+    trace = m(batch, execute=True)
+    assert torch.allclose(trace.halting[:, -1], torch.ones(3), atol=1e-6)
+    assert all(len(a.trace["choices"]) == m.config.steps for a in TableQA(m, VOCAB).answer_batch(items()))
