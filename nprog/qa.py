@@ -116,13 +116,20 @@ class TableQA:
         for b, (e, (program, confidence, choices)) in enumerate(zip(items, decoded, strict=True)):
             result = execute(program, e.table)
             C, L = e.table.n_columns, len(e.tokens)
+            ops = trace.op_logp[b].exp().cpu().numpy()  # (T, O)
+            if trace.halting is not None:  # ACT: the answering step shows its answer distribution
+                stop = len(choices) - 1
+                ops = ops[: stop + 1].copy()
+                ops[stop] = trace.answer_logp[b, stop].exp().cpu().numpy()
             pictures = {
-                "ops": trace.op_logp[b].exp().cpu().numpy(),  # (T, O)
+                "ops": ops,
                 "columns": [trace.col_logp[b, t, c["op"], :C].exp().cpu().numpy() for t, c in enumerate(choices)],
                 "attention": trace.attention[b, :, :L].cpu().numpy(),  # (T, L)
                 "tokens": [self.vocab.words[i] for i in e.tokens],
                 "choices": choices,
             }
+            if trace.halting is not None:
+                pictures["halting"] = trace.halting[b, : len(choices)].cpu().numpy()  # (steps,)
             answers.append(
                 Answer(
                     answer=result.answer,
