@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import sys
 from pathlib import Path
 
@@ -16,6 +17,17 @@ EXIT_USAGE = 2
 
 class UserError(Exception):
     """Bad usage or unreadable input: printed as one line, exit code 2."""
+
+
+_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")  # kept: tab, newline
+
+
+def _safe(text: str, one_line: bool = False) -> str:
+    """Text from tables and files made safe to print: control characters (terminal escapes, bidi
+    overrides) are shown escaped, and with ``one_line`` newlines too, so a cell can neither drive the
+    terminal nor break the one-line answer and error contract (``--json`` gives the exact strings)."""
+    text = _CONTROL.sub(lambda m: f"\\x{ord(m[0]):02x}" if ord(m[0]) < 0x100 else f"\\u{ord(m[0]):04x}", text)
+    return text.replace("\n", "\\n") if one_line else text
 
 
 def _default_data_dir() -> str | None:
@@ -82,6 +94,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--train-limit", type=int, help="use only the first N training examples")
     p.add_argument("--dev-limit", type=int, help="evaluate on the first N dev examples only")
     p.add_argument("--device", default="auto", help="auto | cpu | cuda")
+    p.add_argument("--resume", action="store_true",
+                   help="continue from OUT.resume (saved atomically at every evaluation) if it exists")
 
     p = sub.add_parser("data", help="dataset tools")
     dsub = p.add_subparsers(dest="data_command", metavar="SUBCOMMAND")
@@ -143,10 +157,10 @@ def cmd_ask(args) -> int:
     if args.json:
         print(json.dumps(answer.to_dict(dialect or "duckdb"), ensure_ascii=False))
         return 0
-    print(str(answer.program))
+    print(_safe(str(answer.program)))
     if dialect:
-        print(answer.sql(dialect))
-    print(", ".join(answer.answer) if answer.answer else "(no answer: the program selected no cells)")
+        print(_safe(answer.sql(dialect)))
+    print(_safe(", ".join(answer.answer), one_line=True) if answer.answer else "(no answer: the program selected no cells)")
     return 0
 
 
@@ -214,8 +228,11 @@ def cmd_train(args) -> int:
         dropout=args.dropout,
         train_limit=args.train_limit,
         dev_limit=args.dev_limit,
+        resume=args.resume,
     )
     summary = train(cfg, log=lambda m: print(m, file=sys.stderr, flush=True))
+    if int(os.environ.get("RANK", "0")):
+        return 0  # under torchrun, rank 0 reports
     print(f"training: {summary['steps']} steps, {summary['examples_per_second']:.0f} examples/s")
     print(f"best dev accuracy: {summary['best_dev_accuracy']:.3f} at step {summary['best_step']}")
     return 0
@@ -283,7 +300,7 @@ def main(argv: list[str] | None = None) -> int:
             return run_memory(args)
         return COMMANDS[args.command](args)
     except UserError as e:
-        print(f"nprog: {e}", file=sys.stderr)
+        print(f"nprog: {_safe(str(e), one_line=True)}", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:
         print("nprog: interrupted", file=sys.stderr)
@@ -291,7 +308,7 @@ def main(argv: list[str] | None = None) -> int:
     except Exception as e:  # a bug, not a user error: say so in one line unless --debug
         if args.debug:
             raise
-        print(f"nprog: internal error: {type(e).__name__}: {e} (run with --debug for details)", file=sys.stderr)
+        print(f"nprog: internal error: {type(e).__name__}: {_safe(str(e), one_line=True)} (run with --debug for details)", file=sys.stderr)
         return 1
 
 

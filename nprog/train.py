@@ -30,6 +30,9 @@ from pathlib import Path
 
 import numpy as np
 import torch
+import torch.distributed as dist
+from safetensors.torch import load_file, save_file
+from torch.nn.parallel import DistributedDataParallel
 from tqdm import tqdm
 
 from nprog import checkpoint
@@ -70,6 +73,7 @@ class TrainConfig:
     soft_weight: float = 1.0  # weight of the paper's scalar/lookup losses (0 = MML only)
     dropout: float = 0.4  # measured best on dev (README ablation); the paper used 0.2
     ponder_cost: float = 0.01  # act controller: τ, the weight of the ponder cost N + R in the loss
+    resume: bool = False  # continue from <out>/last (the state saved at every evaluation) if it exists
 
 
 def set_seed(seed: int) -> None:
@@ -209,15 +213,103 @@ def load_data(cfg: TrainConfig, log=print) -> Data:
     return Data(vocab, prepared, dev)
 
 
+def state_dir(out: str | os.PathLike) -> Path:
+    """<out>.resume, beside the model directory (which is replaced whole at every new best): the newest
+    training state (weights, Adam's moments, step, RNG) for ``--resume``."""
+    out = Path(out)
+    return out.with_name(out.name + ".resume")
+
+
+def save_state(final: Path, model, optimizer, progress: dict) -> None:
+    """Write the training state atomically (a temporary directory renamed into place): weights and Adam's
+    moments in safetensors, counters and the dev curve in JSON, torch's RNG state as a uint8 tensor."""
+    final.parent.mkdir(parents=True, exist_ok=True)
+    tmp = final.with_name(f".{final.name}.tmp")
+    if tmp.exists():
+        for f in tmp.iterdir():
+            f.unlink()
+    tmp.mkdir(exist_ok=True)
+    save_file({k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}, str(tmp / "model.safetensors"))
+    opt = optimizer.state_dict()
+    tensors = {"rng": torch.get_rng_state()}
+    for i, st in opt["state"].items():
+        for name, v in st.items():
+            tensors[f"{i}.{name}"] = torch.as_tensor(v).detach().cpu().contiguous()
+    save_file(tensors, str(tmp / "optimizer.safetensors"))
+    (tmp / "state.json").write_text(json.dumps({**progress, "param_groups": opt["param_groups"]}))
+    old = final.with_name(f".{final.name}.old")
+    if final.exists():
+        if old.exists():
+            for f in old.iterdir():
+                f.unlink()
+            old.rmdir()
+        final.rename(old)
+    tmp.rename(final)
+    if old.exists():
+        for f in old.iterdir():
+            f.unlink()
+        old.rmdir()
+
+
+def load_state(last: Path, model, optimizer) -> dict | None:
+    """Restore a saved training state into model and optimizer; returns its counters (None if none)."""
+    if not (last / "state.json").exists():
+        return None
+    progress = json.loads((last / "state.json").read_text())
+    weights = load_file(str(last / "model.safetensors"))
+    model.load_state_dict(weights)
+    tensors = load_file(str(last / "optimizer.safetensors"))
+    state: dict[int, dict] = {}
+    for key, v in tensors.items():
+        if key == "rng":
+            continue
+        i, name = key.split(".", 1)
+        state.setdefault(int(i), {})[name] = v
+    optimizer.load_state_dict({"state": state, "param_groups": progress.pop("param_groups")})
+    torch.set_rng_state(tensors["rng"])
+    return progress
+
+
+def _distributed(device: torch.device) -> tuple[int, int, torch.device]:
+    """(rank, world size, device) — under torchrun (WORLD_SIZE > 1) this joins the process group:
+    gloo on CPU, nccl on GPU (one GPU per process, LOCAL_RANK)."""
+    world = int(os.environ.get("WORLD_SIZE", "1"))
+    if world <= 1:
+        return 0, 1, device
+    if device.type == "cuda":
+        device = torch.device("cuda", int(os.environ.get("LOCAL_RANK", "0")))
+        torch.cuda.set_device(device)
+    if not dist.is_initialized():
+        dist.init_process_group("nccl" if device.type == "cuda" else "gloo")
+    return dist.get_rank(), dist.get_world_size(), device
+
+
+def _weights_agree(model, device) -> bool:
+    """Every rank holds bit-identical weights (all-gather of the flat parameter vector)."""
+    flat = torch.cat([p.detach().reshape(-1) for p in model.parameters()]).to(device)
+    gathered = [torch.empty_like(flat) for _ in range(dist.get_world_size())]
+    dist.all_gather(gathered, flat)
+    return all(torch.equal(gathered[0], g) for g in gathered[1:])
+
+
 def train(cfg: TrainConfig, log=print, data: Data | None = None) -> dict:
+    """Train; under ``torchrun --nproc_per_node N`` the same call trains data-parallel (DDP).
+
+    Every rank prepares the same data and draws the same seeded batch sequence; at each step rank r takes
+    batch r of the next N, so one step sees N × batch_size examples and DDP averages the gradients.
+    Rank 0 evaluates, keeps the best checkpoint and logs; a stop decision is broadcast so all ranks agree.
+    """
     if cfg.threads:
         torch.set_num_threads(cfg.threads)
-    device = resolve_device(cfg.device)
+    rank, world, device = _distributed(resolve_device(cfg.device))
+    if rank:
+        log = lambda message: None  # noqa: E731 — rank 0 speaks for all
     data = data or load_data(cfg, log)
     set_seed(cfg.seed)
     vocab, prepared, dev = data.vocab, data.prepared, data.dev
     model_cfg = ModelConfig(vocab_size=len(vocab), d=cfg.d, controller=cfg.controller, dropout=cfg.dropout)
     model = NeuralProgrammer(model_cfg).to(device)
+    net = DistributedDataParallel(model) if world > 1 else model  # the same weights on every rank
     optimizer = torch.optim.Adam(model.parameters(), lr=cfg.lr, eps=cfg.adam_eps)
     rng = random.Random(cfg.seed)
     stream = batches(prepared.items, cfg.batch_size, rng)
@@ -229,7 +321,17 @@ def train(cfg: TrainConfig, log=print, data: Data | None = None) -> dict:
     start = time.time()
     losses: list[float] = []
     history = []
-    bar = tqdm(total=max_steps if cfg.steps else None, file=sys.stderr, dynamic_ncols=True, mininterval=2)
+    out = Path(cfg.out)
+    resumed = load_state(state_dir(out), model, optimizer) if cfg.resume else None
+    if resumed:
+        best, best_step, step, seen = resumed["best"], resumed["best_step"], resumed["step"], resumed["seen"]
+        history, losses = resumed["history"], resumed["losses"]
+        start -= resumed["elapsed"]
+        for _ in range(step * world):  # the same batch sequence as an uninterrupted run
+            next(stream)
+        log(f"resumed from {state_dir(out)} at step {step} (best dev {best:.3f} at step {best_step})")
+    bar = tqdm(total=max_steps if cfg.steps else None, file=sys.stderr, dynamic_ncols=True, mininterval=2,
+               initial=step, disable=rank > 0)
 
     def evaluate_and_keep() -> None:
         nonlocal best, best_step
@@ -264,15 +366,26 @@ def train(cfg: TrainConfig, log=print, data: Data | None = None) -> dict:
             }
             checkpoint.save(cfg.out, model, vocab, card)
 
+    def keep_state() -> None:
+        progress = {"step": step, "seen": seen, "best": best, "best_step": best_step, "history": history,
+                    "losses": losses, "elapsed": time.time() - start}
+        save_state(state_dir(out), model, optimizer, progress)
+
+    def should_stop() -> bool:
+        stop = torch.tensor([int(step >= max_steps or time.time() - start >= budget_s)], device=device)
+        if world > 1:
+            dist.broadcast(stop, 0)  # rank 0's clock decides for everyone
+        return bool(stop.item())
+
     model.train()
-    while step < max_steps and time.time() - start < budget_s:
-        items = next(stream)
+    while not should_stop():
+        items = [next(stream) for _ in range(world)][rank]
         batch = collate(items, soft=True)
         C, R = batch.soft.cell_mask.shape[1:]
         targets = target_tensors(items, C, R)
         batch = batch.to(device)
         targets = tuple(t.to(device) for t in targets)
-        trace = model(batch, execute=cfg.soft_weight > 0)
+        trace = net(batch, execute=cfg.soft_weight > 0)
         loss = cfg.soft_weight * loss_fn(trace, batch, targets) if cfg.soft_weight else 0.0
         if cfg.mml_weight:
             graphs = collate_graphs([e.extra["graph"] for e in items])
@@ -287,17 +400,26 @@ def train(cfg: TrainConfig, log=print, data: Data | None = None) -> dict:
         torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.clip)
         optimizer.step()
         step += 1
-        seen += len(items)
+        seen += len(items) * world
         losses.append(loss.item())
         if step % 20 == 0:
             elapsed = time.time() - start
             bar.set_postfix(loss=f"{np.mean(losses[-100:]):.3f}", ex_s=f"{seen / elapsed:.0f}", dev=f"{max(best, 0):.3f}")
         bar.update(1)
-        if step % cfg.eval_every == 0:
+        if step % cfg.eval_every == 0 and rank == 0:
             evaluate_and_keep()
-    if not history or history[-1]["step"] != step:
+            keep_state()
+    if rank == 0 and (not history or history[-1]["step"] != step):
         evaluate_and_keep()
+        keep_state()
     bar.close()
+    if world > 1:
+        agree = _weights_agree(model, device)
+        log(f"data-parallel: {world} processes, weights identical on every rank: {agree}")
+        dist.barrier()
+        dist.destroy_process_group()
+        if not agree:
+            raise RuntimeError("data-parallel ranks ended with different weights")
     summary = {
         "best_dev_accuracy": best,
         "best_step": best_step,
@@ -305,5 +427,6 @@ def train(cfg: TrainConfig, log=print, data: Data | None = None) -> dict:
         "examples_per_second": seen / max(time.time() - start, 1e-9),
         "losses": losses,
     }
-    (Path(cfg.out) / "losses.json").write_text(json.dumps(losses[:1000]))
+    if rank == 0:
+        (out / "losses.json").write_text(json.dumps(losses[:1000]))
     return summary
