@@ -234,6 +234,18 @@ _MEMO_LIMIT = 200_000
 _MEMO_INPUT_LIMIT = 20_000  # inputs with more distinct strings than this skip the memo (pure bulk path)
 
 
+_SMALL_INPUT = 512  # lists up to this length skip pandas (see parse_strings)
+
+
+def _as_text(s) -> str:
+    """A list element as pandas' string dtype would read it: missing values (None, NaN, NA) → ""."""
+    if isinstance(s, str):
+        return s
+    if s is None or s is pd.NA or (isinstance(s, float) and s != s):
+        return ""
+    return str(s)
+
+
 def _parse_bulk(u: pa.Array) -> list[np.ndarray]:
     """The six parsed fields of distinct raw strings; plain numerals take a fast path."""
     plain = pc.match_substring_regex(u, _PLAIN_RE).to_numpy(zero_copy_only=False)
@@ -263,6 +275,12 @@ def parse_strings(strings, distinct: bool = False) -> Parsed:
     if distinct:
         uniques = pc.fill_null(strings, "")
         codes = np.arange(len(uniques))
+    elif isinstance(strings, list | tuple) and len(strings) <= _SMALL_INPUT:
+        # a question's tokens, an answer list: plain dicts beat pandas' per-call overhead (~1 ms)
+        words = [_as_text(s) for s in strings]
+        index = {w: i for i, w in enumerate(dict.fromkeys(words))}
+        codes = np.fromiter((index[w] for w in words), dtype=np.int64, count=len(words))
+        uniques = list(index)
     else:
         series = strings if isinstance(strings, pd.Series) else pd.Series(strings, dtype="object")
         codes, uniques = pd.factorize(series.astype("string[pyarrow]").fillna(""), sort=False)
@@ -270,14 +288,17 @@ def parse_strings(strings, distinct: bool = False) -> Parsed:
         fields = _parse_bulk(pa.array(uniques).cast(pa.string()))
     else:
         words = np.asarray(uniques, dtype=object)
-        misses = [w for w in words if w not in _MEMO]
+        # read into a local dict first: another thread may clear the shared memo at any moment
+        found = {w: _MEMO.get(w) for w in words}
+        misses = [w for w, r in found.items() if r is None]
         if misses:
             parsed = _parse_bulk(pa.array(misses, type=pa.string()))
+            fresh = {w: tuple(f[i] for f in parsed) for i, w in enumerate(misses)}
+            found.update(fresh)
             if len(_MEMO) + len(misses) > _MEMO_LIMIT:
                 _MEMO.clear()
-            for i, w in enumerate(misses):
-                _MEMO[w] = tuple(f[i] for f in parsed)
-        rows = [_MEMO[w] for w in words]
+            _MEMO.update(fresh)
+        rows = [found[w] for w in words]
         fields = [np.array([r[k] for r in rows], dtype=bool if k == 5 else np.float64) for k in range(6)]
         if not rows:
             fields = [np.zeros(0, dtype=bool if k == 5 else np.float64) for k in range(6)]
