@@ -33,8 +33,57 @@ def _done_ids(out: Path) -> set[str]:
     return {line.split("\t", 1)[0] for line in complete if line}
 
 
-def run_batch(args, load_qa, UserError) -> int:
+def _rows(qa, root: Path, examples, batch_size: int, dialect: str | None, check_sql: bool):
+    """(prediction row, answered, correct, sql agrees, error) for each example, in input order."""
     from nprog.evaluate import predict_stream
+
+    checker = None
+    if check_sql:
+        from nprog.sql import check_agreement
+
+        checker = check_agreement
+    for p in predict_stream(qa, root, examples, batch_size, with_kind=False):
+        if p.answer is None:
+            yield (escape_wtq(p.example.id), "", escape_wtq(f"ERROR: {p.error}"), ""), 0, 0, 0, 1
+            continue
+        sql = p.answer.sql(dialect) if dialect else ""
+        agree = bool(checker(p.answer.program, p.answer.table)) if checker is not None else False
+        correct = bool(p.example.answers) and lists_match(p.example.answers, p.answer.answer)
+        row = (
+            escape_wtq(p.example.id),
+            "|".join(escape_wtq(a) for a in p.answer.answer),
+            escape_wtq(str(p.answer.program)),
+            escape_wtq(sql),
+        )
+        yield row, 1, int(correct), int(agree), 0
+
+
+# ---- --workers N: processes that each load the model once and answer contiguous chunks of questions
+_WORKER: dict = {}
+
+
+def _worker_init(model: str | None, device: str, root: str, batch_size: int, dialect, check_sql: bool) -> None:
+    import torch
+
+    from nprog.qa import TableQA
+
+    torch.set_num_threads(1)  # one core per worker: the processes are the parallelism
+    _WORKER.update(qa=TableQA.load(model, device=device), root=Path(root), batch_size=batch_size,
+                   dialect=dialect, check_sql=check_sql)
+
+
+def _worker_chunk(examples) -> list:
+    w = _WORKER
+    return list(_rows(w["qa"], w["root"], examples, w["batch_size"], w["dialect"], w["check_sql"]))
+
+
+def _chunks(examples: list, size: int):
+    """Contiguous chunks that keep a table's consecutive questions together (its preprocessing is shared)."""
+    for i in range(0, len(examples), size):
+        yield examples[i : i + size]
+
+
+def run_batch(args, load_qa, UserError) -> int:
     from nprog.wtq import DataError, read_examples
 
     try:
@@ -46,8 +95,11 @@ def run_batch(args, load_qa, UserError) -> int:
         raise UserError(f"{root}: --tables-root is not a directory")
     if args.resume and not args.out:
         raise UserError("--resume needs --out (the prediction file to continue)")
+    workers = getattr(args, "workers", 1) or 1
+    if workers < 1:
+        raise UserError(f"--workers must be at least 1, not {workers}")
     dialect = args.sql
-    qa = load_qa(args)
+    qa = load_qa(args)  # also in the parent with workers: a bad model or device fails here, once, clearly
     out_path = Path(args.out) if args.out else None
     done = _done_ids(out_path) if (out_path and args.resume) else set()
     todo = [ex for ex in examples if ex.id not in done]
@@ -56,36 +108,32 @@ def run_batch(args, load_qa, UserError) -> int:
         sink = open(out_path, "a" if done else "w", encoding="utf-8")
         if not done:
             sink.write("\t".join(PREDICTION_COLUMNS) + "\n")
-    checker = None
-    if args.check_sql:
-        from nprog.sql import check_agreement
-
-        checker = check_agreement
     has_gold = any(ex.answers for ex in examples)
     answered = correct = agree = errors = 0
+    pool = None
     try:
+        if workers > 1 and len(todo) > args.batch_size:
+            import multiprocessing as mp
+
+            del qa  # each worker loads its own copy
+            pool = mp.get_context("spawn").Pool(
+                workers, _worker_init,
+                (args.model, args.device, str(root), args.batch_size, dialect, args.check_sql),
+            )
+            size = max(args.batch_size, min(1024, len(todo) // (4 * workers) + 1))
+            stream = (r for chunk in pool.imap(_worker_chunk, _chunks(todo, size)) for r in chunk)
+        else:
+            stream = _rows(qa, root, todo, args.batch_size, dialect, args.check_sql)
         with tqdm(total=len(todo), file=sys.stderr, desc="batch", mininterval=1) as bar:
-            for p in predict_stream(qa, root, todo, args.batch_size, with_kind=False):
+            for row, a, c, g, e in stream:  # in input order, written as they come
                 bar.update(1)
-                if p.answer is None:
-                    errors += 1
-                    row = (p.example.id, "", f"ERROR: {p.error}", "")
-                else:
-                    answered += 1
-                    sql = p.answer.sql(dialect) if dialect else ""
-                    if checker is not None:
-                        agree += bool(checker(p.answer.program, p.answer.table))
-                    correct += bool(p.example.answers) and lists_match(p.example.answers, p.answer.answer)
-                    row = (
-                        p.example.id,
-                        "|".join(escape_wtq(a) for a in p.answer.answer),
-                        escape_wtq(str(p.answer.program)),
-                        escape_wtq(sql),
-                    )
+                answered, correct, agree, errors = answered + a, correct + c, agree + g, errors + e
                 if sink:
-                    sink.write("\t".join(escape_wtq(r) if i == 0 else r for i, r in enumerate(row)) + "\n")
+                    sink.write("\t".join(row) + "\n")
                     sink.flush()
     finally:
+        if pool is not None:
+            pool.terminate()
         if sink:
             sink.close()
     n = len(todo)
@@ -93,7 +141,7 @@ def run_batch(args, load_qa, UserError) -> int:
         print(f"{errors} of {n} questions could not be answered (see the program column)", file=sys.stderr)
     if out_path:
         print(f"wrote {n} predictions to {out_path}" + (f" ({len(done)} kept from the interrupted run)" if done else ""))
-    if checker is not None:
+    if args.check_sql:
         print(f"sql agreement: {agree / max(answered, 1):.3f} ({agree}/{answered})")
     if has_gold:
         print(f"accuracy: {correct / max(n, 1):.3f} ({correct}/{n})")

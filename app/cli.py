@@ -64,6 +64,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--check-sql", action="store_true", help="run each SQL on DuckDB and report agreement")
     p.add_argument("--batch-size", type=int, default=64)
     p.add_argument("--resume", action="store_true", help="continue an interrupted run of the same --out")
+    p.add_argument("--workers", type=int, default=1,
+                   help="processes answering chunks of questions in parallel (one core each); output order is kept")
     _add_model(p)
 
     p = sub.add_parser("evaluate", help="official-style accuracy on a WTQ split (all examples)")

@@ -48,31 +48,43 @@ class Report:
 
 
 def predict_stream(
-    qa: TableQA, root: Path, examples: list[Example], batch_size: int = 64, with_kind: bool = True
+    qa: TableQA, root: Path, examples: list[Example], batch_size: int = 64, with_kind: bool = True,
+    window: int = 1024,
 ) -> Iterator[Prediction]:
-    """Predictions in input order, batching questions (questions on one table share its preprocessing)."""
-    pending: list[tuple[Example, Encoded]] = []
+    """Predictions in input order.
 
-    def flush() -> Iterator[Prediction]:
-        if not pending:
-            return
-        answers = qa.answer_batch([e for _, e in pending])
-        for (ex, enc), ans in zip(pending, answers, strict=True):
-            yield _score(ex, ans, enc.table if with_kind else None)
-        pending.clear()
+    Examples are taken ``window`` at a time and answered grouped by table (a stable sort on the table
+    path): each table is read and preprocessed once per window, and a batch holds questions on tables of
+    similar shape (less padding). Predictions are then yielded in the input order, window by window.
+    """
+    for start in range(0, len(examples), window):
+        chunk = examples[start : start + window]
+        done: dict[int, Prediction] = {}
+        pending: list[tuple[int, Encoded]] = []
+        for i in sorted(range(len(chunk)), key=lambda i: chunk[i].context):
+            ex = chunk[i]
+            try:
+                table = load_table(root, ex.context)
+                enc = qa.encode(table, ex.question)
+            except (TableError, ValueError) as e:
+                done[i] = Prediction(ex, None, error=str(e), kind="unreachable")
+                continue
+            pending.append((i, enc))
+            if len(pending) >= batch_size:
+                _answer(qa, chunk, pending, done, with_kind)
+        _answer(qa, chunk, pending, done, with_kind)
+        for i in range(len(chunk)):
+            yield done[i]
 
-    for ex in examples:
-        try:
-            table = load_table(root, ex.context)
-            enc = qa.encode(table, ex.question)
-        except (TableError, ValueError) as e:
-            yield from flush()
-            yield Prediction(ex, None, error=str(e), kind="unreachable")
-            continue
-        pending.append((ex, enc))
-        if len(pending) >= batch_size:
-            yield from flush()
-    yield from flush()
+
+def _answer(qa: TableQA, chunk, pending: list, done: dict, with_kind: bool) -> None:
+    """Answer the pending (index, encoded) pairs as one batch into done; empties pending."""
+    if not pending:
+        return
+    answers = qa.answer_batch([e for _, e in pending])
+    for (i, enc), ans in zip(pending, answers, strict=True):
+        done[i] = _score(chunk[i], ans, enc.table if with_kind else None)
+    pending.clear()
 
 
 def _score(ex: Example, answer: Answer, table) -> Prediction:
