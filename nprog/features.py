@@ -17,11 +17,9 @@ Everything here is linear in the number of cells; nothing depends on the 100-row
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 
 import numpy as np
-import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -61,10 +59,12 @@ def most_frequent_entry(column: Column) -> np.ndarray:
     if cached is not None:
         return cached
     if column.kind == "text":
-        keys = pd.Series(column.norm.to_pandas(types_mapper=pd.ArrowDtype)).replace("", pd.NA)
+        keys = pc.if_else(pc.equal(column.norm, ""), None, column.norm)  # empty text is no entry
     else:
-        keys = pd.Series(column.value)
-    codes, _ = pd.factorize(keys, use_na_sentinel=True)
+        keys = pa.array(column.value, from_pandas=True)  # NaN (invalid) → null
+    # Arrow's hash kernel numbers distinct keys in order of first appearance; nulls get a null code
+    codes = keys.dictionary_encode().indices.to_numpy(zero_copy_only=False)
+    codes = np.nan_to_num(np.asarray(codes, dtype=np.float64), nan=-1).astype(np.int64)
     out = np.zeros(len(codes), dtype=bool)
     valid = codes >= 0
     if valid.any():
@@ -73,6 +73,17 @@ def most_frequent_entry(column: Column) -> np.ndarray:
             out = codes == int(np.argmax(counts))  # argmax takes the smallest code = first appearing
     column._mfe = out
     return out
+
+
+def _cell_words(table: Table) -> tuple[pa.Array, np.ndarray]:
+    """Every word of every cell's normalized text, and the flat cell index (c·R + r) it belongs to (cached)."""
+    cached = getattr(table, "_cell_words", None)
+    if cached is None:
+        lists = pc.split_pattern(_all_norm(table), " ")
+        words = pc.list_flatten(lists)
+        parents = pc.list_parent_indices(lists).to_numpy(zero_copy_only=False)
+        cached = table._cell_words = (words, parents)
+    return cached
 
 
 def _all_norm(table: Table) -> pa.Array:
@@ -98,9 +109,10 @@ def compute_features(table: Table, question: Question) -> Features:
     if len(gram_set):
         exact = pc.is_in(norm_all, value_set=gram_set).to_numpy(zero_copy_only=False).reshape(C, R)
         exact &= is_text[:, None]
-    if content:
-        pattern = "(?:^| )(?:" + "|".join(re.escape(t) for t in content) + ")(?: |$)"
-        partial = pc.match_substring_regex(norm_all, pattern).to_numpy(zero_copy_only=False).reshape(C, R)
+    if content:  # a cell sharing a word with the question: a set lookup over the cells' words, no regex
+        words, parents = _cell_words(table)
+        hit = pc.is_in(words, value_set=pa.array(content, type=pa.string())).to_numpy(zero_copy_only=False)
+        partial = (np.bincount(parents[hit], minlength=C * R) > 0).reshape(C, R)
         partial &= is_text[:, None]
     spans: dict[tuple[int, int], None] = {}
     if exact.any():

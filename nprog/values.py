@@ -234,6 +234,22 @@ _MEMO_LIMIT = 200_000
 _MEMO_INPUT_LIMIT = 20_000  # inputs with more distinct strings than this skip the memo (pure bulk path)
 
 
+_NOTHING = (np.nan, np.nan, np.nan, np.nan, np.nan, False)  # the six fields of a string with no value
+_NUMBER_WORDS = frozenset(CARDINALS) | frozenset(ORDINALS)
+_NO_DIGIT_RE = re.compile(r"[^0-9\[\]*()]*")
+
+
+def _nothing_to_parse(w: str) -> bool:
+    """True when the full parser would find nothing in w, decided without it: plain ASCII (NFKC leaves it
+    alone) with no digit (every number, time, range and date pattern needs one) and no footnote marker,
+    that is neither a number word nor a missing marker once lowercased and trimmed. Checked against the
+    full parser in tests/test_values.py."""
+    if not w.isascii() or not _NO_DIGIT_RE.fullmatch(w):
+        return False
+    text = " ".join(w.lower().split())
+    return text not in MISSING_MARKERS and text.strip(" .") not in _NUMBER_WORDS
+
+
 _SMALL_INPUT = 512  # lists up to this length skip pandas (see parse_strings)
 
 
@@ -291,6 +307,11 @@ def parse_strings(strings, distinct: bool = False) -> Parsed:
         # read into a local dict first: another thread may clear the shared memo at any moment
         found = {w: _MEMO.get(w) for w in words}
         misses = [w for w, r in found.items() if r is None]
+        words_only = [w for w in misses if _nothing_to_parse(w)]
+        if words_only:  # most question and answer words: no pyarrow call (each compiles its regex)
+            fresh = dict.fromkeys(words_only, _NOTHING)
+            found.update(fresh)
+            misses = [w for w in misses if found[w] is None]
         if misses:
             parsed = _parse_bulk(pa.array(misses, type=pa.string()))
             fresh = {w: tuple(f[i] for f in parsed) for i, w in enumerate(misses)}

@@ -15,8 +15,9 @@ from __future__ import annotations
 
 import csv
 import os
+import threading
+from collections import OrderedDict
 from dataclasses import dataclass, field
-from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
@@ -101,9 +102,44 @@ def read_examples(path: str | os.PathLike) -> list[Example]:
     return examples
 
 
-@lru_cache(maxsize=256)
-def _load_table_cached(path: str) -> Table:
-    return Table.from_wtq(path)
+TABLE_CACHE_CELLS = 5_000_000  # keep recently used tables up to this many cells in all (a few hundred MB)
+
+
+class _TableCache:
+    """Least-recently-used tables, bounded by their total cell count rather than by how many there are:
+    a question file visits its tables in any order, and a few hundred small tables cost less than one
+    large one. Thread-safe (the UI and --workers threads may share it)."""
+
+    def __init__(self, cells: int):
+        self.cells = cells
+        self._tables: OrderedDict[str, Table] = OrderedDict()
+        self._used = 0
+        self._lock = threading.Lock()
+
+    def __call__(self, path: str) -> Table:
+        with self._lock:
+            table = self._tables.get(path)
+            if table is not None:
+                self._tables.move_to_end(path)
+                return table
+        table = Table.from_wtq(path)  # outside the lock: reading one table must not block the others
+        size = table.n_rows * table.n_columns
+        with self._lock:
+            if path not in self._tables:
+                self._tables[path] = table
+                self._used += size
+            while self._used > self.cells and len(self._tables) > 1:
+                _, old = self._tables.popitem(last=False)
+                self._used -= old.n_rows * old.n_columns
+        return table
+
+    def cache_clear(self) -> None:
+        with self._lock:
+            self._tables.clear()
+            self._used = 0
+
+
+_load_table_cached = _TableCache(TABLE_CACHE_CELLS)
 
 
 def load_table(root: Path, context: str, cache: bool = True) -> Table:

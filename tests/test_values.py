@@ -3,6 +3,7 @@
 import math
 
 import numpy as np
+import pyarrow as pa
 import pytest
 
 from nprog.values import parse_strings, plain_number
@@ -143,3 +144,29 @@ def test_repeated_and_bulk_inputs_agree():
 def test_plain_number_is_strict():
     out = plain_number(["1,234", "1998-99", "4th", "-2.5"])
     assert out[0] == 1234 and math.isnan(out[1]) and math.isnan(out[2]) and out[3] == -2.5
+
+
+def test_words_with_nothing_to_parse_skip_the_parser_safely():
+    """The shortcut for digit-free ASCII words must agree with the full parser on every string it takes."""
+    import json
+    import re as _re
+
+    from nprog import values
+    from tests.conftest import SAMPLES
+
+    corpus = ["one", "One.", "first", "none", "N/A", "na", "tbd", "march", "May", "mayor", "million", "twice",
+              "twenty one", "-", "--", "x-y", "a/b", "hello world", "  spaced  out ", "O'Brien", "$", "%", "k",
+              "m", "st", "US$", "Rs.", "x.y", "e", "inf", "Infinity", "nan", "?", "??", "Unknown", "n.a.",
+              "Norway", "gold medals", "", " ", "one*", "seven [a]", "None (a)", "dozen.", "...", "a.m."]
+    for path in SAMPLES.glob("*.csv"):
+        corpus += _re.split(r"[,\n]", path.read_text())
+    for qs in json.loads((SAMPLES / "questions.json").read_text()).values():
+        corpus += [w for q in qs for w in q.split()]
+    taken = [w for w in dict.fromkeys(corpus) if values._nothing_to_parse(w)]
+    assert len(taken) > 40
+    full = values._parse_bulk(pa.array(taken, type=pa.string()))
+    for k, field in enumerate(full):
+        expected = np.zeros(len(taken), dtype=bool) if k == 5 else np.full(len(taken), np.nan)
+        np.testing.assert_array_equal(field, expected, err_msg=f"field {k}")
+    for w in ["one", "One.", "first", "none", "N/A", "-", "", "one*", "seven [a]", "dozen."]:
+        assert not values._nothing_to_parse(w), w  # number words, missing markers, footnotes: full parser
