@@ -7,14 +7,16 @@ temporary directory and renames it into place, so an interrupted save never leav
 
 from __future__ import annotations
 
+import dataclasses
 import json
+import math
 import os
 import shutil
 import tempfile
 from pathlib import Path
 
 import torch
-from safetensors import SafetensorError
+from safetensors import SafetensorError, safe_open
 from safetensors.torch import load_file, save_file
 
 from nprog.model import ModelConfig, NeuralProgrammer
@@ -24,6 +26,20 @@ from nprog.questions import SPECIALS, Vocabulary
 PREPROCESSING_VERSION = 1
 DEFAULT_MODEL = Path(__file__).resolve().parent.parent / "data" / "models" / "wtq"
 MAX_VOCAB = 2_000_000
+MAX_JSON_BYTES = 256 * 1024**2  # config.json carries the vocabulary; even MAX_VOCAB words fit
+
+# Plausible model sizes: a config.json alone can never make the loader build a huge network
+SIZES = {"vocab_size": (4, MAX_VOCAB), "d": (8, 4096), "steps": (1, 16), "ntm_slots": (1, 4096), "ntm_width": (1, 4096)}
+UNIT_INTERVAL = ("dropout", "word_dropout", "rnn_dropout", "halting_epsilon")
+
+# card.json may hold anything; these keys, when present, must have the types the UI and CLI read
+_NUMBER = (int, float)
+CARD_TYPES: dict[str, tuple[type, ...]] = {
+    "name": (str,), "what": (str,), "training_command": (str,), "hardware": (str,), "date": (str,),
+    "git_commit": (str, type(None)), "dev_accuracy": (*_NUMBER, type(None)), "test_accuracy": (*_NUMBER, type(None)),
+    "dev_examples": (int, type(None)), "test_examples": (int, type(None)), "step": (int, type(None)),
+    "seed": (int, type(None)), "train_minutes": (*_NUMBER, type(None)), "ops": (list,), "dev_curve": (list,),
+}  # fmt: skip
 
 
 class CheckpointError(ValueError):
@@ -61,11 +77,14 @@ def save(directory: str | os.PathLike, model: NeuralProgrammer, vocab: Vocabular
 
 def _read_json(path: Path) -> dict:
     try:
+        size = path.stat().st_size
+        if size > MAX_JSON_BYTES:
+            raise CheckpointError(f"{path}: {size / 1024**2:.0f} MiB, over the {MAX_JSON_BYTES // 1024**2} MiB limit")
         data = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise CheckpointError(f"{path}: missing") from None
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
-        raise CheckpointError(f"{path}: not valid JSON ({e})") from None
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError, RecursionError) as e:
+        raise CheckpointError(f"{path}: not valid JSON ({_first_line(e)})") from None
     if not isinstance(data, dict):
         raise CheckpointError(f"{path}: expected a JSON object")
     return data
@@ -87,21 +106,102 @@ def load_config(directory: Path) -> tuple[ModelConfig, Vocabulary]:
     raw = cfg.get("model")
     if not isinstance(raw, dict):
         raise CheckpointError(f"{directory}: config.json has no model section")
-    known = set(ModelConfig.__dataclass_fields__)
-    unknown = set(raw) - known
-    if unknown:
-        raise CheckpointError(f"{directory}: unknown model settings {sorted(unknown)}")
-    try:
-        config = ModelConfig(**raw)
-    except TypeError as e:
-        raise CheckpointError(f"{directory}: bad model settings ({e})") from None
+    config = _model_config(raw, directory)
     if config.ops != [op.name for op in OPS]:
         raise CheckpointError(f"{directory}: trained with operations {config.ops}, this nprog has {[o.name for o in OPS]}")
     if config.vocab_size != len(words):
         raise CheckpointError(f"{directory}: vocab_size {config.vocab_size} != {len(words)} words")
-    if not (8 <= config.d <= 4096 and 1 <= config.steps <= 16):
-        raise CheckpointError(f"{directory}: implausible sizes d={config.d} steps={config.steps}")
     return config, Vocabulary(words[len(SPECIALS) :])
+
+
+def _type_name(value) -> str:
+    return "null" if value is None else type(value).__name__
+
+
+def _model_config(raw: dict, directory: Path) -> ModelConfig:
+    """ModelConfig from config.json's "model" section: known settings only, each of its field's type and
+    within plausible sizes (CheckpointError naming the setting otherwise)."""
+    fields = {f.name: f for f in dataclasses.fields(ModelConfig)}
+    unknown = set(raw) - set(fields)
+    if unknown:
+        raise CheckpointError(f"{directory}: unknown model settings {sorted(unknown)}")
+    defaults = ModelConfig()
+    for name, value in raw.items():
+        want = type(getattr(defaults, name))
+        if want is int:
+            ok = isinstance(value, int) and not isinstance(value, bool)
+        elif want is float:
+            ok = isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+        elif want is list:
+            ok = isinstance(value, list) and all(isinstance(v, str) for v in value)
+        else:
+            ok = want is type(None) or isinstance(value, want)
+        if not ok:
+            raise CheckpointError(
+                f"{directory}: config.json model setting {name!r} must be {want.__name__}, not {_type_name(value)}"
+            )
+    try:
+        config = ModelConfig(**raw)
+    except (TypeError, ValueError) as e:
+        raise CheckpointError(f"{directory}: bad model settings ({_first_line(e)})") from None
+    for name, (low, high) in SIZES.items():
+        value = getattr(config, name, None)
+        if value is not None and not low <= value <= high:
+            raise CheckpointError(f"{directory}: implausible size {name}={value} (expected {low} to {high})")
+    for name in UNIT_INTERVAL:
+        value = getattr(config, name, None)
+        if value is not None and not 0 <= value <= 1:
+            raise CheckpointError(f"{directory}: model setting {name}={value} is not between 0 and 1")
+    return config
+
+
+def _check_card(card: dict, directory: Path) -> dict:
+    for key, types in CARD_TYPES.items():
+        if key in card and (not isinstance(card[key], types) or isinstance(card[key], bool)):
+            allowed = " or ".join(_type_name(None) if t is type(None) else t.__name__ for t in types)
+            raise CheckpointError(f"{directory}: card.json {key!r} must be {allowed}, not {_type_name(card[key])}")
+    for key in ("dev_accuracy", "test_accuracy"):
+        if isinstance(card.get(key), float | int) and not 0 <= card[key] <= 1:
+            raise CheckpointError(f"{directory}: card.json {key!r} = {card[key]} is not between 0 and 1")
+    if not all(isinstance(op, str) for op in card.get("ops", [])):
+        raise CheckpointError(f"{directory}: card.json 'ops' must be a list of operation names")
+    if not all(isinstance(point, dict) for point in card.get("dev_curve", [])):
+        raise CheckpointError(f"{directory}: card.json 'dev_curve' must be a list of objects")
+    return card
+
+
+def _first_line(error: BaseException) -> str:
+    return (str(error).strip().splitlines() or [type(error).__name__])[0]
+
+
+_DTYPE_NAMES = {torch.float32: "F32", torch.float16: "F16", torch.bfloat16: "BF16", torch.float64: "F64",
+                torch.int64: "I64", torch.int32: "I32", torch.bool: "BOOL"}  # fmt: skip
+
+
+def _check_header(path: Path, config: ModelConfig, directory: Path) -> None:
+    """Compare the names, shapes and dtypes in the safetensors header with what the config builds, before
+    a byte of weights is read and before the network is allocated (it is built on the meta device here)."""
+    try:
+        with torch.device("meta"):
+            expected = NeuralProgrammer(config).state_dict()
+    except ValueError as e:  # a setting the network refuses, e.g. an unknown controller
+        raise CheckpointError(f"{directory}: config.json: {_first_line(e)}") from None
+    try:
+        with safe_open(str(path), framework="pt") as f:
+            found = {k: (tuple(f.get_slice(k).get_shape()), f.get_slice(k).get_dtype()) for k in f.keys()}
+    except FileNotFoundError:
+        raise CheckpointError(f"{directory}: model.safetensors is missing") from None
+    except (SafetensorError, OSError, ValueError) as e:
+        raise CheckpointError(f"{directory}: model.safetensors is unreadable or truncated ({_first_line(e)})") from None
+    if set(found) != set(expected):
+        missing, extra = sorted(set(expected) - set(found)), sorted(set(found) - set(expected))
+        raise CheckpointError(f"{directory}: weights do not fit the config (missing {missing[:3]}, extra {extra[:3]})")
+    for k, (shape, dtype) in found.items():
+        if shape != tuple(expected[k].shape):
+            raise CheckpointError(f"{directory}: weight {k} has shape {shape}, expected {tuple(expected[k].shape)}")
+        want = _DTYPE_NAMES.get(expected[k].dtype, str(expected[k].dtype))
+        if dtype != want:
+            raise CheckpointError(f"{directory}: weight {k} has dtype {dtype}, expected {want}")
 
 
 def load(directory: str | os.PathLike | None = None, device: str | torch.device = "cpu"):
@@ -112,21 +212,17 @@ def load(directory: str | os.PathLike | None = None, device: str | torch.device 
             raise CheckpointError(f"no model yet: {directory} does not exist (train one with `nprog train`)")
         raise CheckpointError(f"{directory}: no such model directory")
     config, vocab = load_config(directory)
-    card = _read_json(directory / "card.json") if (directory / "card.json").exists() else {}
+    card = _check_card(_read_json(directory / "card.json"), directory) if (directory / "card.json").exists() else {}
+    weights = directory / "model.safetensors"
+    _check_header(weights, config, directory)
     try:
-        state = load_file(str(directory / "model.safetensors"), device="cpu")
+        state = load_file(str(weights), device="cpu")
     except FileNotFoundError:
         raise CheckpointError(f"{directory}: model.safetensors is missing") from None
     except (SafetensorError, OSError, ValueError) as e:
-        raise CheckpointError(f"{directory}: model.safetensors is unreadable or truncated ({e})") from None
-    model = NeuralProgrammer(config)
-    expected = model.state_dict()
-    if set(state) != set(expected):
-        missing, extra = set(expected) - set(state), set(state) - set(expected)
-        raise CheckpointError(f"{directory}: weights do not fit the config (missing {sorted(missing)[:3]}, extra {sorted(extra)[:3]})")
+        raise CheckpointError(f"{directory}: model.safetensors is unreadable or truncated ({_first_line(e)})") from None
+    model = NeuralProgrammer(config)  # its settings were checked on the meta device
     for k, v in state.items():
-        if v.shape != expected[k].shape or v.dtype != expected[k].dtype:
-            raise CheckpointError(f"{directory}: weight {k} has shape {tuple(v.shape)}, expected {tuple(expected[k].shape)}")
         if not torch.isfinite(v).all():
             raise CheckpointError(f"{directory}: weight {k} holds NaN or infinite values")
     model.load_state_dict(state)

@@ -61,7 +61,7 @@ def most_frequent_entry(column: Column) -> np.ndarray:
     if column.kind == "text":
         keys = pc.if_else(pc.equal(column.norm, ""), None, column.norm)  # empty text is no entry
     else:
-        keys = pa.array(column.value, from_pandas=True)  # NaN (invalid) → null
+        keys = pa.array(column.value + 0.0, from_pandas=True)  # NaN (invalid) → null; + 0.0 makes −0.0 = 0.0
     # Arrow's hash kernel numbers distinct keys in order of first appearance; nulls get a null code
     codes = keys.dictionary_encode().indices.to_numpy(zero_copy_only=False)
     codes = np.nan_to_num(np.asarray(codes, dtype=np.float64), nan=-1).astype(np.int64)

@@ -72,7 +72,11 @@ def as_table(table) -> Table:
     if isinstance(table, str | os.PathLike):
         return Table.from_csv(table)
     if isinstance(table, dict):
-        return Table.from_dataframe(pd.DataFrame(table))
+        try:
+            frame = pd.DataFrame(table)
+        except (ValueError, TypeError) as e:  # columns of different lengths, scalars only …
+            raise TableError(f"<dict>: cannot make a table of it ({e})") from None
+        return Table.from_dataframe(frame, source="<dict>")
     raise TableError(f"cannot make a table from {type(table).__name__}: pass a DataFrame, a CSV path or a Table")
 
 

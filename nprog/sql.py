@@ -11,7 +11,8 @@ is the contract users see (``t`` is the default table name)::
     "<name>__norm"   TEXT              text column: normalized text (Table.norm; NULL where empty), the key
                                        of most-frequent-entry
 
-``<name>`` is the column's unique :attr:`Column.name`. Dates are DOUBLEs on the date scale rather than SQL
+``<name>`` is the column's unique :attr:`Column.name` (a name that shares its first 63 bytes, case
+aside, with an earlier one is cut and numbered like the helpers, or PostgreSQL would merge the two). Dates are DOUBLEs on the date scale rather than SQL
 DATEs because cells such as "1990" or "March 1990" are partial dates that no DATE holds, and because the
 question numbers the comparisons use live on that same scale: comparing two doubles is exact everywhere.
 Helper names (``__row``, the companions) take the first free spelling (``__row_2``, ``<name>__text_2`` …)
@@ -105,14 +106,20 @@ def _free_name(stem: str, suffix: str, taken: set[str]) -> str:
 
 def layout(table: Table) -> Layout:
     """The SQL columns of ``table`` (see the module docstring); :func:`load_into` and the SQL share it."""
-    taken = {_name_key(c.name) for c in table.columns}
+    taken: set[str] = set()
+    own = {}  # Column.name → its SQL name: itself, unless PostgreSQL's 63-byte cut merges it with an earlier one
+    for c in table.columns:
+        key = _name_key(c.name)
+        own[c.name] = c.name if key not in taken else _free_name(c.name, "", taken)
+        taken.add(key)
     row = _free_name(ROW, "", taken)
     columns = {}
     for c in table.columns:
+        name = own[c.name]
         if c.kind == "text":
-            columns[c.name] = ColumnLayout(c.kind, None, c.name, _free_name(c.name, NORM_SUFFIX, taken))
+            columns[c.name] = ColumnLayout(c.kind, None, name, _free_name(name, NORM_SUFFIX, taken))
         else:
-            columns[c.name] = ColumnLayout(c.kind, c.name, _free_name(c.name, TEXT_SUFFIX, taken), c.name)
+            columns[c.name] = ColumnLayout(c.kind, name, _free_name(name, TEXT_SUFFIX, taken), name)
     return Layout(row, columns)
 
 
@@ -133,6 +140,24 @@ def _table_ref(name: str) -> exp.Table:
 
 def _number(x: float) -> exp.Expression:
     return exp.convert(float(x))
+
+
+def _text(value: str) -> exp.Expression:
+    """A string literal; one holding NUL is spelled ``'a' || CHR(0) || 'b'``: no engine takes a raw NUL
+    in SQL text (SQLite's driver refuses the query), while DuckDB and SQLite store NUL in TEXT values.
+    PostgreSQL TEXT cannot hold NUL at all."""
+    if "\x00" not in value:
+        return exp.convert(value)
+    pieces: list[exp.Expression] = []
+    for i, part in enumerate(value.split("\x00")):
+        if i:
+            pieces.append(exp.Chr(expressions=[exp.convert(0)]))
+        if part:
+            pieces.append(exp.convert(part))
+    out = pieces[0]
+    for piece in pieces[1:]:
+        out = exp.DPipe(this=out, expression=piece)
+    return exp.Paren(this=out)
 
 
 @dataclass(frozen=True)
@@ -257,7 +282,7 @@ def _select(step: Step, ctx: _Context) -> exp.Select:
     literals = list(dict.fromkeys(literals))  # -0.0 and 0.0 collapse too: they are equal
     if not literals:
         return ctx.rows_where(exp.false())
-    return ctx.rows_where(target.isin(*(exp.convert(v) for v in literals)))
+    return ctx.rows_where(target.isin(*(_text(v) if isinstance(v, str) else exp.convert(v) for v in literals)))
 
 
 def _reset(step: Step, ctx: _Context) -> exp.Select:

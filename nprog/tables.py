@@ -20,8 +20,10 @@ from __future__ import annotations
 
 import csv
 import io
+import itertools
 import os
 import re
+import stat
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -52,12 +54,15 @@ def normalize_text(strings) -> pa.Array:
     if len(s) > _NORM_MEMO_INPUT_LIMIT:
         return _normalize_bulk(s)
     words = s.to_pylist()
-    misses = list({w for w in words if w not in _NORM_MEMO})
+    found = {w: _NORM_MEMO.get(w) for w in words}  # local: another thread may clear the shared memo
+    misses = [w for w, n in found.items() if n is None]
     if misses:
+        fresh = dict(zip(misses, _normalize_bulk(pa.array(misses, type=pa.string())).to_pylist(), strict=True))
+        found.update(fresh)
         if len(_NORM_MEMO) + len(misses) > 200_000:
             _NORM_MEMO.clear()
-        _NORM_MEMO.update(zip(misses, _normalize_bulk(pa.array(misses, type=pa.string())).to_pylist(), strict=True))
-    return pa.array([_NORM_MEMO[w] for w in words], type=pa.string())
+        _NORM_MEMO.update(fresh)
+    return pa.array([found[w] for w in words], type=pa.string())
 
 
 _NORM_MEMO: dict[str, str] = {}  # compiling the unicode-class regexes costs more than small inputs
@@ -109,11 +114,49 @@ class Column:
         return self.strings[row].as_py()
 
 
+def _valid_text(value) -> str:
+    """Any cell or header as valid Unicode: bytes decoded as UTF-8, lone surrogates replaced by U+FFFD."""
+    if isinstance(value, bytes | bytearray | memoryview):
+        return bytes(value).decode("utf-8", errors="replace")
+    text = str(value)
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:  # a lone surrogate: Arrow (and every file format) refuses it
+        text = re.sub("[\ud800-\udfff]", "\ufffd", text)
+    return text
+
+
+def _cell_text(value) -> str:
+    """A DataFrame cell as its display string; "" where missing."""
+    if value is None or value is pd.NA or value is pd.NaT or (isinstance(value, float) and np.isnan(value)):
+        return ""
+    return _valid_text(value)
+
+
+def _column_strings(series: pd.Series) -> pa.Array:
+    """A column's cells as display strings ("" where missing), as one contiguous Arrow array."""
+    try:
+        if isinstance(series.dtype, pd.StringDtype | pd.ArrowDtype):  # Arrow-backed already (a read CSV)
+            arrow = pa.array(series.array)
+            arrow = arrow.combine_chunks() if isinstance(arrow, pa.ChunkedArray) else arrow
+            if pa.types.is_string(arrow.type) or pa.types.is_large_string(arrow.type):
+                return pc.fill_null(arrow.cast(pa.string()), "")
+        if series.dtype == object or isinstance(series.dtype, pd.StringDtype | pd.ArrowDtype):
+            strings = pa.array(series.astype("string[pyarrow]").fillna(""), type=pa.string())
+        else:  # numbers, bools, datetimes: their usual printed form
+            strings = pa.array(series.astype(str).where(series.notna(), ""), type=pa.string())
+    except (UnicodeError, ValueError, TypeError, pa.ArrowException):  # bytes, lone surrogates, odd objects
+        strings = pa.array([_cell_text(v) for v in series], type=pa.string())
+    if isinstance(strings, pa.ChunkedArray):  # pandas' Arrow-backed strings of a big CSV come in chunks
+        strings = strings.combine_chunks()
+    return strings
+
+
 def _unique_names(headers: list[object]) -> list[str]:
     """Printable, unique column names: whitespace collapsed, empty → column_i, duplicates → 'name (2)'."""
     names, seen = [], set()
     for i, h in enumerate(headers):
-        text = "" if h is None or (isinstance(h, float) and np.isnan(h)) else str(h)
+        text = _cell_text(h)
         text = re.sub(r"[\x00-\x1f\x7f]", " ", text)
         text = re.sub(r"\s+", " ", text).strip()
         if not text or re.fullmatch(r"Unnamed: \d+", text):
@@ -183,16 +226,9 @@ class Table:
             raise TableError(f"{source}: the table has no columns")
         if df.shape[0] == 0:
             raise TableError(f"{source}: the table has a header but no rows")
-        originals = ["" if h is None else str(h) for h in df.columns]
+        originals = [_cell_text(h) for h in df.columns]
         names = _unique_names(list(df.columns))
-        per_column = []
-        for j in range(df.shape[1]):
-            series = df.iloc[:, j]
-            if series.dtype == object or isinstance(series.dtype, pd.StringDtype | pd.ArrowDtype):
-                strings = pa.array(series.astype("string[pyarrow]").fillna(""), type=pa.string())
-            else:  # numbers, bools, datetimes: their usual printed form
-                strings = pa.array(series.astype(str).where(series.notna(), ""), type=pa.string())
-            per_column.append(strings)
+        per_column = [_column_strings(series) for _, series in df.items()]
         # one parser call and one normalization pass over the table's distinct strings
         everything = pa.concat_arrays(per_column)
         encoded = everything.dictionary_encode()  # Arrow's hash kernel: distinct strings + codes
@@ -219,7 +255,7 @@ class Table:
         tsv = path.with_suffix(".tsv")
         if not tsv.exists():
             return cls.from_csv(path)
-        lines = tsv.read_text(encoding="utf-8").rstrip("\n").split("\n")
+        lines = read_text(tsv).rstrip("\n").split("\n")
         rows = [[unescape_wtq(f) for f in line.split("\t")] for line in lines]
         width = len(rows[0])
         body = [r + [""] * (width - len(r)) if len(r) < width else r[:width] for r in rows[1:]]
@@ -245,7 +281,7 @@ class Table:
 
     def to_dataframe(self) -> pd.DataFrame:
         """Original strings under the unique names (what the UI shows)."""
-        return pd.DataFrame({c.name: c.strings.to_pandas() for c in self.columns})
+        return pa.Table.from_arrays([c.strings for c in self.columns], names=self.names).to_pandas()
 
     def __repr__(self) -> str:
         kinds = ", ".join(f"{c.name}:{c.kind}" for c in self.columns[:8])
@@ -260,64 +296,169 @@ def unescape_wtq(field_text: str) -> str:
     return re.sub(r"\\(.)", lambda m: {"n": "\n", "p": "|", "\\": "\\"}.get(m.group(1), m.group(0)), field_text)
 
 
+def escape_wtq(text: str) -> str:
+    r"""The inverse of :func:`unescape_wtq` for writing TSV fields: \\ backslash, \n newline, \p pipe;
+    tabs become spaces."""
+    return text.replace("\\", "\\\\").replace("\n", "\\n").replace("|", "\\p").replace("\t", " ")
+
+
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+_PLAIN_NUMBER = re.compile(r"[+-]?\d[\d,]*(\.\d+)?([eE][+-]?\d+)?")
+
+
+def defuse_formula(value):
+    """Prefix ' to text a spreadsheet would run as a formula (=, +, -, @, tab, CR); plain numbers stay.
+
+    For files people open in Excel / LibreOffice / Sheets (CSV/TSV exports of predictions): a cell like
+    ``=cmd|' /C calc'!A0`` from a hostile table must arrive as text, not as a formula."""
+    if isinstance(value, str) and value.startswith(_FORMULA_START) and not _PLAIN_NUMBER.fullmatch(value):
+        return "'" + value
+    return value
+
+
+_UNICODE_BOMS = (  # UTF-32 first: its little-endian BOM starts with UTF-16's
+    (b"\xff\xfe\x00\x00", "utf-32-le"),
+    (b"\x00\x00\xfe\xff", "utf-32-be"),
+    (b"\xff\xfe", "utf-16-le"),
+    (b"\xfe\xff", "utf-16-be"),
+)
+
+
+def _utf16_without_bom(head: bytes) -> str | None:
+    """utf-16-le/-be when every other byte is NUL, as in mostly-ASCII UTF-16 text written without a BOM."""
+    head = head[: len(head) // 2 * 2]
+    even, odd = head[0::2], head[1::2]
+    if len(head) < 4:
+        return None
+    if odd.count(0) >= len(odd) / 2 and even.count(0) == 0:
+        return "utf-16-le"
+    if even.count(0) >= len(even) / 2 and odd.count(0) == 0:
+        return "utf-16-be"
+    return None
+
+
 def _decode(raw: bytes, path: str) -> str:
-    if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
-        return raw.decode("utf-16")
+    """UTF-8 (with or without BOM), UTF-16/32 (with BOM, or UTF-16 without), else Windows-1252."""
+    for bom, codec in _UNICODE_BOMS:
+        if raw.startswith(bom):
+            try:
+                return raw[len(bom) :].decode(codec)
+            except UnicodeDecodeError:
+                raise TableError(f"{path}: starts like {codec.upper()} text but is not valid {codec.upper()}") from None
     if raw.startswith(b"\xef\xbb\xbf"):
         raw = raw[3:]
-    if b"\x00" in raw[:65536]:
+    head = raw[:65536]
+    if b"\x00" in head:
+        codec = _utf16_without_bom(head)
+        if codec:
+            try:
+                return raw.decode(codec)
+            except UnicodeDecodeError:
+                pass
         raise TableError(f"{path}: looks like a binary file, not a CSV (it contains NUL bytes)")
     try:
         return raw.decode("utf-8")
     except UnicodeDecodeError:
-        text = raw.decode("cp1252", errors="replace")  # the usual non-UTF-8 CSV: Excel on Windows
-        if text.count("\ufffd") > max(10, len(text) // 100):
-            raise TableError(f"{path}: not a text file in UTF-8, UTF-16 or Windows-1252") from None
-        return text
+        pass
+    limit = max(10, len(raw) // 100)
+    text = raw.decode("utf-8", errors="replace")
+    if text.count("\ufffd") <= limit and re.search("[^\x00-\x7f\ufffd]", text):
+        return text  # UTF-8 with a few broken bytes (say, two files pasted together): keep the UTF-8
+    text = raw.decode("cp1252", errors="replace")  # the usual non-UTF-8 CSV: Excel on Windows
+    if text.count("\ufffd") > limit:
+        raise TableError(f"{path}: not a text file in UTF-8, UTF-16 or Windows-1252")
+    return text
+
+
+def read_text(path: str | os.PathLike, *, max_bytes: int = MAX_FILE_BYTES) -> str:
+    """A table file's text (encoding as :func:`_decode` finds it), or TableError naming the file and the problem."""
+    path = str(path)
+    try:
+        info = os.stat(path)
+        if stat.S_ISDIR(info.st_mode):
+            raise TableError(f"{path}: is a directory, not a table file")
+        if not stat.S_ISREG(info.st_mode):  # a device or a pipe could be endless
+            raise TableError(f"{path}: not a regular file")
+        if info.st_size > max_bytes:
+            raise TableError(
+                f"{path}: the file is {info.st_size / 1024**2:.0f} MiB, over the {max_bytes / 1024**2:.0f} MiB limit"
+            )
+        if info.st_size == 0:
+            raise TableError(f"{path}: the file is empty")
+        with open(path, "rb") as f:
+            raw = f.read(max_bytes + 1)
+    except OSError as e:
+        raise TableError(f"{path}: cannot read the file ({e.strerror or e})") from None
+    text = _decode(raw[:max_bytes], path)
+    if not text.strip():
+        raise TableError(f"{path}: the file is empty")
+    return text
 
 
 def read_csv(path: str | os.PathLike, *, max_bytes: int = MAX_FILE_BYTES) -> pd.DataFrame:
     """Read a CSV into strings, or raise TableError with one line naming the file and the problem."""
-    path = str(path)
-    try:
-        size = os.path.getsize(path)
-    except OSError as e:
-        raise TableError(f"{path}: cannot read the file ({e.strerror or e})") from None
-    if size > max_bytes:
-        raise TableError(f"{path}: the file is {size / 1024**2:.0f} MiB, over the {max_bytes / 1024**2:.0f} MiB limit")
-    if size == 0:
-        raise TableError(f"{path}: the file is empty")
-    with open(path, "rb") as f:
-        text = _decode(f.read(), path)
-    if not text.strip():
-        raise TableError(f"{path}: the file is empty")
-    return parse_csv_text(text, path)
+    return parse_csv_text(read_text(path, max_bytes=max_bytes), str(path))
+
+
+DELIMITERS = (",", ";", "\t", "|")
+
+
+def sniff_delimiter(sample: str) -> str:
+    """The delimiter that splits the first rows into the most consistent rows of at least two fields.
+
+    Each candidate parses the sample as CSV (so quoted text may hold any of the others: a header
+    ``"a;b",c`` is comma separated); ties go to the wider split, then to the order of DELIMITERS.
+    A single-column file gets the comma.
+    """
+    if len(sample) >= 65536 and "\n" in sample:
+        sample = sample[: sample.rindex("\n")]  # drop the cut-off last line
+    best, best_score = ",", (0.0, 0)
+    for delimiter in DELIMITERS:
+        try:
+            widths = [len(r) for r in itertools.islice(csv.reader(io.StringIO(sample), delimiter=delimiter), 100) if r]
+        except csv.Error:
+            continue
+        if not widths or widths[0] < 2:
+            continue
+        score = (sum(w == widths[0] for w in widths) / len(widths), widths[0])
+        if score > best_score:
+            best, best_score = delimiter, score
+    return best
 
 
 def parse_csv_text(text: str, source: str = "<csv>") -> pd.DataFrame:
-    """Parse CSV text (comma, semicolon or tab separated, sniffed) into a DataFrame of strings."""
-    sample = text[:65536]
+    """Parse CSV text (comma, semicolon, tab or pipe separated, sniffed) into a DataFrame of strings.
+
+    The header row is read as data and set afterwards: pandas would rename a duplicate header
+    ("score" → "score.1") and take a first column without a header for the index, silently shifting
+    every row; here duplicates keep their names (Table makes them unique) and a row with more fields
+    than the header is a malformed CSV. Excel's ``sep=;`` first line names the delimiter.
+    """
+    excel = re.match(r"sep=(.)\r?\n", text)
+    if excel:
+        delimiter, text = excel[1], text[excel.end() :]
+    else:
+        delimiter = sniff_delimiter(text[:65536])
+    def read(**dialect) -> pd.DataFrame:
+        return pd.read_csv(
+            io.StringIO(text), sep=delimiter, header=None, dtype=str, keep_default_na=False, na_filter=False,
+            skipinitialspace=False, engine="c", **dialect,
+        )  # fmt: skip
+
     try:
-        delimiter = csv.Sniffer().sniff(sample, delimiters=",;\t|").delimiter
-    except csv.Error:
-        delimiter = ","
-    if delimiter != "," and sample.count(",") > sample.count(delimiter) * 2:
-        delimiter = ","
-    try:
-        df = pd.read_csv(
-            io.StringIO(text),
-            sep=delimiter,
-            dtype=str,
-            keep_default_na=False,
-            na_filter=False,
-            skipinitialspace=False,
-            engine="c",
-        )
+        df = read()
     except pd.errors.EmptyDataError:
         raise TableError(f"{source}: the file has no header row") from None
     except pd.errors.ParserError as e:
-        detail = str(e).strip().splitlines()[-1] if str(e).strip() else "malformed CSV"
-        raise TableError(f"{source}: malformed CSV ({detail})") from None
-    if df.shape[0] == 0:
+        try:  # quotes escaped with a backslash inside quoted fields ("say \"hi\""), as WTQ's CSVs and MySQL write them
+            df = read(escapechar="\\")
+        except pd.errors.ParserError:
+            detail = str(e).strip().splitlines()[-1] if str(e).strip() else "unreadable"
+            detail = re.sub(r"^Error tokenizing data\. C error: ", "", detail)
+            raise TableError(f"{source}: malformed CSV ({detail})") from None
+    if df.shape[0] <= 1:
         raise TableError(f"{source}: the table has a header but no rows")
+    header = df.iloc[0].fillna("").tolist()
+    df = df.iloc[1:].reset_index(drop=True)  # short rows' missing fields are NaN: Table reads them as ""
+    df.columns = header  # set, not read: pandas keeps duplicate names given this way
     return df

@@ -144,7 +144,7 @@ _load_table_cached = _TableCache(TABLE_CACHE_CELLS)
 
 def load_table(root: Path, context: str, cache: bool = True) -> Table:
     path = (root / context).resolve()
-    if not str(path).startswith(str(root.resolve())):
+    if not path.is_relative_to(root.resolve()):  # a prefix test would let "../root-evil/x.csv" through
         raise TableError(f"{context}: table path escapes the tables root {root}")
     if not path.exists() and not path.with_suffix(".tsv").exists():
         raise TableError(f"{context}: no such table under {root}")
