@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from app import pictures
+from app import pictures, ui_modules
 from app import ui_data as data
 from nprog.checkpoint import DEFAULT_MODEL, CheckpointError
 from nprog.ops import OPS
@@ -27,6 +27,7 @@ from nprog.tables import Table, TableError
 
 STYLE_CELL_LIMIT = 20_000  # cells; styling costs ~20 µs a cell on every rerun, so larger tables style only the used rows
 ROWS_SHOWN_LARGE = 1_000
+STYLE_COLUMN_LIMIT = 200  # pandas' Styler slows down faster than the column count (10,000 columns: minutes)
 HIGHLIGHT_CELL = "background-color: #fde68a; font-weight: 600; color: #111827"
 HIGHLIGHT_ROW = "background-color: #e8efff"
 
@@ -338,6 +339,9 @@ def highlight_frame(table: Table, answer: Answer | None) -> tuple[pd.DataFrame, 
 
 def _table_view(table: Table, answer: Answer | None) -> None:
     df, styles = highlight_frame(table, answer)
+    if styles is not None and df.shape[1] > STYLE_COLUMN_LIMIT:
+        st.caption(f"This table has {df.shape[1]:,} columns, too many to highlight the answer's cells in.")
+        styles = None
     if styles is not None:
         st.markdown(
             f'<span class="np-key" style="{HIGHLIGHT_CELL}"></span>the answer\'s cells'
@@ -347,7 +351,7 @@ def _table_view(table: Table, answer: Answer | None) -> None:
         if df.size > STYLE_CELL_LIMIT:  # styling every cell of a big table is slow: style the rows that matter
             used = np.flatnonzero((styles != "").any(axis=1).to_numpy())
             if len(used):
-                shown = used[:ROWS_SHOWN_LARGE]
+                shown = used[: min(ROWS_SHOWN_LARGE, max(1, STYLE_CELL_LIMIT // df.shape[1]))]
                 more = f"the first {len(shown):,} of" if len(used) > len(shown) else "the"
                 st.caption(f"The rows the answer used ({more} {len(used):,}); the whole table is below.")
                 st.dataframe(
@@ -555,17 +559,15 @@ def _duration(minutes) -> str:
 
 
 def modules_page(ctx: Context) -> None:
-    """Hook for the future "Modules" tab: the memory/ package's NTM, attention and ACT on their tasks.
-
-    Not built yet. To add it, draw it here and append ``("Modules", modules_page)`` to :data:`PAGES`.
-    """
-    raise NotImplementedError("the Modules page is not built yet")
+    """The "Modules" tab: the memory/ package's NTM, attention and ACT models, live (app/ui_modules.py)."""
+    ui_modules.page()
 
 
 PAGES: list[tuple[str, Callable[[Context], None]]] = [
     ("Ask", ask_page),
     ("Batch", batch_page),
     ("About the model", about_page),
+    ("Modules", modules_page),
 ]
 
 
