@@ -8,13 +8,9 @@ from pathlib import Path
 from tqdm import tqdm
 
 from nprog.answers import lists_match
+from nprog.tables import defuse_formula, escape_wtq
 
 PREDICTION_COLUMNS = ("id", "answer", "program", "sql")
-
-
-def escape_wtq(text: str) -> str:
-    r"""WTQ TSV escapes: backslash → \\, newline → \n, pipe → \p (tabs become spaces)."""
-    return text.replace("\\", "\\\\").replace("\n", "\\n").replace("|", "\\p").replace("\t", " ")
 
 
 def _done_ids(out: Path) -> set[str]:
@@ -49,9 +45,9 @@ def _rows(qa, root: Path, examples, batch_size: int, dialect: str | None, check_
         sql = p.answer.sql(dialect) if dialect else ""
         agree = bool(checker(p.answer.program, p.answer.table)) if checker is not None else False
         correct = bool(p.example.answers) and lists_match(p.example.answers, p.answer.answer)
-        row = (
+        row = (  # fields a spreadsheet would run as formulas are defused (the file is often opened in one)
             escape_wtq(p.example.id),
-            "|".join(escape_wtq(a) for a in p.answer.answer),
+            "|".join(defuse_formula(escape_wtq(a)) for a in p.answer.answer),
             escape_wtq(str(p.answer.program)),
             escape_wtq(sql),
         )
@@ -83,6 +79,23 @@ def _chunks(examples: list, size: int):
         yield examples[i : i + size]
 
 
+def parallel_rows(examples: list, root: Path, model: str | None, device: str, batch_size: int, workers: int,
+                  dialect: str | None = None, check_sql: bool = False):
+    """Like :func:`_rows`, answered by `workers` spawned processes (each loads the model once and takes
+    contiguous chunks); rows come back in input order. Used by ``nprog batch --workers`` and the bench."""
+    import multiprocessing as mp
+
+    pool = mp.get_context("spawn").Pool(
+        workers, _worker_init, (model, device, str(root), batch_size, dialect, check_sql)
+    )
+    try:
+        size = max(batch_size, min(1024, len(examples) // (4 * workers) + 1))
+        for chunk in pool.imap(_worker_chunk, _chunks(examples, size)):
+            yield from chunk
+    finally:
+        pool.terminate()
+
+
 def run_batch(args, load_qa, UserError) -> int:
     from nprog.wtq import DataError, read_examples
 
@@ -110,18 +123,12 @@ def run_batch(args, load_qa, UserError) -> int:
             sink.write("\t".join(PREDICTION_COLUMNS) + "\n")
     has_gold = any(ex.answers for ex in examples)
     answered = correct = agree = errors = 0
-    pool = None
+    stream = None
     try:
         if workers > 1 and len(todo) > args.batch_size:
-            import multiprocessing as mp
-
             del qa  # each worker loads its own copy
-            pool = mp.get_context("spawn").Pool(
-                workers, _worker_init,
-                (args.model, args.device, str(root), args.batch_size, dialect, args.check_sql),
-            )
-            size = max(args.batch_size, min(1024, len(todo) // (4 * workers) + 1))
-            stream = (r for chunk in pool.imap(_worker_chunk, _chunks(todo, size)) for r in chunk)
+            stream = parallel_rows(todo, root, args.model, args.device, args.batch_size, workers, dialect,
+                                   args.check_sql)
         else:
             stream = _rows(qa, root, todo, args.batch_size, dialect, args.check_sql)
         with tqdm(total=len(todo), file=sys.stderr, desc="batch", mininterval=1) as bar:
@@ -132,8 +139,8 @@ def run_batch(args, load_qa, UserError) -> int:
                     sink.write("\t".join(row) + "\n")
                     sink.flush()
     finally:
-        if pool is not None:
-            pool.terminate()
+        if stream is not None:
+            stream.close()  # stops the workers if we leave early
         if sink:
             sink.close()
     n = len(todo)

@@ -21,7 +21,7 @@ from pathlib import Path
 import pandas as pd
 
 from nprog.answers import lists_match
-from nprog.tables import Table, TableError, parse_csv_text, unescape_wtq
+from nprog.tables import Table, TableError, defuse_formula, escape_wtq, parse_csv_text, unescape_wtq
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLES = ROOT / "data" / "samples"
@@ -342,24 +342,8 @@ def accuracy(results: pd.DataFrame) -> tuple[int, int] | None:
     return int(results["correct"].sum()), len(results)
 
 
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-_PLAIN_NUMBER = re.compile(r"[+-]?\d[\d,]*(\.\d+)?([eE][+-]?\d+)?")
-
-
-def defuse_formula(value):
-    """Prefix ' to text a spreadsheet would run as a formula (=, +, -, @, tab, CR); plain numbers stay."""
-    if isinstance(value, str) and value.startswith(_FORMULA_START) and not _PLAIN_NUMBER.fullmatch(value):
-        return "'" + value
-    return value
-
-
 def to_csv_bytes(results: pd.DataFrame) -> bytes:
     return results.map(defuse_formula).to_csv(index=False).encode("utf-8")
-
-
-def escape_wtq(text: str) -> str:
-    r"""WTQ TSV escapes (the inverse of nprog.tables.unescape_wtq): \\ backslash, \n newline, \p pipe."""
-    return text.replace("\\", "\\\\").replace("\n", "\\n").replace("|", "\\p").replace("\t", " ")
 
 
 def join_answer(values: list[str]) -> str:
