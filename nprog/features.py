@@ -17,6 +17,7 @@ Everything here is linear in the number of cells; nothing depends on the 100-row
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 import numpy as np
@@ -94,6 +95,24 @@ def _all_norm(table: Table) -> pa.Array:
     return cached
 
 
+WORD_INDEX_CELLS = 200_000  # tables up to this many cells keep a word index for partial matches
+
+
+def _partial_matches(table: Table, content: list[str]) -> np.ndarray:
+    """(C·R,) bool: the cell's normalized text contains one of the content words as a whole word.
+
+    Small tables (most questions) use a cached word index and a set lookup: no per-question regex to
+    compile. Large tables use one regex pass instead, which needs no index as big as the table's text.
+    """
+    C, R = table.n_columns, table.n_rows
+    if C * R <= WORD_INDEX_CELLS:
+        words, parents = _cell_words(table)
+        hit = pc.is_in(words, value_set=pa.array(content, type=pa.string())).to_numpy(zero_copy_only=False)
+        return np.bincount(parents[hit], minlength=C * R) > 0
+    pattern = "(?:^| )(?:" + "|".join(re.escape(t) for t in content) + ")(?: |$)"
+    return pc.match_substring_regex(_all_norm(table), pattern).to_numpy(zero_copy_only=False)
+
+
 def compute_features(table: Table, question: Question) -> Features:
     C, R = table.n_columns, table.n_rows
     grams = question_ngrams(question.tokens)
@@ -109,11 +128,8 @@ def compute_features(table: Table, question: Question) -> Features:
     if len(gram_set):
         exact = pc.is_in(norm_all, value_set=gram_set).to_numpy(zero_copy_only=False).reshape(C, R)
         exact &= is_text[:, None]
-    if content:  # a cell sharing a word with the question: a set lookup over the cells' words, no regex
-        words, parents = _cell_words(table)
-        hit = pc.is_in(words, value_set=pa.array(content, type=pa.string())).to_numpy(zero_copy_only=False)
-        partial = (np.bincount(parents[hit], minlength=C * R) > 0).reshape(C, R)
-        partial &= is_text[:, None]
+    if content:
+        partial = _partial_matches(table, content).reshape(C, R) & is_text[:, None]
     spans: dict[tuple[int, int], None] = {}
     if exact.any():
         for norm in pc.unique(norm_all.filter(pa.array(exact.ravel()))).to_pylist():

@@ -120,3 +120,20 @@ def test_empty_dataframe():
         Table.from_dataframe(pd.DataFrame({"a": []}))
     with pytest.raises(TableError, match="no columns"):
         Table.from_dataframe(pd.DataFrame())
+
+
+def test_partial_matches_agree_between_the_word_index_and_the_regex(monkeypatch):
+    """Small tables use a word index, large ones a regex pass: both must mark the same cells."""
+
+
+    from nprog import features
+    from nprog.questions import parse_question
+
+    df = pd.DataFrame({"a": ["New York City", "york", "Yorkshire", "", "the new one", "N.Y. (york)"],
+                       "b": ["1", "2", "3", "4", "5", "6"], "c": ["x y", "new-york", "NEW", "y", "z", "yo rk"]})
+    table = Table.from_dataframe(df)
+    question = parse_question("which new york team won in yorkshire?")
+    small = features.compute_features(table, question).partial
+    monkeypatch.setattr(features, "WORD_INDEX_CELLS", 0)
+    large = features.compute_features(Table.from_dataframe(df), question).partial
+    assert small.any() and (small == large).all()
