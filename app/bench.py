@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import os
 import platform
+import re
 import resource
 import subprocess
 import sys
@@ -186,6 +187,31 @@ def bench_train(data_dir: Path, steps: int = 60) -> list[tuple[str, str]]:
     return [("training throughput (batch 64, soft + MML losses)", f"{seen / (time.perf_counter() - t0):.0f} examples/s")]
 
 
+def _number(text: str) -> float | None:
+    m = re.match(r"[\d.,]+", text)
+    return float(m.group().replace(",", "")) if m else None
+
+
+def ratios(rows: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    """nprog ÷ TAPAS rows, from measurements of the same run: throughput per batch size, latency p50."""
+    ours = {name: value for name, value in rows if not name.startswith("TAPAS")}
+    theirs = {name.split(") ", 1)[-1]: value for name, value in rows if name.startswith("TAPAS")}
+    out = []
+    for name, value in ours.items():
+        if name.startswith("WTQ dev end to end, batch ") and "worker" not in name:
+            other = theirs.get(name)
+            a, b = _number(value), _number(other or "")
+            if a and b:
+                out.append((f"nprog ÷ TAPAS-base-sized, {name[len('WTQ dev end to end, '):]} throughput",
+                            f"{a / b:,.0f}×"))
+    p50 = lambda v: _number(v.split("p50 ", 1)[1]) if v and "p50 " in v else None  # noqa: E731
+    a = p50(ours.get("TableQA.ask latency, 50-row table, warm"))
+    b = p50(theirs.get("ask latency, 50-row table, warm"))
+    if a and b:
+        out.append(("TAPAS-base-sized ÷ nprog, p50 latency on the 50-row table", f"{b / a:,.0f}× (nprog answers that many times sooner)"))
+    return out
+
+
 def run_bench(args) -> int:
     import torch
 
@@ -213,6 +239,7 @@ def run_bench(args) -> int:
             rows += bench_tapas(data_dir)
         for name, value in rows[-4:]:
             print(f"  … {name}: {value}", file=sys.stderr, flush=True)
+    rows += ratios(rows)
     width = max(len(r[0]) for r in rows) if rows else 10
     lines = [f"machine: {_machine()}", f"{'measure':<{width}} | result", f"{'-' * width}-|-------"]
     lines += [f"{name:<{width}} | {value}" for name, value in rows]
