@@ -7,7 +7,6 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from nprog.answers import lists_match
 from nprog.tables import defuse_formula, escape_wtq
 
 PREDICTION_COLUMNS = ("id", "answer", "program", "sql")
@@ -44,14 +43,13 @@ def _rows(qa, root: Path, examples, batch_size: int, dialect: str | None, check_
             continue
         sql = p.answer.sql(dialect) if dialect else ""
         agree = bool(checker(p.answer.program, p.answer.table)) if checker is not None else False
-        correct = bool(p.example.answers) and lists_match(p.example.answers, p.answer.answer)
         row = (  # fields a spreadsheet would run as formulas are defused (the file is often opened in one)
             escape_wtq(p.example.id),
             "|".join(defuse_formula(escape_wtq(a)) for a in p.answer.answer),
             escape_wtq(str(p.answer.program)),
             escape_wtq(sql),
         )
-        yield row, 1, int(correct), int(agree), 0
+        yield row, 1, int(p.correct), int(agree), 0
 
 
 # ---- --workers N: processes that each load the model once and answer contiguous chunks of questions

@@ -49,14 +49,16 @@ class Report:
 
 def predict_stream(
     qa: TableQA, root: Path, examples: list[Example], batch_size: int = 64, with_kind: bool = True,
-    window: int = 1024,
+    window: int | None = None, score: bool = True,
 ) -> Iterator[Prediction]:
     """Predictions in input order.
 
-    Examples are taken ``window`` at a time and answered grouped by table (a stable sort on the table
+    Examples are taken ``window`` at a time (default 16 batches, at most 1,024) and answered grouped by table (a stable sort on the table
     path): each table is read and preprocessed once per window, and a batch holds questions on tables of
     similar shape (less padding). Predictions are then yielded in the input order, window by window.
+    ``score=False`` skips comparing with the gold answers (pure prediction).
     """
+    window = window or min(1024, 16 * batch_size)
     for start in range(0, len(examples), window):
         chunk = examples[start : start + window]
         done: dict[int, Prediction] = {}
@@ -71,19 +73,19 @@ def predict_stream(
                 continue
             pending.append((i, enc))
             if len(pending) >= batch_size:
-                _answer(qa, chunk, pending, done, with_kind)
-        _answer(qa, chunk, pending, done, with_kind)
+                _answer(qa, chunk, pending, done, with_kind, score)
+        _answer(qa, chunk, pending, done, with_kind, score)
         for i in range(len(chunk)):
             yield done[i]
 
 
-def _answer(qa: TableQA, chunk, pending: list, done: dict, with_kind: bool) -> None:
+def _answer(qa: TableQA, chunk, pending: list, done: dict, with_kind: bool, score: bool) -> None:
     """Answer the pending (index, encoded) pairs as one batch into done; empties pending."""
     if not pending:
         return
     answers = qa.answer_batch([e for _, e in pending])
     for (i, enc), ans in zip(pending, answers, strict=True):
-        done[i] = _score(chunk[i], ans, enc.table if with_kind else None)
+        done[i] = _score(chunk[i], ans, enc.table if with_kind else None) if score else Prediction(chunk[i], ans)
     pending.clear()
 
 

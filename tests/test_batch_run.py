@@ -18,12 +18,12 @@ ROOT = Path(__file__).resolve().parent.parent
 
 @pytest.fixture(scope="module")
 def questions(tmp_path_factory) -> tuple[Path, Path]:
-    """~220 questions (the tiny dataset's, repeated with fresh ids) and their tables root."""
+    """~110 questions (the tiny dataset's, repeated with fresh ids) and their tables root."""
     root = write_tiny_wtq(tmp_path_factory.mktemp("wtq"))
     lines = []
     for split in ("train", "dev"):
         lines += (root / "data" / f"random-split-1-{split}.tsv").read_text().splitlines()[1:]
-    rows = [f"r{k}-{line}" for k in range(8) for line in lines]
+    rows = [f"r{k}-{line}" for k in range(4) for line in lines]
     tsv = root / "many.tsv"
     tsv.write_text("id\tutterance\tcontext\ttargetValue\n" + "\n".join(rows) + "\n")
     return tsv, root
