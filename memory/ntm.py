@@ -7,6 +7,7 @@ Reads top to bottom like the paper:
 - §3.3.2 location focus: interpolation with gate g, circular
   convolution with the shift distribution s, sharpening γ ≥ 1   -> `interpolate`, `shift`, `sharpen`
 - §3.4 controller, LSTM or feed-forward                         -> `LSTMController`, `FeedForwardController`
+  (or both side by side, a small LSTM beside a feed-forward layer  -> `HybridController`)
 - one time step as a recurrent cell, forward(x, state)          -> `NTMCell`; unrolled over a sequence: `NTM`
 
 Memory initialisation follows Collier & Beel 2018 ("Implementing Neural Turing Machines", ICANN): a small
@@ -220,6 +221,37 @@ class FeedForwardController(nn.Module):
         return torch.tanh(self.fc(x)), ()
 
 
+class HybridController(nn.Module):
+    """A feed-forward tanh layer beside a small LSTM; their outputs are concatenated. State is the LSTM's.
+
+    The feed-forward part cannot keep anything itself, so, as in a feed-forward NTM, the data must go through
+    the memory; the small LSTM (too small to hold the data) keeps what the memory is awkward for, such as a
+    count (repeat copy). Output size = hidden_size: (hidden_size − lstm_size) feed-forward + lstm_size LSTM.
+    """
+
+    def __init__(self, input_size: int, hidden_size: int, lstm_size: int):
+        super().__init__()
+        if not 0 < lstm_size < hidden_size:
+            raise ValueError(f"lstm_size must be in 1..{hidden_size - 1}, not {lstm_size}")
+        self.hidden_size = hidden_size
+        self.feedforward = FeedForwardController(input_size, hidden_size - lstm_size)
+        self.lstm = LSTMController(input_size, lstm_size)
+
+    def reset_parameters(self) -> None:
+        self.feedforward.reset_parameters()
+        self.lstm.reset_parameters()
+
+    def create_new_state(self, batch_size: int) -> tuple[torch.Tensor, ...]:
+        return self.lstm.create_new_state(batch_size)
+
+    def forward(
+        self, x: torch.Tensor, state: tuple[torch.Tensor, ...]
+    ) -> tuple[torch.Tensor, tuple[torch.Tensor, ...]]:
+        h_ff, _ = self.feedforward(x, ())
+        h_lstm, state = self.lstm(x, state)
+        return torch.cat([h_ff, h_lstm], dim=-1), state
+
+
 # --------------------------------------------------------------------------------------------------------
 # The machine.
 # --------------------------------------------------------------------------------------------------------
@@ -229,7 +261,7 @@ class FeedForwardController(nn.Module):
 class NTMConfig:
     input_size: int  # width of one input vector x_t
     output_size: int  # width of one output vector y_t (the cell returns logits)
-    controller: str = "lstm"  # "lstm" or "feedforward" (§3.4)
+    controller: str = "lstm"  # "lstm", "feedforward" (§3.4) or "hybrid" (both side by side)
     controller_size: int = 100  # controller hidden units (pytorch-ntm and Graves et al. use 100 for copy)
     memory_slots: int = 128  # N, number of memory locations
     memory_width: int = 20  # M, size of each location
@@ -238,6 +270,7 @@ class NTMConfig:
     shift_range: int = 1  # r: allowed shifts are −r..r (the paper uses r = 1)
     memory_init: str = "constant"  # "constant" (Collier & Beel 2018) or "learned" (a trainable N×M bias)
     memory_init_value: float = 1e-6  # the constant for memory_init="constant"
+    hybrid_lstm_size: int = 20  # LSTM units of the "hybrid" controller (the rest are feed-forward)
 
 
 @dataclass
@@ -262,8 +295,12 @@ class NTMCell(nn.Module):
     def __init__(self, config: NTMConfig):
         super().__init__()
         self.config = c = config
-        controller_cls = {"lstm": LSTMController, "feedforward": FeedForwardController}[c.controller]
-        self.controller = controller_cls(c.input_size + c.read_heads * c.memory_width, c.controller_size)
+        controller_in = c.input_size + c.read_heads * c.memory_width
+        if c.controller == "hybrid":
+            self.controller = HybridController(controller_in, c.controller_size, c.hybrid_lstm_size)
+        else:
+            controller_cls = {"lstm": LSTMController, "feedforward": FeedForwardController}[c.controller]
+            self.controller = controller_cls(controller_in, c.controller_size)
         self.read_heads = Heads(c.read_heads, c.controller_size, c.memory_width, c.shift_range, writes=False)
         self.write_heads = Heads(c.write_heads, c.controller_size, c.memory_width, c.shift_range, writes=True)
         self.output = nn.Linear(c.controller_size + c.read_heads * c.memory_width, c.output_size)

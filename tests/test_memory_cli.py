@@ -87,9 +87,7 @@ def shipped(name: str):
 
 # Shipped checkpoints known to miss their target, with the reason; strict, so a better checkpoint must
 # also remove its entry here.
-KNOWN_MISSES = {
-    "repeat-copy": "the shipped repeat-copy NTM has not converged: 84.8 bits/seq, target < 1 (card.json)",
-}
+KNOWN_MISSES: dict[str, str] = {}
 
 
 @pytest.mark.parametrize(

@@ -123,11 +123,11 @@ def small_config(**overrides) -> NTMConfig:
     )
 
 
-@pytest.mark.parametrize("controller", ["lstm", "feedforward"])
+@pytest.mark.parametrize("controller", ["lstm", "feedforward", "hybrid"])
 @pytest.mark.parametrize("memory_init", ["constant", "learned"])
 def test_cell_shapes_and_weightings_are_distributions(controller, memory_init):
     torch.manual_seed(0)
-    cell = NTMCell(small_config(controller=controller, memory_init=memory_init))
+    cell = NTMCell(small_config(controller=controller, memory_init=memory_init, hybrid_lstm_size=4))
     state = cell.create_new_state(3)
     assert state.memory.shape == (3, 10, 6)
     for _ in range(4):
@@ -138,6 +138,25 @@ def test_cell_shapes_and_weightings_are_distributions(controller, memory_init):
         assert w.shape == (3, 2, 10)
         torch.testing.assert_close(w.sum(-1), torch.ones(3, 2))
         assert (w >= 0).all()
+
+
+def test_hybrid_controller_is_a_feedforward_layer_beside_a_small_lstm():
+    torch.manual_seed(0)
+    cell = NTMCell(small_config(controller="hybrid", controller_size=7, hybrid_lstm_size=3))
+    h, c = cell.create_new_state(2).controller  # the state is the small LSTM's
+    assert h.shape == c.shape == (2, 3)
+    assert cell.controller.feedforward.fc.out_features == 4
+    out, _ = cell.controller(torch.randn(2, cell.controller.lstm.lstm.input_size), (h, c))
+    assert out.shape == (2, 7)
+    with pytest.raises(ValueError, match="lstm_size"):
+        NTMCell(small_config(controller="hybrid", controller_size=7, hybrid_lstm_size=7))
+
+
+def test_configs_saved_before_the_hybrid_controller_still_load():
+    saved = {"input_size": 9, "output_size": 8, "controller": "feedforward", "controller_size": 100,
+             "memory_slots": 128, "memory_width": 20, "read_heads": 1, "write_heads": 1, "shift_range": 1,
+             "memory_init": "constant", "memory_init_value": 1e-06}  # fmt: skip
+    assert NTMConfig(**saved).hybrid_lstm_size == 20  # the new field has a default, unused by feedforward
 
 
 def test_constant_memory_init_and_reset():

@@ -124,6 +124,44 @@ def test_training_stops_early_and_deterministically():
     assert all(torch.equal(runs[0][1][k], v) for k, v in runs[1][1].items())
 
 
+def test_repeat_copy_curriculum_widens_as_the_error_drops():
+    task = RepeatCopyTask(curriculum_levels=((2, 1), (3, 2), (10, 10)), curriculum_advance_at=1.0)
+    curriculum = task.curriculum()
+    assert TASKS["repeat-copy"].curriculum() is not TASKS["repeat-copy"].curriculum()  # one per run
+    generator = torch.Generator().manual_seed(0)
+    for _ in range(20):  # level 0: at most 2 vectors, one copy -> at most 2 + 2 + 3 input steps
+        batch = curriculum.sample(2, generator, CPU)
+        assert batch["inputs"].shape[0] <= 7 and batch["targets"].shape[0] <= 3
+    assert curriculum.describe() == {"max_length": 2, "max_repeats": 1}
+    assert curriculum.update({"bits_per_seq": 1.5}) is None and curriculum.level == 0
+    assert "level 1" in curriculum.update({"bits_per_seq": 0.9})
+    assert curriculum.update({"bits_per_seq": 0.0}) and curriculum.describe()["max_repeats"] == 10
+    assert curriculum.update({"bits_per_seq": 0.0}) is None and curriculum.level == 2  # the last level stays
+    assert RepeatCopyTask(curriculum_levels=()).curriculum() is None
+    with pytest.raises(ValueError, match="full range"):
+        RepeatCopyTask(curriculum_levels=((3, 3),)).curriculum()
+
+
+def test_training_logs_the_curriculum_level():
+    from memory.tasks import TrainConfig, train
+
+    levels = ((2, 1), (3, 2))
+    task = RepeatCopyTask(max_length=3, max_repeats=2, curriculum_levels=levels, curriculum_advance_at=1e9)
+    config = TrainConfig(steps=4, batch_size=2, lr=1e-2, log_every=2)  # advance_at 1e9: always moves on
+    logged = []
+    curve = train(task, tiny_repeat_copy_ntm(), config, torch.Generator().manual_seed(0), CPU, logged.append)
+    assert [(row["max_length"], row["max_repeats"]) for row in curve] == [(2, 1), (3, 2)]
+    assert any("curriculum: level 1" in line for line in logged)
+
+
+def tiny_repeat_copy_ntm():
+    from memory.ntm import NTM, NTMConfig
+
+    torch.manual_seed(0)
+    return NTM(NTMConfig(input_size=10, output_size=9, controller="hybrid", controller_size=8,
+                         hybrid_lstm_size=3, memory_slots=4, memory_width=4))  # fmt: skip
+
+
 def test_reverse_pairs():
     from memory.tasks import ReverseTask
 
