@@ -281,14 +281,6 @@ def run_memory(args: argparse.Namespace) -> int:
 # --------------------------------------------------------------------------------------------------------
 
 
-def _used_slots(weights: torch.Tensor, margin: int = 2) -> slice:
-    """The band of memory slots any head touched (weight > 0.05), with a margin: 128 rows are mostly empty."""
-    touched = (weights > 0.05).any(dim=0).nonzero().flatten()
-    if len(touched) == 0:
-        return slice(0, weights.shape[1])
-    return slice(max(0, int(touched.min()) - margin), min(weights.shape[1], int(touched.max()) + margin + 1))
-
-
 def _ntm_figure(task: Task, model: torch.nn.Module, generator: torch.Generator) -> Figure:
     if task.name == "copy":
         batch = task.make_batch(10, 1, generator, torch.device("cpu"))
@@ -300,7 +292,7 @@ def _ntm_figure(task: Task, model: torch.nn.Module, generator: torch.Generator) 
         out = model(batch["inputs"])
     writes = out.write_weights[:, 0, 0]  # (T, N) first write head
     reads = out.read_weights[:, 0, 0]  # (T, N) first read head
-    rows = _used_slots(torch.cat([writes, reads]))
+    rows = _slot_band(torch.cat([writes, reads]))  # the slots the heads used, wrapping around the end
     fig = Figure(figsize=(10, 6.5), layout="constrained")
     axes = fig.subplots(2, 2)
     panels = [
@@ -313,10 +305,9 @@ def _ntm_figure(task: Task, model: torch.nn.Module, generator: torch.Generator) 
         ax.imshow(image.numpy(), aspect="auto", cmap=cmap, vmin=0, vmax=1, interpolation="nearest")
         ax.set_title(label, fontsize=10)
         ax.set_xlabel("time step")
-    rows_shown = rows.stop - rows.start
-    ticks = list(range(0, rows_shown, max(1, rows_shown // 8)))
+    ticks = list(range(0, len(rows), max(1, len(rows) // 8)))
     for ax in axes[1]:  # label rows with their memory slot numbers, not their position in the band
-        ax.set_yticks(ticks, [str(t + rows.start) for t in ticks])
+        ax.set_yticks(ticks, [str(rows[t]) for t in ticks])
     fig.suptitle(f"NTM {title}: where the heads write and read")
     return fig
 
