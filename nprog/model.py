@@ -11,6 +11,11 @@ Note what the controller sees: the question, the column names and the questionâ†
 never the row selections. So the program distribution costs O(columns) per step, whatever the row count;
 only the soft execution (training) touches rows.
 
+History controllers (``ModelConfig.controller``, README ablation): the paper's RNN; an LSTM; an LSTM with
+a Neural Turing Machine memory written and read at every step (memory.ntm); and ACT (memory.act), where a
+halting unit decides after how many row steps the program answers: training mixes the answers after each
+step by halting weight and adds the ponder cost, inference stops where the halting mass runs out.
+
 Changes from the original, each measured or documented in the spec's pitfalls: float32 with log-space
 losses (pitfall 4); a real LSTM question encoder over right-padded input (pitfall 12: cuDNN/MKL-friendly);
 numbers are kept in the input as <num> and the pointer reads the state at the number (pitfall 6, trained
@@ -161,8 +166,6 @@ def make_controller(config: ModelConfig) -> nn.Module:
         return NTMController(d, 2 * d, config.ntm_slots, config.ntm_width)
     raise ValueError(f"unknown controller {config.controller!r} (rnn, lstm, ntm, act)")
 
-
-CONTROLLERS = ("rnn", "lstm", "ntm", "act")
 
 
 @dataclass
