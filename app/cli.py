@@ -232,7 +232,10 @@ def cmd_train(args) -> int:
         dev_limit=args.dev_limit,
         resume=args.resume,
     )
-    summary = train(cfg, log=lambda m: print(m, file=sys.stderr, flush=True))
+    try:
+        summary = train(cfg, log=lambda m: print(m, file=sys.stderr, flush=True))
+    except ValueError as e:  # a --resume state that does not fit, an unusable --device
+        raise UserError(str(e)) from None
     if int(os.environ.get("RANK", "0")):
         return 0  # under torchrun, rank 0 reports
     print(f"training: {summary['steps']} steps, {summary['examples_per_second']:.0f} examples/s")

@@ -31,6 +31,7 @@ from pathlib import Path
 import numpy as np
 import torch
 import torch.distributed as dist
+from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 from torch.nn.parallel import DistributedDataParallel
 from tqdm import tqdm
@@ -255,18 +256,19 @@ def load_state(last: Path, model, optimizer) -> dict | None:
     """Restore a saved training state into model and optimizer; returns its counters (None if none)."""
     if not (last / "state.json").exists():
         return None
-    progress = json.loads((last / "state.json").read_text())
-    weights = load_file(str(last / "model.safetensors"))
-    model.load_state_dict(weights)
-    tensors = load_file(str(last / "optimizer.safetensors"))
-    state: dict[int, dict] = {}
-    for key, v in tensors.items():
-        if key == "rng":
-            continue
-        i, name = key.split(".", 1)
-        state.setdefault(int(i), {})[name] = v
-    optimizer.load_state_dict({"state": state, "param_groups": progress.pop("param_groups")})
-    torch.set_rng_state(tensors["rng"])
+    try:
+        progress = json.loads((last / "state.json").read_text())
+        model.load_state_dict(load_file(str(last / "model.safetensors")))
+        tensors = load_file(str(last / "optimizer.safetensors"))
+        state: dict[int, dict] = {}
+        for key, v in tensors.items():
+            if key != "rng":
+                i, name = key.split(".", 1)
+                state.setdefault(int(i), {})[name] = v
+        optimizer.load_state_dict({"state": state, "param_groups": progress.pop("param_groups")})
+        torch.set_rng_state(tensors["rng"])
+    except (OSError, ValueError, KeyError, RuntimeError, SafetensorError) as e:
+        raise ValueError(f"{last}: cannot resume from it (another configuration, or damaged): {e}") from None
     return progress
 
 
@@ -359,6 +361,7 @@ def train(cfg: TrainConfig, log=print, data: Data | None = None) -> dict:
                 "left_out_of_training": prepared.skipped,
                 "hardware": f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, torch {torch.__version__}, {device}",
                 "seed": cfg.seed,
+                "data_parallel_processes": world,
                 "git_commit": checkpoint.git_commit(),
                 "date": dt.date.today().isoformat(),
                 "ops": model_cfg.ops,

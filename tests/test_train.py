@@ -57,3 +57,11 @@ def test_torchrun_two_processes_hold_identical_weights(tiny_wtq, tmp_path):
     assert "data-parallel: 2 processes, weights identical on every rank: True" in proc.stderr
     assert (tmp_path / "ddp" / "model.safetensors").exists()
     assert proc.stdout.count("best dev accuracy") == 1  # rank 0 reports, once
+
+
+def test_resume_from_a_state_of_another_configuration_is_a_clear_error(tiny_wtq, tmp_path):
+    train(_cfg(tiny_wtq, tmp_path / "m", 3), lambda m: None)
+    other = _cfg(tiny_wtq, tmp_path / "m", 6, resume=True)
+    other.d = 32  # a different model: the saved weights do not fit
+    with pytest.raises(ValueError, match="cannot resume"):
+        train(other, lambda m: None)
