@@ -87,6 +87,7 @@ def _cold_caches() -> None:
     from nprog import tables, values, wtq
 
     wtq._load_table_cached.cache_clear()
+    wtq._checked_path_cached.cache_clear()
     values._MEMO.clear()
     tables._NORM_MEMO.clear()
 
@@ -119,6 +120,15 @@ def bench_throughput(qa, data_dir: Path, sizes=(1, 16, 64), model: str | None = 
     return out
 
 
+def _peak_rss_kib() -> int:
+    """This process's peak resident memory (VmHWM). Not getrusage's ru_maxrss: Linux carries that over
+    from the parent across fork + exec, so a fresh subprocess would report the bench's own peak."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1])
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # not Linux: the best there is
+
+
 def _scaling_one(rows: int, model: str | None) -> dict:
     """Run in a fresh process: build a table, ask one question, report time and peak RSS."""
     from nprog.qa import TableQA
@@ -126,13 +136,13 @@ def _scaling_one(rows: int, model: str | None) -> dict:
 
     qa = TableQA.load(model, device="cpu")
     df = synthetic_frame(rows)
-    base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    base = _peak_rss_kib()
     t0 = time.perf_counter()
     table = Table.from_dataframe(df)
     t1 = time.perf_counter()
     answer = qa.ask(table, "which team has the most points?")
     t2 = time.perf_counter()
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    peak = _peak_rss_kib()
     return {"rows": rows, "build_s": t1 - t0, "ask_s": t2 - t1, "peak_mib": peak / 1024,
             "delta_mib": (peak - base) / 1024, "answer": answer.answer[:3]}
 

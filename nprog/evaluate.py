@@ -11,7 +11,7 @@ from nprog.answers import lists_match
 from nprog.batch import Encoded
 from nprog.qa import Answer, TableQA
 from nprog.tables import TableError
-from nprog.wtq import Example, load_table, make_target
+from nprog.wtq import Example, load_table, make_target, preload_tables
 
 
 @dataclass
@@ -61,6 +61,7 @@ def predict_stream(
     window = window or min(1024, 16 * batch_size)
     for start in range(0, len(examples), window):
         chunk = examples[start : start + window]
+        preload_tables(root, (ex.context for ex in chunk))  # the window's tables, built together
         done: dict[int, Prediction] = {}
         pending: list[tuple[int, Encoded]] = []
         for i in sorted(range(len(chunk)), key=lambda i: chunk[i].context):

@@ -176,6 +176,28 @@ def _stable_order(value: np.ndarray, descending: bool) -> np.ndarray:
     return np.argsort(key, kind="stable")  # NaN sorts last in numpy; ties keep row order
 
 
+def _check_frame(df, source: str) -> None:
+    if not isinstance(df, pd.DataFrame):
+        raise TableError(f"{source}: expected a pandas DataFrame, got {type(df).__name__}")
+    if df.shape[1] == 0:
+        raise TableError(f"{source}: the table has no columns")
+    if df.shape[0] == 0:
+        raise TableError(f"{source}: the table has a header but no rows")
+
+
+def read_wtq_frame(path: str | os.PathLike) -> pd.DataFrame:
+    """A WikiTableQuestions table as strings: the ``.tsv`` twin of ``N.csv`` (WTQ escapes), else the CSV."""
+    path = Path(path)
+    tsv = path.with_suffix(".tsv")
+    if not tsv.exists():
+        return read_csv(path)
+    lines = read_text(tsv).rstrip("\n").split("\n")
+    rows = [[unescape_wtq(f) for f in line.split("\t")] for line in lines]
+    width = len(rows[0])
+    body = [r + [""] * (width - len(r)) if len(r) < width else r[:width] for r in rows[1:]]
+    return pd.DataFrame(body, columns=rows[0], dtype="string")
+
+
 def build_column(name: str, original_name: str, strings: pa.Array, p: Parsed, norm: pa.Array) -> Column:
     """A typed column from its strings, their parsed values and their normalized text."""
     present = ~p.missing
@@ -220,29 +242,33 @@ class Table:
     # ---- construction
     @classmethod
     def from_dataframe(cls, df: pd.DataFrame, source: str = "<dataframe>") -> Table:
-        if not isinstance(df, pd.DataFrame):
-            raise TableError(f"{source}: expected a pandas DataFrame, got {type(df).__name__}")
-        if df.shape[1] == 0:
-            raise TableError(f"{source}: the table has no columns")
-        if df.shape[0] == 0:
-            raise TableError(f"{source}: the table has a header but no rows")
-        originals = [_cell_text(h) for h in df.columns]
-        names = _unique_names(list(df.columns))
-        per_column = [_column_strings(series) for _, series in df.items()]
-        # one parser call and one normalization pass over the table's distinct strings
-        everything = pa.concat_arrays(per_column)
+        return cls.from_dataframes([(df, source)])[0]
+
+    @classmethod
+    def from_dataframes(cls, frames: list[tuple[pd.DataFrame, str]]) -> list[Table]:
+        """Several tables at once, (DataFrame, source) each: one parser call and one normalization pass
+        over the distinct strings of all of them (the parser's fixed cost is paid once, not per table)."""
+        for df, source in frames:
+            _check_frame(df, source)
+        per_table = [[_column_strings(series) for _, series in df.items()] for df, _ in frames]
+        everything = pa.concat_arrays([c for cols in per_table for c in cols])
         encoded = everything.dictionary_encode()  # Arrow's hash kernel: distinct strings + codes
         codes = encoded.indices.to_numpy(zero_copy_only=False)
         distinct = encoded.dictionary
-        p_u = parse_strings(distinct, distinct=True)
-        parsed = p_u.take(codes)
+        parsed = parse_strings(distinct, distinct=True).take(codes)
         norm = normalize_text(distinct).take(pa.array(codes))
-        R = len(df)
-        columns = []
-        for j, (name, original) in enumerate(zip(names, originals, strict=True)):
-            part = slice(j * R, (j + 1) * R)
-            columns.append(build_column(name, original, per_column[j], parsed.take(part), norm.slice(j * R, R)))
-        return cls(columns, R, source)
+        tables, at = [], 0
+        for (df, source), cols in zip(frames, per_table, strict=True):
+            originals = [_cell_text(h) for h in df.columns]
+            names = _unique_names(list(df.columns))
+            R = len(df)
+            columns = []
+            for j, (name, original) in enumerate(zip(names, originals, strict=True)):
+                part = slice(at + j * R, at + (j + 1) * R)
+                columns.append(build_column(name, original, cols[j], parsed.take(part), norm.slice(at + j * R, R)))
+            at += R * len(cols)
+            tables.append(cls(columns, R, source))
+        return tables
 
     @classmethod
     def from_csv(cls, path: str | os.PathLike, *, max_bytes: int = MAX_FILE_BYTES) -> Table:
@@ -251,15 +277,7 @@ class Table:
     @classmethod
     def from_wtq(cls, path: str | os.PathLike) -> Table:
         """A WikiTableQuestions table: reads the ``.tsv`` twin of ``N.csv`` (WTQ escapes), else the CSV."""
-        path = Path(path)
-        tsv = path.with_suffix(".tsv")
-        if not tsv.exists():
-            return cls.from_csv(path)
-        lines = read_text(tsv).rstrip("\n").split("\n")
-        rows = [[unescape_wtq(f) for f in line.split("\t")] for line in lines]
-        width = len(rows[0])
-        body = [r + [""] * (width - len(r)) if len(r) < width else r[:width] for r in rows[1:]]
-        return cls.from_dataframe(pd.DataFrame(body, columns=rows[0], dtype="string"), source=str(path))
+        return cls.from_dataframe(read_wtq_frame(path), source=str(path))
 
     # ---- access
     @property

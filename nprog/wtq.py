@@ -18,12 +18,13 @@ import os
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
 
 from nprog.answers import Value, to_values
-from nprog.tables import Table, TableError, unescape_wtq
+from nprog.tables import Table, TableError, read_wtq_frame, unescape_wtq
 
 SPLITS = {
     "train": "random-split-1-train.tsv",
@@ -133,6 +134,19 @@ class _TableCache:
                 self._used -= old.n_rows * old.n_columns
         return table
 
+    def __contains__(self, path: str) -> bool:
+        with self._lock:
+            return path in self._tables
+
+    def put(self, path: str, table: Table) -> None:
+        with self._lock:
+            if path not in self._tables:
+                self._tables[path] = table
+                self._used += table.n_rows * table.n_columns
+            while self._used > self.cells and len(self._tables) > 1:
+                _, old = self._tables.popitem(last=False)
+                self._used -= old.n_rows * old.n_columns
+
     def cache_clear(self) -> None:
         with self._lock:
             self._tables.clear()
@@ -142,12 +156,49 @@ class _TableCache:
 _load_table_cached = _TableCache(TABLE_CACHE_CELLS)
 
 
-def load_table(root: Path, context: str, cache: bool = True) -> Table:
+def preload_tables(root: Path, contexts, max_cells: int = 2_000_000) -> None:
+    """Read the tables a batch of questions needs and build them together (one parser pass over all their
+    strings) into the cache. Tables that cannot be read are left to :func:`load_table`, which reports them;
+    large tables are built alone, as before."""
+    frames, paths, cells = [], [], 0
+    for context in dict.fromkeys(contexts):
+        try:
+            path = _checked_path(root, context)
+        except TableError:
+            continue
+        if str(path) in _load_table_cached:
+            continue
+        try:
+            df = read_wtq_frame(path)
+        except (TableError, OSError, ValueError):
+            continue
+        if df.shape[0] == 0 or df.shape[1] == 0 or cells + df.size > max_cells:
+            continue
+        frames.append((df, str(path)))
+        paths.append(str(path))
+        cells += df.size
+    if frames:
+        for path, table in zip(paths, Table.from_dataframes(frames), strict=True):
+            _load_table_cached.put(path, table)
+
+
+def _checked_path(root: Path, context: str) -> Path:
+    return _checked_path_cached(str(root), context)
+
+
+@lru_cache(maxsize=65536)  # resolving costs two syscalls per question; failures raise and are not cached
+def _checked_path_cached(root_text: str, context: str) -> Path:
+    root = Path(root_text)
     path = (root / context).resolve()
     if not path.is_relative_to(root.resolve()):  # a prefix test would let "../root-evil/x.csv" through
         raise TableError(f"{context}: table path escapes the tables root {root}")
     if not path.exists() and not path.with_suffix(".tsv").exists():
         raise TableError(f"{context}: no such table under {root}")
+    return path
+
+
+def load_table(root: Path, context: str, cache: bool = True) -> Table:
+    path = _checked_path(root, context)
     return _load_table_cached(str(path)) if cache else Table.from_wtq(path)
 
 

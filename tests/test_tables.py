@@ -137,3 +137,17 @@ def test_partial_matches_agree_between_the_word_index_and_the_regex(monkeypatch)
     monkeypatch.setattr(features, "WORD_INDEX_CELLS", 0)
     large = features.compute_features(Table.from_dataframe(df), question).partial
     assert small.any() and (small == large).all()
+
+
+def test_tables_built_together_equal_tables_built_alone():
+    """from_dataframes parses the strings of several tables in one pass: each must come out as if alone."""
+    from tests.conftest import SAMPLES
+
+    frames = [(read_csv(p), str(p)) for p in sorted(SAMPLES.glob("*.csv"))]
+    together = Table.from_dataframes(frames)
+    for (df, source), t in zip(frames, together, strict=True):
+        alone = Table.from_dataframe(df, source)
+        assert t.source == source and t.n_rows == alone.n_rows and t.names == alone.names
+        for a, b in zip(t.columns, alone.columns, strict=True):
+            assert a.kind == b.kind and a.strings.equals(b.strings) and a.norm.equals(b.norm)
+            np.testing.assert_array_equal(a.value, b.value)
