@@ -43,7 +43,7 @@ def _rows(qa, root: Path, examples, batch_size: int, dialect: str | None, check_
             continue
         sql = p.answer.sql(dialect) if dialect else ""
         agree = bool(checker(p.answer.program, p.answer.table)) if checker is not None else False
-        row = (  # fields a spreadsheet would run as formulas are defused (the file is often opened in one)
+        row = (  # answers a spreadsheet would run as formulas are defused (the file is often opened in one)
             escape_wtq(p.example.id),
             "|".join(defuse_formula(escape_wtq(a)) for a in p.answer.answer),
             escape_wtq(str(p.answer.program)),
