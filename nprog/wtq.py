@@ -177,9 +177,14 @@ def preload_tables(root: Path, contexts, max_cells: int = 2_000_000) -> None:
         frames.append((df, str(path)))
         paths.append(str(path))
         cells += df.size
-    if frames:
-        for path, table in zip(paths, Table.from_dataframes(frames), strict=True):
-            _load_table_cached.put(path, table)
+    if not frames:
+        return
+    try:
+        tables = Table.from_dataframes(frames)
+    except (TableError, ValueError):  # one odd table: build none here, load_table reports the bad one
+        return
+    for path, table in zip(paths, tables, strict=True):
+        _load_table_cached.put(path, table)
 
 
 def _checked_path(root: Path, context: str) -> Path:
