@@ -16,7 +16,7 @@ import pandas as pd
 
 HERE = Path(__file__).resolve().parent
 FILES = HERE / "files"
-TABLES_ROOT = FILES / "wtq"  # where the questions files' context paths point
+TABLES_ROOT = FILES / "tables"  # where the questions files' context paths point (tables we wrote)
 INTERFACES = ("api", "cli", "ui")
 
 
