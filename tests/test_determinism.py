@@ -13,12 +13,12 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pandas as pd
 import pytest
 import torch
 
-ROOT = Path(__file__).resolve().parent.parent
-SAMPLES = ROOT / "data" / "samples"
+from tests.conftest import ROOT, SAMPLES
+from tests.tiny_wtq import write_tiny_wtq
+
 TESTS = Path(__file__).resolve().parent
 SUBPROCESS_TIMEOUT = 240  # seconds; importing torch on a busy 2-core machine takes a while
 
@@ -132,50 +132,6 @@ def test_an_answer_does_not_depend_on_the_rest_of_its_batch(shipped_model):
 # ---- training -------------------------------------------------------------------------------------------
 
 
-def tiny_wtq(root: Path) -> Path:
-    """A WikiTableQuestions-shaped directory (data/*.tsv, csv/…) of questions about two sample tables,
-    with answers computed here, so training runs without the real data set."""
-    medals = pd.read_csv(SAMPLES / "medals.csv")
-    planets = pd.read_csv(SAMPLES / "planets.csv", thousands=",")
-    rows = []
-    for col in ("Gold", "Silver", "Bronze", "Total"):
-        rows.append(
-            (
-                f"which nation won the most {col.lower()} medals?",
-                "medals",
-                medals.loc[medals[col].idxmax(), "Nation"],
-            )
-        )
-        for k in (4, 7):
-            count = int((medals[col] > k).sum())
-            rows.append((f"how many nations won more than {k} {col.lower()} medals?", "medals", str(count)))
-    rows.append(
-        ("which planet has the most moons?", "planets", planets.loc[planets["Moons"].idxmax(), "Planet"])
-    )
-    rows.append(
-        (
-            "which planet has the largest diameter?",
-            "planets",
-            planets.loc[planets["Diameter (km)"].idxmax(), "Planet"],
-        )
-    )
-    for k in (1, 10, 50):
-        rows.append(
-            (f"how many planets have more than {k} moons?", "planets", str(int((planets["Moons"] > k).sum())))
-        )
-    rows.append(("how many planets have rings?", "planets", str(int((planets["Rings"] == "Yes").sum()))))
-
-    (root / "data").mkdir(parents=True)
-    (root / "csv" / "samples").mkdir(parents=True)
-    for name in ("medals", "planets"):
-        (root / "csv" / "samples" / f"{name}.csv").write_bytes((SAMPLES / f"{name}.csv").read_bytes())
-    lines = ["id\tutterance\tcontext\ttargetValue"]
-    lines += [f"nt-{i}\t{q}\tcsv/samples/{t}.csv\t{a}" for i, (q, t, a) in enumerate(rows)]
-    (root / "data" / "random-split-1-train.tsv").write_text("\n".join(lines) + "\n")
-    (root / "data" / "random-split-1-dev.tsv").write_text("\n".join(lines[:1] + lines[1::3]) + "\n")
-    return root
-
-
 TRAIN = """
 import json, sys
 from nprog.train import TrainConfig, train
@@ -191,7 +147,7 @@ with open(result, "w") as f:
 def test_seeded_training_reproduces_its_first_100_losses_exactly(tmp_path):
     """Two fresh processes train 100 steps with the same seed on CPU: the same loss at every step, bit for
     bit, and the same weights at the end. The data set is made here, so this needs no WTQ."""
-    data = tiny_wtq(tmp_path / "wtq")
+    data = write_tiny_wtq(tmp_path / "wtq")
     runs = [tmp_path / f"run{i}" for i in (1, 2)]
     for run in runs:
         run.mkdir()

@@ -154,14 +154,6 @@ CONFIG_CASES = {
 }
 
 
-@pytest.mark.parametrize("case", CONFIG_CASES, ids=list(CONFIG_CASES))
-def test_bad_configs_are_refused(case, model_copy, capsys):
-    tamper, pattern = CONFIG_CASES[case]
-    tamper(model_copy)
-    assert_refused(model_copy, pattern)
-    assert_cli_refuses(model_copy, pattern, capsys)
-
-
 def test_a_plausible_but_huge_config_is_refused_before_the_network_is_built(model_copy):
     # d=4096 would allocate ~1 GB of weights; the header is compared on the meta device first
     edit_json(model_copy / "config.json", lambda c: c["model"].__setitem__("d", 4096))
@@ -196,9 +188,13 @@ CARD_CASES = {
 }
 
 
-@pytest.mark.parametrize("case", CARD_CASES, ids=list(CARD_CASES))
-def test_bad_cards_are_refused(case, model_copy, capsys):
-    tamper, pattern = CARD_CASES[case]
+BAD_JSON_CASES = {**{f"config: {k}": v for k, v in CONFIG_CASES.items()},
+                  **{f"card: {k}": v for k, v in CARD_CASES.items()}}
+
+
+@pytest.mark.parametrize("case", BAD_JSON_CASES, ids=list(BAD_JSON_CASES))
+def test_bad_configs_and_cards_are_refused(case, model_copy, capsys):
+    tamper, pattern = BAD_JSON_CASES[case]
     tamper(model_copy)
     assert_refused(model_copy, pattern)
     assert_cli_refuses(model_copy, pattern, capsys)

@@ -103,15 +103,20 @@ def row_counts(conn, names: list[str], dialect: str) -> dict[str, int]:
             for n in names}  # fmt: skip
 
 
+@st.composite
+def exports(draw) -> tuple[Table, Program, str]:
+    """A table, a program over it, and the name the SQL gives the table."""
+    table = draw(tables(), label="table")
+    return table, draw(programs(table), label="program"), draw(TABLE_NAMES, label="table name")
+
+
 SETTINGS = settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
 @SETTINGS
-@given(data=st.data())
-def test_sql_answers_like_the_executor_and_reads_only_its_table(data):
-    table = data.draw(tables(), label="table")
-    program = data.draw(programs(table), label="program")
-    name = data.draw(TABLE_NAMES, label="table name")
+@given(case=exports())
+def test_sql_answers_like_the_executor_and_reads_only_its_table(case):
+    table, program, name = case
     expected = execute(program, table).answer
     for engine in ("duckdb", "sqlite"):
         sql = to_sql(program, table, engine, name)
@@ -133,11 +138,9 @@ def test_sql_answers_like_the_executor_and_reads_only_its_table(data):
 
 
 @SETTINGS
-@given(data=st.data())
-def test_sql_parses_in_every_dialect_as_one_read_only_select_of_its_table(data):
-    table = data.draw(tables(), label="table")
-    program = data.draw(programs(table), label="program")
-    name = data.draw(TABLE_NAMES, label="table name")
+@given(case=exports())
+def test_sql_parses_in_every_dialect_as_one_read_only_select_of_its_table(case):
+    table, program, name = case
     for dialect in DIALECTS:
         sql = to_sql(program, table, dialect, name)
         note(f"{dialect}:\n{sql}")
