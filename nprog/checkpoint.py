@@ -13,6 +13,7 @@ import math
 import os
 import shutil
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 
 import torch
@@ -46,22 +47,15 @@ class CheckpointError(ValueError):
     """A model directory is missing, tampered with, truncated or does not fit this version of nprog."""
 
 
-def save(directory: str | os.PathLike, model: NeuralProgrammer, vocab: Vocabulary, card: dict) -> None:
+def write_directory(directory: str | os.PathLike, fill: Callable[[Path], None]) -> None:
+    """Write a directory atomically: ``fill`` writes the files into a sibling temporary directory, which is
+    then renamed into place, so an interrupted write never leaves a half-written directory."""
     directory = Path(directory)
     directory.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{directory.name}.", dir=directory.parent))
     os.chmod(tmp, 0o755)  # mkdtemp makes it private; a model directory is meant to be shared
     try:
-        tensors = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
-        save_file(tensors, str(tmp / "model.safetensors"))
-        config = {
-            "model": model.config.to_dict(),
-            "vocabulary": vocab.words,
-            "preprocessing_version": PREPROCESSING_VERSION,
-            "format": "nprog-neural-programmer",
-        }
-        (tmp / "config.json").write_text(json.dumps(config, ensure_ascii=False))
-        (tmp / "card.json").write_text(json.dumps(card, indent=2, ensure_ascii=False))
+        fill(tmp)
         old = directory.with_name(f".{directory.name}.old")
         if directory.exists():
             if old.exists():
@@ -73,6 +67,22 @@ def save(directory: str | os.PathLike, model: NeuralProgrammer, vocab: Vocabular
     finally:
         if tmp.exists():
             shutil.rmtree(tmp, ignore_errors=True)
+
+
+def save(directory: str | os.PathLike, model: NeuralProgrammer, vocab: Vocabulary, card: dict) -> None:
+    def fill(tmp: Path) -> None:
+        tensors = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
+        save_file(tensors, str(tmp / "model.safetensors"))
+        config = {
+            "model": model.config.to_dict(),
+            "vocabulary": vocab.words,
+            "preprocessing_version": PREPROCESSING_VERSION,
+            "format": "nprog-neural-programmer",
+        }
+        (tmp / "config.json").write_text(json.dumps(config, ensure_ascii=False))
+        (tmp / "card.json").write_text(json.dumps(card, indent=2, ensure_ascii=False))
+
+    write_directory(directory, fill)
 
 
 def _read_json(path: Path) -> dict:

@@ -222,34 +222,20 @@ def state_dir(out: str | os.PathLike) -> Path:
 
 
 def save_state(final: Path, model, optimizer, progress: dict) -> None:
-    """Write the training state atomically (a temporary directory renamed into place): weights and Adam's
-    moments in safetensors, counters and the dev curve in JSON, torch's RNG state as a uint8 tensor."""
-    final.parent.mkdir(parents=True, exist_ok=True)
-    tmp = final.with_name(f".{final.name}.tmp")
-    if tmp.exists():
-        for f in tmp.iterdir():
-            f.unlink()
-    tmp.mkdir(exist_ok=True)
-    save_file({k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}, str(tmp / "model.safetensors"))
-    opt = optimizer.state_dict()
-    tensors = {"rng": torch.get_rng_state()}
-    for i, st in opt["state"].items():
-        for name, v in st.items():
-            tensors[f"{i}.{name}"] = torch.as_tensor(v).detach().cpu().contiguous()
-    save_file(tensors, str(tmp / "optimizer.safetensors"))
-    (tmp / "state.json").write_text(json.dumps({**progress, "param_groups": opt["param_groups"]}))
-    old = final.with_name(f".{final.name}.old")
-    if final.exists():
-        if old.exists():
-            for f in old.iterdir():
-                f.unlink()
-            old.rmdir()
-        final.rename(old)
-    tmp.rename(final)
-    if old.exists():
-        for f in old.iterdir():
-            f.unlink()
-        old.rmdir()
+    """Write the training state atomically (checkpoint.write_directory): weights and Adam's moments in
+    safetensors, counters and the dev curve in JSON, torch's RNG state as a uint8 tensor."""
+    def fill(tmp: Path) -> None:
+        save_file({k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()},
+                  str(tmp / "model.safetensors"))
+        opt = optimizer.state_dict()
+        tensors = {"rng": torch.get_rng_state()}
+        for i, st in opt["state"].items():
+            for name, v in st.items():
+                tensors[f"{i}.{name}"] = torch.as_tensor(v).detach().cpu().contiguous()
+        save_file(tensors, str(tmp / "optimizer.safetensors"))
+        (tmp / "state.json").write_text(json.dumps({**progress, "param_groups": opt["param_groups"]}))
+
+    checkpoint.write_directory(final, fill)
 
 
 def load_state(last: Path, model, optimizer) -> dict | None:

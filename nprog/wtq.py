@@ -124,14 +124,7 @@ class _TableCache:
                 self._tables.move_to_end(path)
                 return table
         table = Table.from_wtq(path)  # outside the lock: reading one table must not block the others
-        size = table.n_rows * table.n_columns
-        with self._lock:
-            if path not in self._tables:
-                self._tables[path] = table
-                self._used += size
-            while self._used > self.cells and len(self._tables) > 1:
-                _, old = self._tables.popitem(last=False)
-                self._used -= old.n_rows * old.n_columns
+        self.put(path, table)
         return table
 
     def __contains__(self, path: str) -> bool:
