@@ -288,20 +288,16 @@ class NeuralProgrammer(nn.Module):
                 col_logits.unsqueeze(1).expand(-1, len(OPS), -1), batch.op_col_mask
             )  # (B, O, C): each op's own column distribution
             beta = torch.einsum("bo,boc->bc", alpha, col_logp.exp())  # effective column attention
-            if s is not None and act:  # the answer if the program stops here, mixed by halting weight later
-                counts.append(answer_logp[:, ANSWER_OPS[0]].exp() * s.sum(-1))  # (B,)
-                print_logps.append(answer_logp[:, ANSWER_OPS[1], None] + col_logp[:, ANSWER_OPS[1]])  # (B, C)
-                row_logs.append(torch.log(s.clamp(min=1e-30)))  # (B, R)
-                if not last:
-                    outs = soft_row_ops(s, batch.soft, num_logp.exp(), col_logp.exp())  # (B, O, R)
-                    s = torch.einsum("bo,bor->br", alpha, outs) * batch.soft.row_mask
-                    rows.append(s)
-            elif s is not None:
-                if last:
+            if s is not None:
+                if act:  # the answer if the program stops here, mixed by halting weight after the loop
+                    counts.append(answer_logp[:, ANSWER_OPS[0]].exp() * s.sum(-1))  # (B,)
+                    print_logps.append(answer_logp[:, ANSWER_OPS[1], None] + col_logp[:, ANSWER_OPS[1]])  # (B, C)
+                    row_logs.append(torch.log(s.clamp(min=1e-30)))  # (B, R)
+                elif last:
                     scalar = alpha[:, ANSWER_OPS[0]] * s.sum(-1)  # count
                     lp_print = op_logp[:, ANSWER_OPS[1], None, None] + col_logp[:, ANSWER_OPS[1], :, None]
                     lookup_logp = lp_print + torch.log(s.clamp(min=1e-30)).unsqueeze(1)  # (B, C, R)
-                else:
+                if not last:
                     outs = soft_row_ops(s, batch.soft, num_logp.exp(), col_logp.exp())  # (B, O, R)
                     s = torch.einsum("bo,bor->br", alpha, outs) * batch.soft.row_mask
                     rows.append(s)
