@@ -281,6 +281,19 @@ def run_memory(args: argparse.Namespace) -> int:
 # --------------------------------------------------------------------------------------------------------
 
 
+def _time_heatmaps(panels, memory_axes, slots: list[int]) -> None:
+    """Draw (axes, image, title, colormap) panels of values in [0, 1] over time steps; the memory panels show
+    the band of slots the heads used, labelled with slot numbers rather than positions in the band."""
+    for ax, image, label, cmap in panels:
+        ax.imshow(image.numpy(), aspect="auto", cmap=cmap, vmin=0, vmax=1, interpolation="nearest")
+        ax.set_title(label, fontsize=10)
+        ax.set_xlabel("time step")
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    ticks = list(range(0, len(slots), max(1, len(slots) // 8)))
+    for ax in memory_axes:
+        ax.set_yticks(ticks, [str(slots[t]) for t in ticks])
+
+
 def _ntm_figure(task: Task, model: torch.nn.Module, generator: torch.Generator) -> Figure:
     if task.name == "copy":
         batch = task.make_batch(10, 1, generator, torch.device("cpu"))
@@ -301,13 +314,7 @@ def _ntm_figure(task: Task, model: torch.nn.Module, generator: torch.Generator) 
         (axes[1, 0], writes[:, rows].T, "write weighting (memory slot × time)", "viridis"),
         (axes[1, 1], reads[:, rows].T, "read weighting (memory slot × time)", "viridis"),
     ]
-    for ax, image, label, cmap in panels:
-        ax.imshow(image.numpy(), aspect="auto", cmap=cmap, vmin=0, vmax=1, interpolation="nearest")
-        ax.set_title(label, fontsize=10)
-        ax.set_xlabel("time step")
-    ticks = list(range(0, len(rows), max(1, len(rows) // 8)))
-    for ax in axes[1]:  # label rows with their memory slot numbers, not their position in the band
-        ax.set_yticks(ticks, [str(rows[t]) for t in ticks])
+    _time_heatmaps(panels, axes[1], rows)
     fig.suptitle(f"NTM {title}: where the heads write and read")
     return fig
 
@@ -487,16 +494,9 @@ def _live_ntm(task: NTMSequenceTask, model: torch.nn.Module, generator: torch.Ge
         (axes["w"], writes[:, slots].T, "write weighting (memory slot × time)", "viridis"),
         (axes["r"], reads[:, slots].T, "read weighting (memory slot × time)", "viridis"),
     ]
-    for ax, image, label, cmap in panels:
-        ax.imshow(image.numpy(), aspect="auto", cmap=cmap, vmin=0, vmax=1, interpolation="nearest")
-        ax.set_title(label, fontsize=10)
-        ax.set_xlabel("time step")
-        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    _time_heatmaps(panels, (axes["w"], axes["r"]), slots)
     if len(errors):
         axes["out"].scatter(errors[:, 0].numpy(), errors[:, 1].numpy(), marker="x", color="red", s=30)
-    ticks = list(range(0, len(slots), max(1, len(slots) // 8)))
-    for ax in (axes["w"], axes["r"]):  # memory slot numbers, not positions in the band shown
-        ax.set_yticks(ticks, [str(slots[t]) for t in ticks])
     fig.suptitle(f"NTM {task.name}: {what}")
     return LiveExample(
         task=task.name,
