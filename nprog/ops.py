@@ -116,15 +116,18 @@ def _d_last(rows, column, step):
     return _d_first(rows[..., ::-1], column, step)[..., ::-1]
 
 
-def _d_superlative(order_attr):
+def _d_superlative(largest: bool):
     def discrete(rows, column, step):
-        order = getattr(column, order_attr)
+        # one pass over the rows, no sort: the largest (smallest) valid value, the top-most row on ties
         flat = rows.reshape(-1, rows.shape[-1])
-        candidates = (flat & column.valid)[:, order]  # (S, R) in value order
-        first = np.argmax(candidates, axis=1)  # first candidate in that order (ties: top-most row)
-        has = candidates[np.arange(len(flat)), first]
+        candidates = flat & column.valid
+        scores = np.where(candidates, column.value, -np.inf if largest else np.inf)
+        best = scores.max(axis=1) if largest else scores.min(axis=1)
+        winners = candidates & (column.value == best[:, None])
+        first = np.argmax(winners, axis=1)
+        has = winners[np.arange(len(flat)), first]
         out = np.zeros_like(flat)
-        out[np.flatnonzero(has), order[first[has]]] = True
+        out[np.flatnonzero(has), first[has]] = True
         return out.reshape(rows.shape)
 
     return discrete
@@ -193,9 +196,9 @@ OPS: list[Op] = [
     Op("geq", "rows", True, True, True, NUMERIC, "rows where {col} ≥ {num}", _ge[0], _ge[1]),
     Op("leq", "rows", True, True, True, NUMERIC, "rows where {col} ≤ {num}", _le[0], _le[1]),
     Op("argmax", "rows", True, False, False, NUMERIC, "of them, the row with the highest {col}",
-       lambda s, b, i, p: _superlative(s, b, i, i.order_desc), _d_superlative("order_desc")),
+       lambda s, b, i, p: _superlative(s, b, i, i.order_desc), _d_superlative(largest=True)),
     Op("argmin", "rows", True, False, False, NUMERIC, "of them, the row with the lowest {col}",
-       lambda s, b, i, p: _superlative(s, b, i, i.order_asc), _d_superlative("order_asc")),
+       lambda s, b, i, p: _superlative(s, b, i, i.order_asc), _d_superlative(largest=False)),
     Op("select", "rows", True, False, True, ALL_KINDS, "rows where {col} is {values}",
        lambda s, b, i, p: _mix_columns(i.exact, b), _static(_select)),
     Op("reset", "rows", False, False, True, (), "all rows",
