@@ -56,61 +56,72 @@ def question_ngrams(tokens: list[str]) -> dict[str, tuple[int, int]]:
 
 def most_frequent_entry(column: Column) -> np.ndarray:
     """(R,) bool: cells equal to the column's most frequent entry (count > 1; first-appearing on ties)."""
-    cached = getattr(column, "_mfe", None)
-    if cached is not None:
-        return cached
-    if column.kind == "text":
-        keys = pc.if_else(pc.equal(column.norm, ""), None, column.norm)  # empty text is no entry
-    else:
-        keys = pa.array(column.value + 0.0, from_pandas=True)  # NaN (invalid) → null; + 0.0 makes −0.0 = 0.0
-    # Arrow's hash kernel numbers distinct keys in order of first appearance; nulls get a null code
-    codes = keys.dictionary_encode().indices.to_numpy(zero_copy_only=False)
-    codes = np.nan_to_num(np.asarray(codes, dtype=np.float64), nan=-1).astype(np.int64)
-    out = np.zeros(len(codes), dtype=bool)
-    valid = codes >= 0
-    if valid.any():
-        counts = np.bincount(codes[valid])
-        if counts.max() > 1:
-            out = codes == int(np.argmax(counts))  # argmax takes the smallest code = first appearing
-    column._mfe = out
-    return out
+    return column.mfe
+
+
+def _text_columns(table: Table) -> np.ndarray:
+    return np.array([c.kind == "text" for c in table.columns])
 
 
 def _cell_words(table: Table) -> tuple[pa.Array, np.ndarray]:
-    """Every word of every cell's normalized text, and the flat cell index (c·R + r) it belongs to (cached)."""
+    """Every word of every text cell's normalized text, and the flat index (t·R + r over the text columns)
+    of the cell it belongs to (cached)."""
     cached = getattr(table, "_cell_words", None)
     if cached is None:
-        lists = pc.split_pattern(_all_norm(table), " ")
+        lists = pc.split_pattern(_text_norm(table), " ")
         words = pc.list_flatten(lists)
         parents = pc.list_parent_indices(lists).to_numpy(zero_copy_only=False)
         cached = table._cell_words = (words, parents)
     return cached
 
 
-def _all_norm(table: Table) -> pa.Array:
-    """Normalized text of every cell, column after column (cached: one pyarrow call per feature)."""
-    cached = getattr(table, "_norm_all", None)
+def _text_norm(table: Table) -> pa.Array:
+    """Normalized text of every cell of the text columns, column after column (cached: one pyarrow call
+    per feature). Number and date cells are matched by value instead."""
+    cached = getattr(table, "_text_norm", None)
     if cached is None:
-        cached = table._norm_all = pa.concat_arrays([c.norm for c in table.columns])
+        norms = [c.norm for c in table.columns if c.kind == "text"]
+        cached = table._text_norm = pa.concat_arrays(norms) if norms else pa.array([], type=pa.string())
     return cached
 
 
-WORD_INDEX_CELLS = 200_000  # tables up to this many cells keep a word index for partial matches
+WORD_INDEX_CELLS = 200_000  # tables up to this many text cells keep a word index for partial matches
+
+
+def _is_small(table: Table) -> bool:
+    return table.n_rows * int(_text_columns(table).sum()) <= WORD_INDEX_CELLS
+
+
+def _text_matches(table: Table, match) -> tuple[np.ndarray, set[str]]:
+    """(T·R,) bool over the T text columns: ``match`` (norms → bool array) for each cell's normalized
+    text, and the distinct norms it held for. Small tables take one call over all their text cells;
+    large ones one call per column, over its distinct norms where the builder kept them (Column.levels)."""
+    if _is_small(table):
+        pieces = [(_text_norm(table), None)]
+    else:
+        pieces = [c.levels or (c.norm, None) for c in table.columns if c.kind == "text"]
+    hits, found = [], set()
+    for norms, codes in pieces:
+        hit = match(norms)
+        if hit.any():
+            found.update(pc.unique(norms.filter(pa.array(hit))).to_pylist())
+        hits.append(hit if codes is None else hit[codes])
+    return (np.concatenate(hits) if hits else np.zeros(0, dtype=bool)), found
 
 
 def _partial_matches(table: Table, content: list[str]) -> np.ndarray:
-    """(C·R,) bool: the cell's normalized text contains one of the content words as a whole word.
+    """(T·R,) bool over the T text columns: the cell's normalized text contains one of the content words
+    as a whole word.
 
     Small tables (most questions) use a cached word index and a set lookup: no per-question regex to
     compile. Large tables use one regex pass instead, which needs no index as big as the table's text.
     """
-    C, R = table.n_columns, table.n_rows
-    if C * R <= WORD_INDEX_CELLS:
+    if _is_small(table):
         words, parents = _cell_words(table)
         hit = pc.is_in(words, value_set=pa.array(content, type=pa.string())).to_numpy(zero_copy_only=False)
-        return np.bincount(parents[hit], minlength=C * R) > 0
+        return np.bincount(parents[hit], minlength=len(_text_norm(table))) > 0
     pattern = "(?:^| )(?:" + "|".join(re.escape(t) for t in content) + ")(?: |$)"
-    return pc.match_substring_regex(_all_norm(table), pattern).to_numpy(zero_copy_only=False)
+    return _text_matches(table, lambda norms: pc.match_substring_regex(norms, pattern).to_numpy(zero_copy_only=False))[0]
 
 
 def compute_features(table: Table, question: Question) -> Features:
@@ -120,20 +131,19 @@ def compute_features(table: Table, question: Question) -> Features:
     content = sorted({t for t in question.tokens if t not in STOPWORDS and len(t) > 1})
     numbers = np.array(question.numbers, dtype=np.float64)
     stems = {_stem(t) for t in question.tokens}
-    is_text = np.array([c.kind == "text" for c in table.columns])
+    is_text = _text_columns(table)  # text cells match by normalized text; number and date cells by value
 
-    norm_all = _all_norm(table)
     exact = np.zeros((C, R), dtype=bool)
     partial = np.zeros((C, R), dtype=bool)
-    if len(gram_set):
-        exact = pc.is_in(norm_all, value_set=gram_set).to_numpy(zero_copy_only=False).reshape(C, R)
-        exact &= is_text[:, None]
-    if content:
-        partial = _partial_matches(table, content).reshape(C, R) & is_text[:, None]
     spans: dict[tuple[int, int], None] = {}
-    if exact.any():
-        for norm in pc.unique(norm_all.filter(pa.array(exact.ravel()))).to_pylist():
-            spans[grams[norm]] = None
+    if len(gram_set) and is_text.any():
+        named, names = _text_matches(
+            table, lambda norms: pc.is_in(norms, value_set=gram_set).to_numpy(zero_copy_only=False)
+        )
+        exact[is_text] = named.reshape(-1, R)
+        spans = dict.fromkeys(sorted(grams[norm] for norm in names))
+    if content and is_text.any():
+        partial[is_text] = _partial_matches(table, content).reshape(-1, R)
     mfe = np.zeros((C, R), dtype=bool)
     matched_text: list[list[str]] = []
     col_exact = np.zeros(C, dtype=bool)

@@ -12,8 +12,10 @@ comparison and superlative operations select nothing there. This keeps the neura
 executor and the exported SQL in exact agreement (SQL compares the typed column, never a guess extracted
 from free text).
 
-No caps: a million rows build in a couple of seconds because everything is a vectorized pass over the
-column's distinct strings (see ``nprog bench`` / ``bench/table_build.py``).
+No caps: a 1,000,000-row × 10-column table builds in about a second on two cores. Short tables (all of
+WikiTableQuestions) are built together, one vectorized pass over the distinct strings of all of them;
+long ones column by column in threads, where a column whose row sample is clearly text skips the number
+and date parser entirely (see ``_build_large_column``; ``nprog bench`` measures both).
 """
 
 from __future__ import annotations
@@ -24,7 +26,8 @@ import itertools
 import os
 import re
 import stat
-from dataclasses import dataclass
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 
@@ -82,7 +85,7 @@ def _normalize_bulk(s: pa.Array) -> pa.Array:
     return pc.replace_with_mask(fast, other, u)
 
 
-@dataclass
+@dataclass(eq=False)
 class Column:
     """One typed column; all arrays have one entry per row."""
 
@@ -90,15 +93,36 @@ class Column:
     original_name: str  # the header as given (may be empty, duplicated, contain newlines …)
     kind: str  # "number" | "date" | "text"
     strings: pa.Array  # original cell strings for display and answer matching
-    norm: pa.Array  # normalized text (see normalize_text)
     value: np.ndarray  # float64 used by comparisons / argmax / argmin; NaN where invalid
     year: np.ndarray  # date parts (float64, NaN unknown), for the SQL DATE type
     month: np.ndarray
     day: np.ndarray
+    # a long text column's distinct normalized texts and each cell's index into them, where its builder
+    # made them: question words are matched against the few distinct texts, not every cell
+    levels: tuple[pa.Array, np.ndarray] | None = field(default=None, repr=False)
 
     @property
     def valid(self) -> np.ndarray:
         return ~np.isnan(self.value)
+
+    @cached_property
+    def norm(self) -> pa.Array:
+        """Normalized text of each cell (see normalize_text). Question words are matched against the text
+        columns' norms only, so the table builders fill it in for text columns and leave it to this
+        first use everywhere else."""
+        return normalize_text(self.strings)
+
+    @cached_property
+    def mfe(self) -> np.ndarray:
+        """(R,) bool: cells holding the column's most frequent entry (count > 1; first appearing wins ties).
+
+        Entries are compared by normalized text in text columns and by value elsewhere."""
+        return most_frequent_mask(self.entry_keys(self.norm) if self.kind == "text" else self.value)
+
+    @staticmethod
+    def entry_keys(norm: pa.Array) -> pa.Array:
+        """Text entries as most_frequent_mask takes them: empty text is no entry (null)."""
+        return pc.if_else(pc.equal(norm, ""), pa.scalar(None, pa.string()), norm)
 
     @cached_property
     def order_desc(self) -> np.ndarray:
@@ -112,6 +136,27 @@ class Column:
 
     def display(self, row: int) -> str:
         return self.strings[row].as_py()
+
+
+def most_frequent_mask(keys: pa.Array | np.ndarray, codes: np.ndarray | None = None) -> np.ndarray:
+    """(R,) bool: cells whose key is the most frequent one, if it occurs more than once; ties go to the
+    key that appears first. Keys are strings (null: no entry) or floats (NaN: no entry), one per cell,
+    or one per distinct string when ``codes`` maps each cell to its distinct string."""
+    if isinstance(keys, pa.Array):  # Arrow's hash kernel numbers the keys in order of first appearance
+        ids = keys.dictionary_encode().indices.to_numpy(zero_copy_only=False)
+        ids = np.nan_to_num(np.asarray(ids, dtype=np.float64), nan=-1).astype(np.int64)
+        ids = ids if codes is None else ids[codes]
+        counts = np.bincount(ids[ids >= 0])
+        if len(counts) == 0 or counts.max() <= 1:
+            return np.zeros(len(ids), dtype=bool)
+        return ids == int(np.argmax(counts))  # argmax takes the smallest id = first appearing
+    values = keys if codes is None else keys[codes]  # numbers: sorting beats hashing floats
+    uniques, counts = np.unique(values[~np.isnan(values)], return_counts=True)  # −0.0 and 0.0 are one key
+    if len(counts) == 0 or counts.max() <= 1:
+        return np.zeros(len(values), dtype=bool)
+    tied = uniques[counts == counts.max()]
+    mode = tied[0] if len(tied) == 1 else values[np.isin(values, tied)][0]
+    return values == mode
 
 
 def _valid_text(value) -> str:
@@ -198,37 +243,127 @@ def read_wtq_frame(path: str | os.PathLike) -> pd.DataFrame:
     return pd.DataFrame(body, columns=rows[0], dtype="string")
 
 
-def build_column(name: str, original_name: str, strings: pa.Array, p: Parsed, norm: pa.Array) -> Column:
-    """A typed column from its strings, their parsed values and their normalized text."""
+def column_kind(p: Parsed) -> str:
+    """number / date / text by the KIND_SHARE rule (module docstring) over a column's parsed cells."""
     present = ~p.missing
     n_present = max(int(present.sum()), 1)
-    has_number = ~np.isnan(p.number) & present
     has_date = p.is_date & present
-    has_year = ~np.isnan(p.year) & present
-    if has_date.any() and (has_date | has_year).sum() >= KIND_SHARE * n_present:
-        kind = "date"
+    if has_date.any() and ((has_date | ~np.isnan(p.year)) & present).sum() >= KIND_SHARE * n_present:
+        return "date"
+    n_number = int((~np.isnan(p.number) & present).sum())
+    if n_number >= KIND_SHARE * n_present and n_number:
+        return "number"
+    return "text"
+
+
+def build_column(name: str, original_name: str, strings: pa.Array, p: Parsed, kind: str | None = None) -> Column:
+    """A typed column from its strings and their parsed values (``kind`` when already decided)."""
+    kind = kind or column_kind(p)
+    if kind == "date":
         value = p.date_scale
         year, month, day = p.year, p.month, p.day
-    elif has_number.sum() >= KIND_SHARE * n_present and has_number.any():
-        kind = "number"
+    elif kind == "number":
         value = p.number.copy()
         year = month = day = np.full(len(value), np.nan)
     else:
-        kind = "text"
         value = np.full(len(strings), np.nan)
         year = month = day = value
     value = np.where(np.isfinite(value), value, np.nan)  # inf / overflow are invalid, not huge
-    return Column(
-        name=name,
-        original_name=original_name,
-        kind=kind,
-        strings=strings,
-        norm=norm,
-        value=value,
-        year=year,
-        month=month,
-        day=day,
-    )
+    return Column(name, original_name, kind, strings, value, year, month, day)
+
+
+# Long columns are typed one by one, in parallel threads (Arrow and numpy release the GIL), each from a
+# sample of its rows first: a column whose sample is clearly text (see _clearly_text) needs no parsing at
+# all, which is what makes a million rows of names or notes cheap. Every other column is parsed in full
+# and typed by the exact rule, so numbers and dates are never guessed.
+LARGE_TABLE_ROWS = 50_000
+KIND_SAMPLE_ROWS = 10_000
+KIND_SIGMAS = 6.0
+
+
+def _clearly_text(sample: Parsed) -> bool:
+    """True when the sampled cells put the column's number share and its date share below KIND_SHARE by
+    more than KIND_SIGMAS standard errors of the sample's estimate: the full column is then text, except
+    with a probability below one in a billion. Too few present cells in the sample decide nothing."""
+    present = ~sample.missing
+    n = int(present.sum())
+    if n == 0:
+        return False
+    numbers = (~np.isnan(sample.number) & present).sum() / n
+    dates = ((sample.is_date | ~np.isnan(sample.year)) & present).sum() / n
+    return max(numbers, dates) + KIND_SIGMAS * np.sqrt(0.25 / n) < KIND_SHARE
+
+
+def _sample_rows(n_rows: int) -> pa.Array:
+    """A fixed pseudo-random sample of row indices (the same table always gets the same sample)."""
+    rows = np.random.default_rng(0).choice(n_rows, size=min(KIND_SAMPLE_ROWS, n_rows), replace=False)
+    return pa.array(np.sort(rows))
+
+
+def _build_large_column(name: str, original_name: str, strings: pa.Array) -> Column:
+    """One long column: typed from a row sample where it is clearly text, else by parsing every cell.
+
+    Strings are parsed and normalized per distinct string when the sample shows repeats (categories,
+    dates, scores), and cell by cell when nearly every sampled cell differs (ids, names), where
+    de-duplicating would cost a hash pass and save nothing. Either way the results are the same."""
+    sample = strings.take(_sample_rows(len(strings))).dictionary_encode()
+    repeats = len(sample.dictionary) < 0.9 * len(sample)
+    sampled = parse_strings(sample.dictionary, distinct=True).take(sample.indices.to_numpy(zero_copy_only=False))
+    if repeats:
+        encoded = strings.dictionary_encode()
+        distinct, codes = encoded.dictionary, encoded.indices.to_numpy(zero_copy_only=False)
+    else:
+        distinct, codes = strings, None
+    if _clearly_text(sampled):
+        column = build_column(name, original_name, strings, sampled, kind="text")
+    else:
+        parsed = parse_strings(distinct, distinct=True)
+        column = build_column(name, original_name, strings, parsed if codes is None else parsed.take(codes))
+    if column.kind == "text":
+        distinct_norm = normalize_text(distinct)
+        column.norm = distinct_norm if codes is None else distinct_norm.take(pa.array(codes))
+        column.levels = None if codes is None else (distinct_norm, codes)
+        column.mfe = most_frequent_mask(Column.entry_keys(distinct_norm), codes)
+    elif codes is None:
+        column.mfe = most_frequent_mask(column.value)
+    else:
+        column.mfe = most_frequent_mask(build_column(name, original_name, distinct, parsed, column.kind).value, codes)
+    return column
+
+
+def _worker_count() -> int:
+    try:
+        return max(1, min(8, len(os.sched_getaffinity(0))))
+    except AttributeError:  # not on Linux
+        return max(1, min(8, os.cpu_count() or 1))
+
+
+def _build_small_tables(per_table: list[list[pa.Array]]) -> list[list[Column]]:
+    """The columns of several small tables (their cell strings, table by table), parsed in one pass over
+    the distinct strings of all of them; text columns get their norms from one normalization pass."""
+    if not per_table:
+        return []
+    everything = pa.concat_arrays([c for cols in per_table for c in cols])
+    encoded = everything.dictionary_encode()  # Arrow's hash kernel: distinct strings + codes
+    codes = encoded.indices.to_numpy(zero_copy_only=False)
+    distinct = encoded.dictionary
+    parsed = parse_strings(distinct, distinct=True)
+    tables, parts, at = [], [], 0
+    for cols in per_table:
+        columns = []
+        for strings in cols:
+            part = codes[at : at + len(strings)]
+            at += len(strings)
+            columns.append(build_column("", "", strings, parsed.take(part)))
+            parts.append(part)
+        tables.append(columns)
+    text = [(c, part) for c, part in zip(itertools.chain(*tables), parts, strict=True) if c.kind == "text"]
+    if text:
+        used = np.unique(np.concatenate([part for _, part in text]))
+        norm = normalize_text(distinct.take(pa.array(used)))
+        for column, part in text:
+            column.norm = norm.take(pa.array(np.searchsorted(used, part)))
+    return tables
 
 
 class Table:
@@ -246,28 +381,31 @@ class Table:
 
     @classmethod
     def from_dataframes(cls, frames: list[tuple[pd.DataFrame, str]]) -> list[Table]:
-        """Several tables at once, (DataFrame, source) each: one parser call and one normalization pass
-        over the distinct strings of all of them (the parser's fixed cost is paid once, not per table)."""
+        """Several tables at once, (DataFrame, source) each.
+
+        Tables up to LARGE_TABLE_ROWS rows share one parser call and one normalization pass over the
+        distinct strings of all of them (the parser's fixed cost is paid once, not per table); longer
+        tables are built column by column in parallel threads (see _build_large_column)."""
         for df, source in frames:
             _check_frame(df, source)
         per_table = [[_column_strings(series) for _, series in df.items()] for df, _ in frames]
-        everything = pa.concat_arrays([c for cols in per_table for c in cols])
-        encoded = everything.dictionary_encode()  # Arrow's hash kernel: distinct strings + codes
-        codes = encoded.indices.to_numpy(zero_copy_only=False)
-        distinct = encoded.dictionary
-        parsed = parse_strings(distinct, distinct=True).take(codes)
-        norm = normalize_text(distinct).take(pa.array(codes))
-        tables, at = [], 0
-        for (df, source), cols in zip(frames, per_table, strict=True):
-            originals = [_cell_text(h) for h in df.columns]
-            names = _unique_names(list(df.columns))
-            R = len(df)
-            columns = []
-            for j, (name, original) in enumerate(zip(names, originals, strict=True)):
-                part = slice(at + j * R, at + (j + 1) * R)
-                columns.append(build_column(name, original, cols[j], parsed.take(part), norm.slice(at + j * R, R)))
-            at += R * len(cols)
-            tables.append(cls(columns, R, source))
+        small = [t for t, (df, _) in enumerate(frames) if len(df) <= LARGE_TABLE_ROWS]
+        columns = dict(zip(small, _build_small_tables([per_table[t] for t in small]), strict=True))
+        large = [(t, j) for t, (df, _) in enumerate(frames) if len(df) > LARGE_TABLE_ROWS for j in range(df.shape[1])]
+        if large:
+            names = [_unique_names(list(df.columns)) for df, _ in frames]
+            originals = [[_cell_text(h) for h in df.columns] for df, _ in frames]
+            with ThreadPoolExecutor(min(_worker_count(), len(large))) as pool:
+                built = list(pool.map(lambda tj: _build_large_column(names[tj[0]][tj[1]], originals[tj[0]][tj[1]],
+                                                                     per_table[tj[0]][tj[1]]), large))
+            for (t, _), column in zip(large, built, strict=True):
+                columns.setdefault(t, []).append(column)
+        tables = []
+        for t, (df, source) in enumerate(frames):
+            names, originals = _unique_names(list(df.columns)), [_cell_text(h) for h in df.columns]
+            for column, name, original in zip(columns[t], names, originals, strict=True):
+                column.name, column.original_name = name, original
+            tables.append(cls(columns[t], len(df), source))
         return tables
 
     @classmethod

@@ -4,6 +4,7 @@ import time
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 import pytest
 
 from nprog.tables import Table, TableError, read_csv
@@ -151,3 +152,96 @@ def test_tables_built_together_equal_tables_built_alone():
         for a, b in zip(t.columns, alone.columns, strict=True):
             assert a.kind == b.kind and a.strings.equals(b.strings) and a.norm.equals(b.norm)
             np.testing.assert_array_equal(a.value, b.value)
+
+
+def _mixed_frame(rows: int) -> pd.DataFrame:
+    """Columns of every shape the long-table builder tells apart: unique ids and names (parsed cell by
+    cell), repeated categories and dates (parsed per distinct string), columns near the 60 % number
+    share in both directions, missing markers, footnotes, accents, and a column that is all missing."""
+    rng = np.random.default_rng(7)
+    i = np.arange(rows)
+    near = rng.random(rows)
+    return pd.DataFrame(
+        {
+            "Rank": (i + 1).astype(str),
+            "Name": [f"Joueur {k} Ærø" for k in rng.integers(0, 10**9, rows)],
+            "Team": np.array(["Norway", "norway", "Canada", "Japan", ""])[rng.integers(0, 5, rows)],
+            "Points": [f"{k:,}" for k in rng.integers(0, 10**6, rows)],
+            "Date": np.array(["March 3, 2011", "1998", "May 1999", "2011-01-01", "n/a"])[rng.integers(0, 5, rows)],
+            "Mostly numbers": np.where(near < 0.62, (i % 97).astype(str), "DNF"),
+            "Mostly text": np.where(near < 0.57, (i % 89).astype(str), "retired"),
+            "Few numbers": np.where(near < 0.1, "12[a]", "course record"),
+            "Missing": np.array(["", "-", "n/a"])[i % 3],
+            "Signed zero": np.array(["0", "-0", "0.0", "5", "5"])[i % 5],
+        }
+    )
+
+
+@pytest.mark.parametrize("sample_rows", [10_000, 300])  # the whole column, and a true sample of it
+def test_long_tables_are_typed_exactly_as_short_ones(monkeypatch, sample_rows):
+    """Long tables are built column by column in threads, typed from a row sample when clearly text,
+    parsed per distinct string or cell by cell: none of that may change a kind, value, norm or mode."""
+    from nprog import features, tables
+    from nprog.questions import parse_question
+
+    df = _mixed_frame(3_000)
+    short = Table.from_dataframe(df)
+    monkeypatch.setattr(tables, "LARGE_TABLE_ROWS", 1_000)
+    monkeypatch.setattr(tables, "KIND_SAMPLE_ROWS", sample_rows)
+    long = Table.from_dataframe(df)
+    assert long.names == short.names
+    assert [c.kind for c in short.columns] == [
+        "number", "text", "text", "number", "date", "number", "text", "text", "text", "number"
+    ]  # fmt: skip
+    for a, b in zip(long.columns, short.columns, strict=True):
+        assert (a.name, a.original_name, a.kind) == (b.name, b.original_name, b.kind)
+        assert a.strings.equals(b.strings) and a.norm.equals(b.norm)
+        for part in ("value", "year", "month", "day", "mfe"):
+            np.testing.assert_array_equal(getattr(a, part), getattr(b, part), err_msg=f"{a.name}.{part}")
+    assert any(c.levels is not None for c in long.columns)  # matched through distinct norms
+    for text in ["which team from norway has the most points?", "who is joueur 5 aero?", "how many in 2011?",
+                 "which course record has 12 points?", "rank 17"]:
+        q = parse_question(text)
+        f, g = features.compute_features(long, q), features.compute_features(short, q)
+        for part in ("exact", "partial", "mfe", "col_exact", "col_partial"):
+            np.testing.assert_array_equal(getattr(f, part), getattr(g, part), err_msg=f"{text}: {part}")
+        assert f.entity_spans == g.entity_spans and f.matched_text == g.matched_text
+
+
+def test_a_sample_that_is_not_clearly_text_leads_to_parsing_every_cell(monkeypatch):
+    """Typing from a sample is only for columns far from the 60 % line: one just over it in the sample
+    gets every cell parsed, and the exact rule decides (here: number, though the sample was text-ish)."""
+    from nprog import tables
+
+    rows = 20_000
+    cells = np.full(rows, "retired", dtype=object)
+    cells[: int(rows * 0.61)] = "7"  # 61 % numbers, all in the top rows: a sample can miss many
+    monkeypatch.setattr(tables, "LARGE_TABLE_ROWS", 1_000)
+    monkeypatch.setattr(tables, "KIND_SAMPLE_ROWS", 400)
+    assert Table.from_dataframe(pd.DataFrame({"x": cells})).columns[0].kind == "number"
+    cells[: int(rows * 0.61)] = "retired"
+    cells[:200] = "7"  # 1 % numbers: clearly text from the sample
+    assert Table.from_dataframe(pd.DataFrame({"x": cells})).columns[0].kind == "text"
+
+
+@pytest.mark.parametrize(
+    "keys, expected",
+    [
+        ([5.0, 3.0, 3.0, 5.0], [True, False, False, True]),  # a tie: the key that appears first, not the smallest
+        ([-0.0, 1.0, 0.0, np.nan], [True, False, True, False]),  # −0.0 and 0.0 are one entry; NaN none
+        ([1.0, 2.0, np.nan, np.nan], [False] * 4),  # no entry occurs twice
+        (["b", "a", "a", "b", None, None], [True, False, False, True, False, False]),
+        ([None, None], [False, False]),
+    ],
+)
+def test_most_frequent_mask(keys, expected):
+    from nprog.tables import most_frequent_mask
+
+    per_cell = pa.array(keys) if isinstance(keys[0], str) or keys[0] is None else np.array(keys)
+    assert most_frequent_mask(per_cell).tolist() == expected
+    # the same through a dictionary: distinct keys in order of first appearance, one code per cell
+    distinct = list(dict.fromkeys(map(str, keys)))
+    codes = np.array([distinct.index(str(k)) for k in keys])
+    firsts = [keys[[str(k) for k in keys].index(d)] for d in distinct]
+    by_codes = pa.array(firsts) if isinstance(per_cell, pa.Array) else np.array(firsts)
+    assert most_frequent_mask(by_codes, codes).tolist() == expected
