@@ -129,12 +129,13 @@ def _peak_rss_kib() -> int:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # not Linux: the best there is
 
 
-def _scaling_one(rows: int, model: str | None) -> dict:
-    """Run in a fresh process: build a table, ask one question, report time and peak RSS."""
+def _scaling_one(rows: int, model: str | None, device: str = "cpu") -> dict:
+    """Run in a fresh process: build a table from a DataFrame, ask a first and a second question on it,
+    report the times and the peak RSS."""
     from nprog.qa import TableQA
     from nprog.tables import Table
 
-    qa = TableQA.load(model, device="cpu")
+    qa = TableQA.load(model, device=device)
     df = synthetic_frame(rows)
     base = _peak_rss_kib()
     t0 = time.perf_counter()
@@ -142,24 +143,29 @@ def _scaling_one(rows: int, model: str | None) -> dict:
     t1 = time.perf_counter()
     answer = qa.ask(table, "which team has the most points?")
     t2 = time.perf_counter()
+    qa.ask(table, "how many players have more than 500,000 points?")
+    t3 = time.perf_counter()
     peak = _peak_rss_kib()
-    return {"rows": rows, "build_s": t1 - t0, "ask_s": t2 - t1, "peak_mib": peak / 1024,
+    return {"rows": rows, "build_s": t1 - t0, "ask_s": t2 - t1, "next_s": t3 - t2, "peak_mib": peak / 1024,
             "delta_mib": (peak - base) / 1024, "answer": answer.answer[:3]}
 
 
-def bench_scaling(model: str | None, sizes=(1_000, 10_000, 100_000, 1_000_000)) -> list[tuple[str, str]]:
+def bench_scaling(model: str | None, sizes=(1_000, 10_000, 100_000, 1_000_000),
+                  device: str = "cpu") -> list[tuple[str, str]]:
     out = []
     for n in sizes:
         proc = subprocess.run(
-            [sys.executable, "-m", "app.bench", "--scaling-one", str(n)] + (["--model", model] if model else []),
+            [sys.executable, "-m", "app.bench", "--scaling-one", str(n), "--device", device]
+            + (["--model", model] if model else []),
             capture_output=True, text=True, cwd=ROOT, timeout=600,
         )
         if proc.returncode != 0:
             out.append((f"ask on {n:,} rows", f"failed: {proc.stderr.strip().splitlines()[-1:]}"))
             continue
         r = json.loads(proc.stdout.strip().splitlines()[-1])
-        out.append((f"ask on {n:,} rows x 10 columns",
-                    f"build {r['build_s']:.2f} s + answer {r['ask_s']:.2f} s; peak RSS {r['peak_mib']:.0f} MiB"))
+        out.append((f"ask(DataFrame) on {n:,} rows x 10 columns",
+                    f"{r['build_s'] + r['ask_s']:.2f} s = build {r['build_s']:.2f} s + answer {r['ask_s']:.2f} s "
+                    f"(next question {r['next_s']:.2f} s); peak RSS {r['peak_mib']:.0f} MiB"))
     return out
 
 
@@ -223,6 +229,35 @@ def ratios(rows: list[tuple[str, str]]) -> list[tuple[str, str]]:
     return out
 
 
+def targets(rows: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    """The issue's numbers, checked against this run's rows (only those the run measured)."""
+    values = dict(rows)
+    verdict = lambda ok: "met" if ok else "NOT met"  # noqa: E731
+    out = []
+    batches = {name: _number(v) for name, v in values.items()
+               if name.startswith("WTQ dev end to end, batch ") and "worker" not in name}
+    if batches:
+        name, best = max(batches.items(), key=lambda kv: kv[1] or 0)
+        out.append(("target: WTQ dev ≥ 500 questions/s",
+                    f"{best:,.0f} questions/s ({name[len('WTQ dev end to end, '):]}): {verdict(best >= 500)}"))
+    ratios_ = {name: _number(v) for name, v in values.items() if name.startswith("nprog ÷ TAPAS")}
+    if ratios_:
+        name, worst = min(ratios_.items(), key=lambda kv: kv[1] or 0)
+        out.append(("target: ≥ 50× the TAPAS-base-sized throughput at every batch size",
+                    f"{worst:,.0f}× at the lowest ({name.split(', ', 1)[1]}): {verdict(worst >= 50)}"))
+    latency = values.get("TableQA.ask latency, 50-row table, warm", "")
+    if "p50 " in latency:
+        p50 = _number(latency.split("p50 ", 1)[1])
+        out.append(("target: p50 latency ≤ 20 ms on a 50-row table", f"{p50:.1f} ms: {verdict(p50 <= 20)}"))
+    million = values.get("ask(DataFrame) on 1,000,000 rows x 10 columns", "")
+    if "peak RSS" in million:
+        total, peak = _number(million), _number(million.split("peak RSS ", 1)[1])
+        out.append(("target: a 1,000,000-row table answered in ≤ 2 s and ≤ 4 GiB",
+                    f"{total:.2f} s from the DataFrame, {peak / 1024:.2f} GiB peak: "
+                    f"{verdict(total <= 2 and peak <= 4096)}"))
+    return out
+
+
 def run_bench(args) -> int:
     import torch
 
@@ -241,7 +276,7 @@ def run_bench(args) -> int:
         elif part == "throughput" and data_dir:
             rows += bench_throughput(qa, data_dir, model=args.model, device=args.device)
         elif part == "scaling":
-            rows += bench_scaling(args.model)
+            rows += bench_scaling(args.model, device=args.device)
         elif part == "train" and data_dir:
             rows += bench_train(data_dir)
         elif part == "tapas" and data_dir:
@@ -251,6 +286,7 @@ def run_bench(args) -> int:
         for name, value in rows[-4:]:
             print(f"  … {name}: {value}", file=sys.stderr, flush=True)
     rows += ratios(rows)
+    rows += targets(rows)
     width = max(len(r[0]) for r in rows) if rows else 10
     lines = [f"machine: {_machine()}", f"{'measure':<{width}} | result", f"{'-' * width}-|-------"]
     lines += [f"{name:<{width}} | {value}" for name, value in rows]
@@ -271,5 +307,6 @@ if __name__ == "__main__":  # the per-size subprocess of bench_scaling
     p = argparse.ArgumentParser()
     p.add_argument("--scaling-one", type=int, required=True)
     p.add_argument("--model", default=None)
+    p.add_argument("--device", default="cpu")
     a = p.parse_args()
-    print(json.dumps(_scaling_one(a.scaling_one, a.model)))
+    print(json.dumps(_scaling_one(a.scaling_one, a.model, a.device)))

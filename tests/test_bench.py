@@ -1,0 +1,52 @@
+"""nprog bench's bookkeeping: the rows it derives (ratios, targets) and one scaling measurement."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from app.bench import ratios, targets
+
+ROOT = Path(__file__).resolve().parents[1]
+
+ROWS = [
+    ("TableQA.ask latency, 50-row table, warm", "p50 4.0 ms, p95 4.5 ms"),
+    ("WTQ dev end to end, batch 1", "187 questions/s (2831 in 15.2 s)"),
+    ("WTQ dev end to end, batch 64", "563 questions/s (2831 in 5.0 s)"),
+    ("WTQ dev end to end, batch 64, 2 worker processes (nprog batch --workers 2, start-up included)",
+     "1,900 questions/s (2831 in 1.5 s)"),
+    ("ask(DataFrame) on 1,000,000 rows x 10 columns",
+     "2.40 s = build 2.00 s + answer 0.40 s (next question 0.20 s); peak RSS 1124 MiB"),
+    ("TAPAS-base-sized (random init) WTQ dev end to end, batch 1", "2.80 questions/s (256 in 91.4 s)"),
+    ("TAPAS-base-sized (random init) WTQ dev end to end, batch 64", "0.94 questions/s (64 in 68.0 s)"),
+    ("TAPAS-base-sized (random init) ask latency, 50-row table, warm", "p50 704.5 ms, p95 757.0 ms"),
+]
+
+
+def test_ratios_and_targets_read_the_rows_of_the_same_run():
+    derived = ratios(ROWS)
+    assert derived == [
+        ("nprog ÷ TAPAS-base-sized, batch 1 throughput", "67×"),
+        ("nprog ÷ TAPAS-base-sized, batch 64 throughput", "599×"),
+        ("TAPAS-base-sized ÷ nprog, p50 latency on the 50-row table", "176× (nprog answers that many times sooner)"),
+    ]
+    checks = dict(targets(ROWS + derived))
+    assert checks["target: WTQ dev ≥ 500 questions/s"] == "563 questions/s (batch 64): met"  # workers are not a batch size
+    assert checks["target: ≥ 50× the TAPAS-base-sized throughput at every batch size"] == "67× at the lowest (batch 1 throughput): met"
+    assert checks["target: p50 latency ≤ 20 ms on a 50-row table"] == "4.0 ms: met"
+    assert checks["target: a 1,000,000-row table answered in ≤ 2 s and ≤ 4 GiB"] == (
+        "2.40 s from the DataFrame, 1.10 GiB peak: NOT met"
+    )
+
+
+def test_targets_only_for_what_the_run_measured():
+    assert targets([("Table build, 1,000 rows x 10 columns", "0.05 s")]) == []
+
+
+def test_one_scaling_measurement_runs_in_a_fresh_process():
+    proc = subprocess.run([sys.executable, "-m", "app.bench", "--scaling-one", "2000", "--device", "cpu"],
+                          capture_output=True, text=True, cwd=ROOT, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    r = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert r["rows"] == 2000 and r["answer"] and r["peak_mib"] > 0
+    assert 0 < r["build_s"] < 60 and 0 < r["ask_s"] < 60 and 0 < r["next_s"] < 60
