@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from nprog.answers import lists_match
 from nprog.batch import Encoded
-from nprog.qa import Answer, TableQA
+from nprog.qa import Answer, TableQA, check_question
+from nprog.questions import parse_questions
 from nprog.tables import TableError
 from nprog.wtq import Example, load_table, make_target, preload_tables
 
@@ -59,35 +61,50 @@ def predict_stream(
     ``score=False`` skips comparing with the gold answers (pure prediction).
     """
     window = window or min(1024, 16 * batch_size)
-    for start in range(0, len(examples), window):
-        chunk = examples[start : start + window]
-        preload_tables(root, (ex.context for ex in chunk))  # the window's tables, built together
-        done: dict[int, Prediction] = {}
-        pending: list[tuple[int, Encoded]] = []
-        for i in sorted(range(len(chunk)), key=lambda i: chunk[i].context):
-            ex = chunk[i]
-            try:
-                table = load_table(root, ex.context)
-                enc = qa.encode(table, ex.question)
-            except (TableError, ValueError) as e:
-                done[i] = Prediction(ex, None, error=str(e), kind="unreachable")
-                continue
-            pending.append((i, enc))
-            if len(pending) >= batch_size:
-                _answer(qa, chunk, pending, done, with_kind, score)
-        _answer(qa, chunk, pending, done, with_kind, score)
-        for i in range(len(chunk)):
-            yield done[i]
+    # One thread runs the model on a full batch while this one encodes the next (torch and Arrow release
+    # the GIL): on two cores the two halves of the work overlap instead of taking turns.
+    with ThreadPoolExecutor(1) as model_thread:
+        for start in range(0, len(examples), window):
+            chunk = examples[start : start + window]
+            preload_tables(root, (ex.context for ex in chunk))  # the window's tables, built together
+            done: dict[int, Prediction] = {}
+            asked = {}
+            for i, ex in enumerate(chunk):
+                try:
+                    asked[i] = check_question(ex.question)
+                except ValueError as e:
+                    done[i] = Prediction(ex, None, error=str(e), kind="unreachable")
+            questions = dict(zip(asked, parse_questions(list(asked.values())), strict=True))  # one pass
+            pending: list[tuple[int, Encoded]] = []
+            batches = []
+            for i in sorted(questions, key=lambda i: chunk[i].context):
+                ex = chunk[i]
+                try:
+                    table = load_table(root, ex.context)
+                    enc = qa.encode(table, questions[i])
+                except (TableError, ValueError) as e:
+                    done[i] = Prediction(ex, None, error=str(e), kind="unreachable")
+                    continue
+                pending.append((i, enc))
+                if len(pending) >= batch_size:
+                    batches.append(model_thread.submit(_answer, qa, chunk, pending, with_kind, score))
+                    pending = []
+            batches.append(model_thread.submit(_answer, qa, chunk, pending, with_kind, score))
+            for batch in batches:
+                done.update(batch.result())
+            for i in range(len(chunk)):
+                yield done[i]
 
 
-def _answer(qa: TableQA, chunk, pending: list, done: dict, with_kind: bool, score: bool) -> None:
-    """Answer the pending (index, encoded) pairs as one batch into done; empties pending."""
+def _answer(qa: TableQA, chunk, pending: list, with_kind: bool, score: bool) -> dict[int, Prediction]:
+    """Answer the pending (index, encoded) pairs as one batch: index → prediction."""
     if not pending:
-        return
+        return {}
     answers = qa.answer_batch([e for _, e in pending])
-    for (i, enc), ans in zip(pending, answers, strict=True):
-        done[i] = _score(chunk[i], ans, enc.table if with_kind else None) if score else Prediction(chunk[i], ans)
-    pending.clear()
+    return {
+        i: _score(chunk[i], ans, enc.table if with_kind else None) if score else Prediction(chunk[i], ans)
+        for (i, enc), ans in zip(pending, answers, strict=True)
+    }
 
 
 def _score(ex: Example, answer: Answer, table) -> Prediction:

@@ -13,7 +13,7 @@ from nprog.batch import Encoded, collate, encode
 from nprog.decode import decode
 from nprog.model import NeuralProgrammer, Trace
 from nprog.program import Program, execute
-from nprog.questions import Vocabulary
+from nprog.questions import Question, Vocabulary
 from nprog.tables import Table, TableError
 
 MAX_QUESTION_CHARS = 2000
@@ -105,8 +105,9 @@ class TableQA:
         model, vocab, card = checkpoint.load(path, device=dev)
         return cls(model, vocab, card, dev)
 
-    def encode(self, table: Table, question: str) -> Encoded:
-        return encode(table, check_question(question), self.vocab)
+    def encode(self, table: Table, question: str | Question) -> Encoded:
+        """A question (text, or a Question from ``parse_questions``) on a table, ready for answer_batch."""
+        return encode(table, question if isinstance(question, Question) else check_question(question), self.vocab)
 
     @torch.inference_mode()
     def run(self, items: list[Encoded]) -> tuple[Trace, list]:

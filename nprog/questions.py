@@ -93,17 +93,30 @@ class Question:
         return out, positions
 
 
-def tokenize(text: str) -> tuple[list[str], list[tuple[int, int]]]:
-    """Raw tokens ("1,500", "12.5%", "Zürich") and, for each, its span of normalized tokens."""
-    raw = _TOKEN_RE.findall(strip_accents(text))
-    norm = normalize_text(raw).to_pylist() if raw else []
-    return raw, norm
-
-
 def parse_question(text: str) -> Question:
-    if not isinstance(text, str):
-        raise TypeError(f"a question must be a string, not {type(text).__name__}")
-    raw, norm = tokenize(text)
+    return parse_questions([text])[0]
+
+
+def parse_questions(texts: list[str]) -> list[Question]:
+    """Parse many questions with one normalization call and one parser call over all their tokens
+    (each pyarrow call has a fixed cost that a single question's few words would pay alone)."""
+    for text in texts:
+        if not isinstance(text, str):
+            raise TypeError(f"a question must be a string, not {type(text).__name__}")
+    raws = [_TOKEN_RE.findall(strip_accents(text)) for text in texts]
+    every = [r for raw in raws for r in raw]
+    norms = normalize_text(every).to_pylist() if every else []
+    parsed = parse_strings(every) if every else None
+    out, at = [], 0
+    for text, raw in zip(texts, raws, strict=True):
+        part = slice(at, at + len(raw))
+        at += len(raw)
+        out.append(_question(text, raw, norms[part], parsed.take(part) if raw else None))
+    return out
+
+
+def _question(text: str, raw: list[str], norm: list[str], p) -> Question:
+    """A Question from its raw tokens, their normalized texts and their parsed values."""
     tokens: list[str] = []
     span_of: list[tuple[int, int]] = []  # raw token i → tokens[a:b]
     for r, n in zip(raw, norm, strict=True):
@@ -134,8 +147,7 @@ def parse_question(text: str) -> Question:
             if not np.isnan(scale):
                 found.append((span[0], span[1], float(scale), words))
                 taken[span[0] : span[1]] = True
-    # single-token numbers, parsed in one vectorized call
-    p = parse_strings(raw)
+    # single-token numbers (parsed for all the questions at once)
     for i, r in enumerate(raw):
         if taken[i] or low[i] in _NOT_NUMBERS or np.isnan(p.number[i]):
             continue
