@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -61,39 +60,33 @@ def predict_stream(
     ``score=False`` skips comparing with the gold answers (pure prediction).
     """
     window = window or min(1024, 16 * batch_size)
-    # One thread runs the model on a full batch while this one encodes the next (torch and Arrow release
-    # the GIL): on two cores the two halves of the work overlap instead of taking turns.
-    with ThreadPoolExecutor(1) as model_thread:
-        for start in range(0, len(examples), window):
-            chunk = examples[start : start + window]
-            preload_tables(root, (ex.context for ex in chunk))  # the window's tables, built together
-            done: dict[int, Prediction] = {}
-            asked = {}
-            for i, ex in enumerate(chunk):
-                try:
-                    asked[i] = check_question(ex.question)
-                except ValueError as e:
-                    done[i] = Prediction(ex, None, error=str(e), kind="unreachable")
-            questions = dict(zip(asked, parse_questions(list(asked.values())), strict=True))  # one pass
-            pending: list[tuple[int, Encoded]] = []
-            batches = []
-            for i in sorted(questions, key=lambda i: chunk[i].context):
-                ex = chunk[i]
-                try:
-                    table = load_table(root, ex.context)
-                    enc = qa.encode(table, questions[i])
-                except (TableError, ValueError) as e:
-                    done[i] = Prediction(ex, None, error=str(e), kind="unreachable")
-                    continue
-                pending.append((i, enc))
-                if len(pending) >= batch_size:
-                    batches.append(model_thread.submit(_answer, qa, chunk, pending, with_kind, score))
-                    pending = []
-            batches.append(model_thread.submit(_answer, qa, chunk, pending, with_kind, score))
-            for batch in batches:
-                done.update(batch.result())
-            for i in range(len(chunk)):
-                yield done[i]
+    for start in range(0, len(examples), window):
+        chunk = examples[start : start + window]
+        preload_tables(root, (ex.context for ex in chunk))  # the window's tables, built together
+        done: dict[int, Prediction] = {}
+        asked = {}
+        for i, ex in enumerate(chunk):
+            try:
+                asked[i] = check_question(ex.question)
+            except ValueError as e:
+                done[i] = Prediction(ex, None, error=str(e), kind="unreachable")
+        questions = dict(zip(asked, parse_questions(list(asked.values())), strict=True))  # one pass
+        pending: list[tuple[int, Encoded]] = []
+        for i in sorted(questions, key=lambda i: chunk[i].context):
+            ex = chunk[i]
+            try:
+                table = load_table(root, ex.context)
+                enc = qa.encode(table, questions[i])
+            except (TableError, ValueError) as e:
+                done[i] = Prediction(ex, None, error=str(e), kind="unreachable")
+                continue
+            pending.append((i, enc))
+            if len(pending) >= batch_size:
+                done.update(_answer(qa, chunk, pending, with_kind, score))
+                pending = []
+        done.update(_answer(qa, chunk, pending, with_kind, score))
+        for i in range(len(chunk)):
+            yield done[i]
 
 
 def _answer(qa: TableQA, chunk, pending: list, with_kind: bool, score: bool) -> dict[int, Prediction]:
