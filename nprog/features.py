@@ -92,10 +92,11 @@ def _is_small(table: Table) -> bool:
     return table.n_rows * int(_text_columns(table).sum()) <= WORD_INDEX_CELLS
 
 
-def _text_matches(table: Table, match) -> tuple[np.ndarray, set[str]]:
+def _text_matches(table: Table, match, which: bool = False) -> tuple[np.ndarray, set[str]]:
     """(T·R,) bool over the T text columns: ``match`` (norms → bool array) for each cell's normalized
-    text, and the distinct norms it held for. Small tables take one call over all their text cells;
-    large ones one call per column, over its distinct norms where the builder kept them (Column.levels)."""
+    text, and (``which=True``) the distinct norms it held for. Small tables take one call over all their
+    text cells; large ones one call per column, over its distinct norms where the builder kept them
+    (Column.levels)."""
     if _is_small(table):
         pieces = [(_text_norm(table), None)]
     else:
@@ -103,7 +104,7 @@ def _text_matches(table: Table, match) -> tuple[np.ndarray, set[str]]:
     hits, found = [], set()
     for norms, codes in pieces:
         hit = match(norms)
-        if hit.any():
+        if which and hit.any():
             found.update(pc.unique(norms.filter(pa.array(hit))).to_pylist())
         hits.append(hit if codes is None else hit[codes])
     return (np.concatenate(hits) if hits else np.zeros(0, dtype=bool)), found
@@ -114,7 +115,8 @@ def _partial_matches(table: Table, content: list[str]) -> np.ndarray:
     as a whole word.
 
     Small tables (most questions) use a cached word index and a set lookup: no per-question regex to
-    compile. Large tables use one regex pass instead, which needs no index as big as the table's text.
+    compile. Large tables use a regex pass per text column instead (over its distinct norms where kept),
+    which needs no index as big as the table's text.
     """
     if _is_small(table):
         words, parents = _cell_words(table)
@@ -138,7 +140,7 @@ def compute_features(table: Table, question: Question) -> Features:
     spans: dict[tuple[int, int], None] = {}
     if len(gram_set) and is_text.any():
         named, names = _text_matches(
-            table, lambda norms: pc.is_in(norms, value_set=gram_set).to_numpy(zero_copy_only=False)
+            table, lambda norms: pc.is_in(norms, value_set=gram_set).to_numpy(zero_copy_only=False), which=True
         )
         exact[is_text] = named.reshape(-1, R)
         spans = dict.fromkeys(sorted(grams[norm] for norm in names))

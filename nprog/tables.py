@@ -300,8 +300,9 @@ def _sample_rows(n_rows: int) -> pa.Array:
     return pa.array(np.sort(rows))
 
 
-def _build_large_column(name: str, original_name: str, strings: pa.Array) -> Column:
-    """One long column: typed from a row sample where it is clearly text, else by parsing every cell.
+def _build_large_column(strings: pa.Array) -> Column:
+    """One long column (unnamed: the table names its columns): typed from a row sample where it is
+    clearly text, else by parsing every cell.
 
     Strings are parsed and normalized per distinct string when the sample shows repeats (categories,
     dates, scores), and cell by cell when nearly every sampled cell differs (ids, names), where
@@ -315,10 +316,10 @@ def _build_large_column(name: str, original_name: str, strings: pa.Array) -> Col
     else:
         distinct, codes = strings, None
     if _clearly_text(sampled):
-        column = build_column(name, original_name, strings, sampled, kind="text")
+        column = build_column("", "", strings, sampled, kind="text")
     else:
         parsed = parse_strings(distinct, distinct=True)
-        column = build_column(name, original_name, strings, parsed if codes is None else parsed.take(codes))
+        column = build_column("", "", strings, parsed if codes is None else parsed.take(codes))
     if column.kind == "text":
         distinct_norm = normalize_text(distinct)
         column.norm = distinct_norm if codes is None else distinct_norm.take(pa.array(codes))
@@ -327,7 +328,7 @@ def _build_large_column(name: str, original_name: str, strings: pa.Array) -> Col
     elif codes is None:
         column.mfe = most_frequent_mask(column.value)
     else:
-        column.mfe = most_frequent_mask(build_column(name, original_name, distinct, parsed, column.kind).value, codes)
+        column.mfe = most_frequent_mask(build_column("", "", distinct, parsed, column.kind).value, codes)
     return column
 
 
@@ -354,7 +355,7 @@ def _build_small_tables(per_table: list[list[pa.Array]]) -> list[list[Column]]:
         for strings in cols:
             part = codes[at : at + len(strings)]
             at += len(strings)
-            columns.append(build_column("", "", strings, parsed.take(part)))
+            columns.append(build_column("", "", strings, parsed.take(part)))  # named by the table
             parts.append(part)
         tables.append(columns)
     text = [(c, part) for c, part in zip(itertools.chain(*tables), parts, strict=True) if c.kind == "text"]
@@ -391,15 +392,13 @@ class Table:
         per_table = [[_column_strings(series) for _, series in df.items()] for df, _ in frames]
         small = [t for t, (df, _) in enumerate(frames) if len(df) <= LARGE_TABLE_ROWS]
         columns = dict(zip(small, _build_small_tables([per_table[t] for t in small]), strict=True))
-        large = [(t, j) for t, (df, _) in enumerate(frames) if len(df) > LARGE_TABLE_ROWS for j in range(df.shape[1])]
+        large = [t for t, (df, _) in enumerate(frames) if len(df) > LARGE_TABLE_ROWS]
         if large:
-            names = [_unique_names(list(df.columns)) for df, _ in frames]
-            originals = [[_cell_text(h) for h in df.columns] for df, _ in frames]
-            with ThreadPoolExecutor(min(_worker_count(), len(large))) as pool:
-                built = list(pool.map(lambda tj: _build_large_column(names[tj[0]][tj[1]], originals[tj[0]][tj[1]],
-                                                                     per_table[tj[0]][tj[1]]), large))
-            for (t, _), column in zip(large, built, strict=True):
-                columns.setdefault(t, []).append(column)
+            cells = [strings for t in large for strings in per_table[t]]
+            with ThreadPoolExecutor(min(_worker_count(), len(cells))) as pool:
+                built = iter(pool.map(_build_large_column, cells))
+                for t in large:
+                    columns[t] = [next(built) for _ in per_table[t]]
         tables = []
         for t, (df, source) in enumerate(frames):
             names, originals = _unique_names(list(df.columns)), [_cell_text(h) for h in df.columns]
