@@ -325,10 +325,8 @@ def _build_large_column(strings: pa.Array) -> Column:
         column.norm = distinct_norm if codes is None else distinct_norm.take(pa.array(codes))
         column.levels = None if codes is None else (distinct_norm, codes)
         column.mfe = most_frequent_mask(Column.entry_keys(distinct_norm), codes)
-    elif codes is None:
+    else:  # by value, here in this worker thread rather than on first use
         column.mfe = most_frequent_mask(column.value)
-    else:
-        column.mfe = most_frequent_mask(build_column("", "", distinct, parsed, column.kind).value, codes)
     return column
 
 
