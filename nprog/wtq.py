@@ -153,7 +153,7 @@ def preload_tables(root: Path, contexts, max_cells: int = 2_000_000) -> None:
     """Read the tables a batch of questions needs and build them together (one parser pass over all their
     strings) into the cache. Tables that cannot be read are left to :func:`load_table`, which reports them;
     large tables are built alone, as before."""
-    frames, paths, cells = [], [], 0
+    frames, cells = [], 0
     for context in dict.fromkeys(contexts):
         try:
             path = _checked_path(root, context)
@@ -168,7 +168,6 @@ def preload_tables(root: Path, contexts, max_cells: int = 2_000_000) -> None:
         if df.shape[0] == 0 or df.shape[1] == 0 or cells + df.size > max_cells:
             continue
         frames.append((df, str(path)))
-        paths.append(str(path))
         cells += df.size
     if not frames:
         return
@@ -176,7 +175,7 @@ def preload_tables(root: Path, contexts, max_cells: int = 2_000_000) -> None:
         tables = Table.from_dataframes(frames)
     except (TableError, ValueError):  # one odd table: build none here, load_table reports the bad one
         return
-    for path, table in zip(paths, tables, strict=True):
+    for (_, path), table in zip(frames, tables, strict=True):
         _load_table_cached.put(path, table)
 
 
