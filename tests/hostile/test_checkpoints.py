@@ -103,14 +103,6 @@ WEIGHT_CASES = {
 }
 
 
-@pytest.mark.parametrize("case", WEIGHT_CASES, ids=list(WEIGHT_CASES))
-def test_tampered_weights_are_refused(case, model_copy, capsys):
-    tamper, pattern = WEIGHT_CASES[case]
-    tamper(model_copy)
-    assert_refused(model_copy, pattern)
-    assert_cli_refuses(model_copy, pattern, capsys)
-
-
 def test_truncated_shipped_model_is_refused(shipped_model, tmp_path):
     model = Path(shutil.copytree(shipped_model, tmp_path / "wtq"))
     _truncate(model, lambda n: n // 2)
@@ -188,13 +180,14 @@ CARD_CASES = {
 }
 
 
-BAD_JSON_CASES = {**{f"config: {k}": v for k, v in CONFIG_CASES.items()},
+TAMPERED_CASES = {**{f"weights: {k}": v for k, v in WEIGHT_CASES.items()},
+                  **{f"config: {k}": v for k, v in CONFIG_CASES.items()},
                   **{f"card: {k}": v for k, v in CARD_CASES.items()}}
 
 
-@pytest.mark.parametrize("case", BAD_JSON_CASES, ids=list(BAD_JSON_CASES))
-def test_bad_configs_and_cards_are_refused(case, model_copy, capsys):
-    tamper, pattern = BAD_JSON_CASES[case]
+@pytest.mark.parametrize("case", TAMPERED_CASES, ids=list(TAMPERED_CASES))
+def test_tampered_weights_configs_and_cards_are_refused(case, model_copy, capsys):
+    tamper, pattern = TAMPERED_CASES[case]
     tamper(model_copy)
     assert_refused(model_copy, pattern)
     assert_cli_refuses(model_copy, pattern, capsys)
