@@ -21,6 +21,7 @@ and date parser entirely (see ``_build_large_column``; ``nprog bench`` measures 
 from __future__ import annotations
 
 import csv
+import errno
 import io
 import itertools
 import os
@@ -231,12 +232,22 @@ def _check_frame(df, source: str) -> None:
 
 
 def read_wtq_frame(path: str | os.PathLike) -> pd.DataFrame:
-    """A WikiTableQuestions table as strings: the ``.tsv`` twin of ``N.csv`` (WTQ escapes), else the CSV."""
+    """A WikiTableQuestions table as strings: the ``.tsv`` twin of ``N.csv`` (WTQ escapes), else the CSV.
+
+    For a path the user gave. Paths taken from a question file go through ``nprog.wtq``, which confines
+    both twins to the tables root first and then reads exactly the chosen file (:func:`read_wtq_file`).
+    """
     path = Path(path)
     tsv = path.with_suffix(".tsv")
-    if not tsv.exists():
-        return read_csv(path)
-    lines = read_text(tsv).rstrip("\n").split("\n")
+    return read_wtq_file(tsv if tsv.exists() else path)
+
+
+def read_wtq_file(path: str | os.PathLike, *, follow_symlinks: bool = True) -> pd.DataFrame:
+    """Exactly this file as a table of strings: WTQ's escaped TSV layout for ``.tsv``, CSV otherwise."""
+    path = Path(path)
+    if path.suffix != ".tsv":
+        return parse_csv_text(read_text(path, follow_symlinks=follow_symlinks), str(path))
+    lines = read_text(path, follow_symlinks=follow_symlinks).rstrip("\n").split("\n")
     rows = [[unescape_wtq(f) for f in line.split("\t")] for line in lines]
     width = len(rows[0])
     body = [r + [""] * (width - len(r)) if len(r) < width else r[:width] for r in rows[1:]]
@@ -414,6 +425,11 @@ class Table:
         """A WikiTableQuestions table: reads the ``.tsv`` twin of ``N.csv`` (WTQ escapes), else the CSV."""
         return cls.from_dataframe(read_wtq_frame(path), source=str(path))
 
+    @classmethod
+    def from_wtq_file(cls, path: str | os.PathLike) -> Table:
+        """Exactly this (already resolved and confined) file; a symbolic link there is refused."""
+        return cls.from_dataframe(read_wtq_file(path, follow_symlinks=False), source=str(path))
+
     # ---- access
     @property
     def names(self) -> list[str]:
@@ -523,11 +539,29 @@ def _decode(raw: bytes, path: str) -> str:
     return text
 
 
-def read_text(path: str | os.PathLike, *, max_bytes: int = MAX_FILE_BYTES) -> str:
-    """A table file's text (encoding as :func:`_decode` finds it), or TableError naming the file and the problem."""
+def read_text(path: str | os.PathLike, *, max_bytes: int = MAX_FILE_BYTES, follow_symlinks: bool = True) -> str:
+    """A table file's text (encoding as :func:`_decode` finds it), or TableError naming the file and the problem.
+
+    The file is opened first and checked through its descriptor, so what is read is what was checked: a
+    regular file (never a pipe, device or directory, which could block or never end) of at most
+    ``max_bytes``. Opening is non-blocking so a FIFO cannot hang the open itself; ``follow_symlinks=False``
+    refuses a symbolic link as the last component (for paths already resolved and confined). The read
+    buffer is sized to the file, not to the limit (a 2 GiB reservation fails under ``ulimit -v``).
+    """
     path = str(path)
+    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0)
+    if not follow_symlinks:
+        flags |= getattr(os, "O_NOFOLLOW", 0)
     try:
-        info = os.stat(path)
+        fd = os.open(path, flags)
+    except IsADirectoryError:
+        raise TableError(f"{path}: is a directory, not a table file") from None
+    except (OSError, ValueError) as e:  # ValueError: an embedded NUL byte
+        reason = "a symbolic link where a file was expected" if getattr(e, "errno", None) == errno.ELOOP else (
+            getattr(e, "strerror", None) or e)
+        raise TableError(f"{path}: cannot read the file ({reason})") from None
+    try:
+        info = os.fstat(fd)
         if stat.S_ISDIR(info.st_mode):
             raise TableError(f"{path}: is a directory, not a table file")
         if not stat.S_ISREG(info.st_mode):  # a device or a pipe could be endless
@@ -538,11 +572,23 @@ def read_text(path: str | os.PathLike, *, max_bytes: int = MAX_FILE_BYTES) -> st
             )
         if info.st_size == 0:
             raise TableError(f"{path}: the file is empty")
-        with open(path, "rb") as f:
-            raw = f.read(max_bytes + 1)
+        os.set_blocking(fd, True)
+        chunks, size = [], 0
+        while size <= max_bytes:  # the file may grow while it is read: stop one byte past the limit
+            want = max(info.st_size + 1 - size, 1 << 16)  # the file's own size first, small chunks past it
+            chunk = os.read(fd, min(want, max_bytes + 1 - size))
+            if not chunk:
+                break
+            chunks.append(chunk)
+            size += len(chunk)
     except OSError as e:
         raise TableError(f"{path}: cannot read the file ({e.strerror or e})") from None
-    text = _decode(raw[:max_bytes], path)
+    finally:
+        os.close(fd)
+    raw = b"".join(chunks)
+    if len(raw) > max_bytes:
+        raise TableError(f"{path}: the file grew past the {max_bytes / 1024**2:.0f} MiB limit while it was read")
+    text = _decode(raw, path)
     if not text.strip():
         raise TableError(f"{path}: the file is empty")
     return text

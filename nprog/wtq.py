@@ -14,6 +14,7 @@ Cell ↔ answer matching uses :mod:`nprog.answers`, the same semantics as evalua
 from __future__ import annotations
 
 import csv
+import errno
 import os
 import threading
 from collections import OrderedDict
@@ -24,7 +25,7 @@ from pathlib import Path
 import numpy as np
 
 from nprog.answers import Value, to_values
-from nprog.tables import Table, TableError, read_wtq_frame, unescape_wtq
+from nprog.tables import Table, TableError, read_wtq_file, unescape_wtq
 
 SPLITS = {
     "train": "random-split-1-train.tsv",
@@ -123,7 +124,7 @@ class _TableCache:
             if table is not None:
                 self._tables.move_to_end(path)
                 return table
-        table = Table.from_wtq(path)  # outside the lock: reading one table must not block the others
+        table = Table.from_wtq_file(path)  # outside the lock: reading one table must not block the others
         self.put(path, table)
         return table
 
@@ -162,7 +163,7 @@ def preload_tables(root: Path, contexts, max_cells: int = 2_000_000) -> None:
         if str(path) in _load_table_cached:
             continue
         try:
-            df = read_wtq_frame(path)
+            df = read_wtq_file(path, follow_symlinks=False)
         except (TableError, OSError, ValueError):
             continue
         if df.shape[0] == 0 or df.shape[1] == 0 or cells + df.size > max_cells:
@@ -183,20 +184,42 @@ def _checked_path(root: Path, context: str) -> Path:
     return _checked_path_cached(str(root), context)
 
 
-@lru_cache(maxsize=65536)  # resolving costs two syscalls per question; failures raise and are not cached
+@lru_cache(maxsize=65536)  # resolving costs a few syscalls per question; failures raise and are not cached
 def _checked_path_cached(root_text: str, context: str) -> Path:
+    """The one file to read for a question's table context, resolved once and confined to the root.
+
+    WTQ names ``csv/N-csv/M.csv`` and keeps a ``.tsv`` twin beside it, read in its place. Both names are
+    resolved and both must stay under the root (a symlinked twin would otherwise pull any readable file
+    into the predictions); the resolved file is returned and later opened without following links.
+    """
     root = Path(root_text)
-    path = (root / context).resolve()
-    if not path.is_relative_to(root.resolve()):  # a prefix test would let "../root-evil/x.csv" through
-        raise TableError(f"{context}: table path escapes the tables root {root}")
-    if not path.exists() and not path.with_suffix(".tsv").exists():
-        raise TableError(f"{context}: no such table under {root}")
-    return path
+    try:
+        base = root.resolve()
+        candidates = [(root / context).with_suffix(".tsv"), root / context]
+        for candidate in candidates:
+            if not candidate.is_symlink() and not candidate.exists():
+                continue
+            path = candidate.resolve(strict=True)
+            if not path.is_relative_to(base):  # a prefix test would let "../root-evil/x.csv" through
+                raise TableError(f"{context}: table path escapes the tables root {root}")
+            return path
+    except (OSError, RuntimeError, ValueError) as e:  # loops, over-long names, NUL bytes, dangling links
+        if isinstance(e, TableError):
+            raise
+        reason = "a symbolic link loop" if isinstance(e, RuntimeError) or getattr(e, "errno", None) == errno.ELOOP \
+            else (getattr(e, "strerror", None) or str(e))
+        raise TableError(f"{_printable(context)}: cannot open the table ({reason})") from None
+    raise TableError(f"{context}: no such table under {root}")
+
+
+def _printable(text: str, limit: int = 200) -> str:
+    shown = text.encode("unicode_escape").decode("ascii")
+    return shown if len(shown) <= limit else shown[:limit] + "…"
 
 
 def load_table(root: Path, context: str, cache: bool = True) -> Table:
     path = _checked_path(root, context)
-    return _load_table_cached(str(path)) if cache else Table.from_wtq(path)
+    return _load_table_cached(str(path)) if cache else Table.from_wtq_file(path)
 
 
 @dataclass
