@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
@@ -10,22 +11,70 @@ from tqdm import tqdm
 from nprog.tables import defuse_formula, escape_wtq
 
 PREDICTION_COLUMNS = ("id", "answer", "program", "sql")
+HEADER = "\t".join(PREDICTION_COLUMNS) + "\n"
 
 
-def _done_ids(out: Path) -> set[str]:
-    """Ids already written by an interrupted run; a torn last line is dropped and rewritten."""
-    if not out.exists():
-        return set()
-    lines = out.read_text(encoding="utf-8").split("\n")
-    complete = lines[:-1]  # the text after the last newline is an incomplete line
-    if complete and complete[0].split("\t") == list(PREDICTION_COLUMNS):
-        complete = complete[1:]
-    with open(out, "w", encoding="utf-8") as f:  # rewrite without the torn tail
-        f.write("\t".join(PREDICTION_COLUMNS) + "\n")
-        for line in complete:
-            if line:
-                f.write(line + "\n")
-    return {line.split("\t", 1)[0] for line in complete if line}
+def _check_out(out: Path, questions: Path, UserError) -> None:
+    """--out names a file we may write: in an existing directory, and never the questions file itself."""
+    if out.is_dir():
+        raise UserError(f"--out {out}: is a directory; give the prediction file's name")
+    if not out.parent.is_dir():
+        raise UserError(f"--out {out}: the directory {out.parent} does not exist")
+    try:
+        same = out.exists() and os.path.samefile(out, questions)
+    except OSError:
+        same = False
+    if same or out.resolve() == questions.resolve():
+        raise UserError(f"--out {out}: is the questions file; write the predictions to another file")
+
+
+def _open_out(out: Path, UserError):
+    """The prediction file, opened without truncating and locked for this run alone: a second run on the
+    same --out is refused instead of splicing its lines into ours."""
+    import fcntl
+
+    try:
+        sink = open(out, "a+b")  # noqa: SIM115 - closed by run_batch; "w" would truncate before the lock
+    except OSError as e:
+        raise UserError(f"--out {out}: cannot write it ({e.strerror or e})") from None
+    try:
+        fcntl.flock(sink.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        sink.close()
+        raise UserError(f"--out {out}: another nprog batch is writing this file") from None
+    return sink
+
+
+def _resume_point(sink, out: Path, examples, UserError) -> int:
+    """How many questions an interrupted run of this question file already answered (its complete rows).
+
+    Rows are written in input order, one per question, so row k answers line k of the questions:
+    resuming goes by position, never by id (ids may repeat). Each kept row must carry its question's id
+    and the file must start with our header, or it is not a run of this file and is left untouched. The
+    torn line a kill leaves after the last newline is cut off, to be written again.
+    """
+    sink.seek(0)
+    raw = sink.read()
+    if HEADER.encode().startswith(raw):  # empty, or killed while writing the header
+        sink.truncate(0)
+        return 0
+    not_ours = f"--out {out}: not an unfinished nprog batch run of this question file; refusing to resume onto it"
+    whole = raw[: raw.rfind(b"\n") + 1]  # the complete lines; a torn tail may end inside a character
+    try:
+        text = whole.decode("utf-8")
+    except UnicodeDecodeError:
+        raise UserError(not_ours) from None
+    if not text.startswith(HEADER):
+        raise UserError(not_ours)
+    complete = text[len(HEADER) :].split("\n")[:-1]
+    if len(complete) > len(examples):
+        raise UserError(not_ours + f" (it has {len(complete)} rows, the questions {len(examples)})")
+    for line, ex in zip(complete, examples, strict=False):
+        fields = line.split("\t")
+        if len(fields) != len(PREDICTION_COLUMNS) or fields[0] != escape_wtq(ex.id):
+            raise UserError(not_ours)
+    sink.truncate(len(whole))
+    return len(complete)
 
 
 def _rows(qa, root: Path, examples, batch_size: int, dialect: str | None, check_sql: bool):
@@ -95,6 +144,7 @@ def parallel_rows(examples: list, root: Path, model: str | None, device: str, ba
 
 
 def run_batch(args, load_qa, UserError) -> int:
+    from app.cli import check_dialect
     from nprog.wtq import DataError, read_examples
 
     try:
@@ -106,19 +156,29 @@ def run_batch(args, load_qa, UserError) -> int:
         raise UserError(f"{root}: --tables-root is not a directory")
     if args.resume and not args.out:
         raise UserError("--resume needs --out (the prediction file to continue)")
+    if args.batch_size < 1:
+        raise UserError(f"--batch-size must be at least 1, not {args.batch_size}")
     workers = getattr(args, "workers", 1) or 1
     if workers < 1:
         raise UserError(f"--workers must be at least 1, not {workers}")
     dialect = args.sql
-    qa = load_qa(args)  # also in the parent with workers: a bad model or device fails here, once, clearly
+    check_dialect(dialect)
     out_path = Path(args.out) if args.out else None
-    done = _done_ids(out_path) if (out_path and args.resume) else set()
-    todo = [ex for ex in examples if ex.id not in done]
-    sink = None
     if out_path:
-        sink = open(out_path, "a" if done else "w", encoding="utf-8")
-        if not done:
-            sink.write("\t".join(PREDICTION_COLUMNS) + "\n")
+        _check_out(out_path, Path(args.questions), UserError)
+    qa = load_qa(args)  # also in the parent with workers: a bad model or device fails here, once, clearly
+    sink = _open_out(out_path, UserError) if out_path else None
+    try:
+        kept = _resume_point(sink, out_path, examples, UserError) if args.resume else 0
+    except BaseException:
+        sink.close()
+        raise
+    todo = examples[kept:]
+    if sink:
+        if not kept:
+            sink.truncate(0)
+            sink.write(HEADER.encode())
+        sink.seek(0, os.SEEK_END)
     has_gold = any(ex.answers for ex in examples)
     answered = correct = agree = errors = 0
     stream = None
@@ -134,7 +194,7 @@ def run_batch(args, load_qa, UserError) -> int:
                 bar.update(1)
                 answered, correct, agree, errors = answered + a, correct + c, agree + g, errors + e
                 if sink:
-                    sink.write("\t".join(row) + "\n")
+                    sink.write(("\t".join(row) + "\n").encode("utf-8"))
                     sink.flush()
     finally:
         if stream is not None:
@@ -145,7 +205,7 @@ def run_batch(args, load_qa, UserError) -> int:
     if errors:
         print(f"{errors} of {n} questions could not be answered (see the program column)", file=sys.stderr)
     if out_path:
-        print(f"wrote {n} predictions to {out_path}" + (f" ({len(done)} kept from the interrupted run)" if done else ""))
+        print(f"wrote {n} predictions to {out_path}" + (f" ({kept} kept from the interrupted run)" if kept else ""))
     if args.check_sql:
         print(f"sql agreement: {agree / max(answered, 1):.3f} ({agree}/{answered})")
     if has_gold:

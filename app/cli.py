@@ -125,6 +125,17 @@ def build_parser() -> argparse.ArgumentParser:
 # ---- commands ------------------------------------------------------------------------------------------
 
 
+def check_dialect(name: str | None, flag: str = "--sql") -> None:
+    """A dialect sqlglot can write, or a UserError naming the flag and the valid choices."""
+    if name is None:
+        return
+    from sqlglot.dialects.dialect import Dialects
+
+    choices = sorted(d.value for d in Dialects if d.value)
+    if name.lower() not in choices:
+        raise UserError(f"{flag} {name}: unknown SQL dialect; choose one of {', '.join(choices)}")
+
+
 def _load_qa(args):
     from nprog.checkpoint import CheckpointError
     from nprog.qa import TableQA
@@ -139,6 +150,7 @@ def cmd_ask(args) -> int:
     from nprog.qa import QuestionError
     from nprog.tables import Table, TableError
 
+    check_dialect(args.sql)
     try:
         if args.db:
             from nprog.sql import read_db_table
