@@ -13,7 +13,6 @@ Cell ↔ answer matching uses :mod:`nprog.answers`, the same semantics as evalua
 
 from __future__ import annotations
 
-import csv
 import errno
 import os
 import threading
@@ -76,7 +75,13 @@ def read_examples(path: str | os.PathLike) -> list[Example]:
         raise DataError(f"{path}: no such file") from None
     except (OSError, UnicodeDecodeError) as e:
         raise DataError(f"{path}: cannot read ({e})") from None
-    rows = list(csv.reader(text.splitlines(), delimiter="\t", quoting=csv.QUOTE_NONE))
+    # lines end at \n, \r\n or (old Mac files) \r only: str.splitlines() would also split a question at
+    # U+2028, NEL or form feed. Fields are tab-separated with no quoting (WTQ escapes instead).
+    ending = "\n" if "\n" in text else "\r"
+    lines = [line.removesuffix("\r") for line in text.split(ending)]
+    if lines and not lines[-1]:
+        lines.pop()
+    rows = [line.split("\t") if line else [] for line in lines]
     if not rows:
         raise DataError(f"{path}: the file is empty")
     header = [h.strip() for h in rows[0]]
