@@ -41,6 +41,7 @@ from nprog.values import Parsed, parse_strings
 
 KIND_SHARE = 0.6  # share of non-missing cells that must parse for a column to be number / date
 MAX_FILE_BYTES = 2 * 1024**3  # refuse files above 2 GiB with a clear message instead of swapping
+MAX_COLUMNS = 16_384  # as wide as Excel and LibreOffice sheets go; far wider tables are refused, not crawled
 
 
 class TableError(ValueError):
@@ -201,15 +202,18 @@ def _column_strings(series: pd.Series) -> pa.Array:
 def _unique_names(headers: list[object]) -> list[str]:
     """Printable, unique column names: whitespace collapsed, empty → column_i, duplicates → 'name (2)'."""
     names, seen = [], set()
+    next_k: dict[str, int] = {}  # base → the first number not yet tried: renaming stays linear in duplicates
     for i, h in enumerate(headers):
         text = _cell_text(h)
         text = re.sub(r"[\x00-\x1f\x7f]", " ", text)
         text = re.sub(r"\s+", " ", text).strip()
         if not text or re.fullmatch(r"Unnamed: \d+", text):
             text = f"column_{i + 1}"
-        base, k = text, 2
+        base = text
+        k = next_k.get(base.lower(), 2)
         while text.lower() in seen:
             text, k = f"{base} ({k})", k + 1
+        next_k[base.lower()] = k
         seen.add(text.lower())
         names.append(text)
     return names
@@ -227,8 +231,14 @@ def _check_frame(df, source: str) -> None:
         raise TableError(f"{source}: expected a pandas DataFrame, got {type(df).__name__}")
     if df.shape[1] == 0:
         raise TableError(f"{source}: the table has no columns")
+    _check_width(df.shape[1], source)
     if df.shape[0] == 0:
         raise TableError(f"{source}: the table has a header but no rows")
+
+
+def _check_width(n_columns: int, source: str) -> None:
+    if n_columns > MAX_COLUMNS:
+        raise TableError(f"{source}: the table has {n_columns:,} columns, over the {MAX_COLUMNS:,} column limit")
 
 
 def read_wtq_frame(path: str | os.PathLike) -> pd.DataFrame:
@@ -638,6 +648,12 @@ def parse_csv_text(text: str, source: str = "<csv>") -> pd.DataFrame:
         delimiter, text = excel[1], text[excel.end() :]
     else:
         delimiter = sniff_delimiter(text[:65536])
+    try:  # the header's width first: parsing a table far too wide to use would take minutes
+        header = next(csv.reader(io.StringIO(text), delimiter=delimiter), [])  # reads the first record only
+    except csv.Error:
+        header = []
+    _check_width(len(header), source)
+
     def read(**dialect) -> pd.DataFrame:
         return pd.read_csv(
             io.StringIO(text), sep=delimiter, header=None, dtype=str, keep_default_na=False, na_filter=False,
