@@ -12,6 +12,7 @@ import json
 import math
 import os
 import shutil
+import stat
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
@@ -85,15 +86,37 @@ def save(directory: str | os.PathLike, model: NeuralProgrammer, vocab: Vocabular
     write_directory(directory, fill)
 
 
-def _read_json(path: Path) -> dict:
+def _open_regular(path: Path, what: str) -> int:
+    """A descriptor of ``path`` once it is known to be a regular file: opened non-blocking, so a FIFO
+    cannot hang the open, and checked through the descriptor, so a pipe or a device (/dev/zero,
+    /dev/urandom: endless) is refused before a byte is read. Links are followed (model caches use them)."""
     try:
-        size = path.stat().st_size
-        if size > MAX_JSON_BYTES:
-            raise CheckpointError(f"{path}: {size / 1024**2:.0f} MiB, over the {MAX_JSON_BYTES // 1024**2} MiB limit")
-        data = json.loads(path.read_text(encoding="utf-8"))
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0))
     except FileNotFoundError:
         raise CheckpointError(f"{path}: missing") from None
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError, RecursionError) as e:
+    except (OSError, ValueError) as e:
+        raise CheckpointError(f"{path}: cannot open the {what} ({getattr(e, 'strerror', None) or e})") from None
+    if not stat.S_ISREG(os.fstat(fd).st_mode):
+        os.close(fd)
+        raise CheckpointError(f"{path}: unreadable, not a regular file (a {what} must be one, not a pipe, device or directory)")
+    os.set_blocking(fd, True)
+    return fd
+
+
+def _read_json(path: Path) -> dict:
+    fd = _open_regular(path, "JSON file")
+    try:
+        with os.fdopen(fd, "rb") as f:
+            size = os.fstat(f.fileno()).st_size
+            if size > MAX_JSON_BYTES:
+                raise CheckpointError(f"{path}: {size / 1024**2:.0f} MiB, over the {MAX_JSON_BYTES // 1024**2} MiB limit")
+            raw = f.read(MAX_JSON_BYTES + 1)  # at most the limit, even if the file grows meanwhile
+        if len(raw) > MAX_JSON_BYTES:
+            raise CheckpointError(f"{path}: over the {MAX_JSON_BYTES // 1024**2} MiB limit")
+        data = json.loads(raw.decode("utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError, RecursionError) as e:  # ValueError: bad JSON, a 5,000-digit number
+        if isinstance(e, CheckpointError):
+            raise
         raise CheckpointError(f"{path}: not valid JSON ({_first_line(e)})") from None
     if not isinstance(data, dict):
         raise CheckpointError(f"{path}: expected a JSON object")
@@ -224,6 +247,8 @@ def load(directory: str | os.PathLike | None = None, device: str | torch.device 
     config, vocab = load_config(directory)
     card = _check_card(_read_json(directory / "card.json"), directory) if (directory / "card.json").exists() else {}
     weights = directory / "model.safetensors"
+    if weights.exists():  # (a missing file is reported by _check_header)
+        os.close(_open_regular(weights, "weights file"))  # safetensors would block on a FIFO or read a device
     _check_header(weights, config, directory)
     try:
         state = load_file(str(weights), device="cpu")
