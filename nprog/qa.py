@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass, field
 
 import pandas as pd
@@ -83,11 +84,15 @@ def as_table(table) -> Table:
 def check_question(question) -> str:
     if not isinstance(question, str):
         raise QuestionError(f"a question must be text, not {type(question).__name__}")
-    if not question.strip():
+    if not _VISIBLE.search(question):  # only spaces, control or zero-width characters: nothing was asked
         raise QuestionError("the question is empty")
     if len(question) > MAX_QUESTION_CHARS:
         raise QuestionError(f"the question is {len(question)} characters long; the limit is {MAX_QUESTION_CHARS}")
     return question
+
+
+# a character a person can see: not whitespace (\s), a control, format (zero-width, BOM, bidi) or unassigned one
+_VISIBLE = re.compile(r"[^\s\x00-\x1f\x7f-\x9f\u00ad\u180e\u200b-\u200f\u2028-\u202e\u2060-\u206f\ufeff\ufff0-\ufffb]")
 
 
 class TableQA:
