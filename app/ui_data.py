@@ -128,7 +128,7 @@ class _Database:
         if self.kind == "csv":
             raise TableError(f"{name}: not a SQLite or DuckDB database file")
         self._tmp = tempfile.TemporaryDirectory(prefix="nprog-db-")
-        path = Path(self._tmp.name) / ("upload.duckdb" if self.kind == "duckdb" else "upload.sqlite")
+        path = self.path = Path(self._tmp.name) / ("upload.duckdb" if self.kind == "duckdb" else "upload.sqlite")
         path.write_bytes(data)
         try:
             if self.kind == "sqlite":
@@ -166,26 +166,21 @@ class _Database:
         return [r[0] for r in self.query(sql)[1]]
 
     def read(self, table: str) -> pd.DataFrame:
+        """The table's cells as display strings, read in a child process within time, memory and size
+        limits (nprog.databases): a view that never ends cannot keep a server thread busy."""
+        from nprog.databases import DatabaseReadError, read_frame
+
         if table not in self.tables():
             raise TableError(f"{self.name}: no table named {table!r}")
         quoted = '"' + table.replace('"', '""') + '"'
-        names, rows = self.query(f"SELECT * FROM {quoted} LIMIT {MAX_DB_ROWS + 1}")
-        if len(rows) > MAX_DB_ROWS:
-            raise TableError(f"{self.name}: table {table!r} has more than {MAX_DB_ROWS:,} rows, too many to show here")
-        if not rows:
+        try:
+            df = read_frame(self.path, self.kind, f"SELECT * FROM {quoted}", f"{self.name}: table {table!r}", "ui",
+                            max_rows=MAX_DB_ROWS)
+        except DatabaseReadError as e:
+            raise TableError(f"{self.name}: cannot read the database ({e})") from None
+        if df.empty:
             raise TableError(f"{self.name}: table {table!r} has no rows")
-        df = pd.DataFrame(rows, columns=names, dtype=object)
-        return df.map(_cell_text)
-
-
-def _cell_text(v) -> str:
-    if v is None:
-        return ""
-    if isinstance(v, bytes):
-        return v.hex()
-    if isinstance(v, float) and v.is_integer():
-        return str(int(v))
-    return str(v)
+        return df
 
 
 def _first_line(e: Exception) -> str:

@@ -43,12 +43,12 @@ from pathlib import Path
 
 import duckdb
 import numpy as np
-import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 from sqlglot import Dialect, exp
 
 from nprog.answers import format_number, lists_match
+from nprog.databases import DatabaseReadError, connect_read_only, read_frame
 from nprog.program import Program, Step, execute, validate
 from nprog.tables import Table, TableError
 
@@ -517,12 +517,6 @@ def _file_dialect(path: Path) -> str:
     raise TableError(f"{path}: not a DuckDB (.duckdb) or SQLite (.sqlite, .sqlite3, .db) database")
 
 
-def _connect_read_only(path: Path, dialect: str):
-    if dialect == "duckdb":
-        return duckdb.connect(str(path), read_only=True, config={"enable_external_access": False})  # a view in a hostile file must not read our files
-    return sqlite3.connect(path.resolve().as_uri() + "?mode=ro", uri=True)  # as_uri escapes ? and #
-
-
 def _table_names(conn, dialect: str) -> list[str]:
     if dialect == "duckdb":
         query = "SELECT table_name FROM information_schema.tables WHERE table_schema = current_schema()"
@@ -553,34 +547,21 @@ def read_db_table(path: str | os.PathLike, table_name: str) -> tuple[Table, str]
     dialect = _file_dialect(path)
     errors = (sqlite3.Error, duckdb.Error)
     try:
-        conn = _connect_read_only(path, dialect)
+        conn = connect_read_only(path, dialect)
     except errors as e:
         raise TableError(f"{path}: cannot open it as a {dialect} database ({_first_line(e)})") from None
     try:
         name = _resolve_name(table_name, _table_names(conn, dialect), path)
-        cursor = conn.execute(exp.select(exp.Star()).from_(_table_ref(name)).sql(dialect))
-        header = [d[0] for d in cursor.description]
-        cells = [[_cell_text(v) for v in row] for row in cursor.fetchall()]
     except errors as e:
         raise TableError(f"{path}: cannot read it as a {dialect} database ({_first_line(e)})") from None
     finally:
         conn.close()
-    frame = pd.DataFrame(cells, columns=range(len(header)), dtype=object)
-    frame.columns = header  # set after building: duplicate names are legal in a view
+    sql = exp.select(exp.Star()).from_(_table_ref(name)).sql(dialect)
+    try:  # in a child process, within time, memory, row and size limits (nprog.databases)
+        frame = read_frame(path, dialect, sql, f"{path} (table {name})")
+    except DatabaseReadError as e:
+        raise TableError(f"{path}: cannot read it as a {dialect} database ({e})") from None
     return Table.from_dataframe(frame, source=f"{path} (table {name})"), dialect
-
-
-def _cell_text(value) -> str:
-    """A database value as the string a person reads: NULL → "", bytes decoded, everything else str().
-
-    Converting here, not in pandas, keeps integers of a column with NULLs whole ("3", not "3.0") and
-    lets BLOBs, dates, decimals, lists and UUIDs through as their usual printed form.
-    """
-    if value is None:
-        return ""
-    if isinstance(value, bytes | bytearray | memoryview):
-        return bytes(value).decode("utf-8", errors="replace")
-    return str(value)
 
 
 def _first_line(error: Exception) -> str:
