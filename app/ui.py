@@ -11,6 +11,7 @@ call into nprog that can fail on user input catches TableError, QuestionError, C
 from __future__ import annotations
 
 import html
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -204,7 +205,7 @@ def ask_page(ctx: Context) -> None:
         _no_source(ctx)
         return
     table = source.table
-    st.caption(f"**{html.escape(source.label)}** · {table.n_rows:,} rows × {table.n_columns} columns")
+    st.caption(f"**{_md(source.label)}** · {table.n_rows:,} rows × {table.n_columns} columns")
 
     with st.form("ask_form", border=False):
         left, right = st.columns([7, 1], vertical_alignment="bottom")
@@ -234,7 +235,7 @@ def ask_page(ctx: Context) -> None:
             st.warning(f"Please ask a question: {e}.")
         except TableError as e:
             st.session_state.pop("asked", None)
-            st.error(str(e))
+            st.error(_md(str(e)))
 
     asked: Asked | None = st.session_state.get("asked")
     if asked is None or asked.source_key != source.key:
@@ -250,9 +251,18 @@ def ask_page(ctx: Context) -> None:
         _sql_view(asked)
 
 
+_MARKDOWN_PUNCTUATION = re.compile(r"([!-/:-@\[-`{-~])")  # every ASCII punctuation mark, which CommonMark lets us escape
+
+
+def _md(text: str) -> str:
+    """Text from a file (a file, table or column name, a message quoting one) shown literally in markdown:
+    a table named ``[click](https://…)`` must not become a link, nor ``**x**`` bold."""
+    return _MARKDOWN_PUNCTUATION.sub(r"\\\1", text)
+
+
 def _no_source(ctx: Context) -> None:
     if ctx.source_error:
-        st.error(f"This table cannot be used. {ctx.source_error}")
+        st.error(f"This table cannot be used. {_md(ctx.source_error)}")
         st.caption("Fix the file and upload it again, or pick a sample table in the sidebar.")
     else:
         st.info("Pick a sample table in the sidebar, or upload a CSV or a database file.")
@@ -432,7 +442,7 @@ def batch_page(ctx: Context) -> None:
     if source is None:
         _no_source(ctx)
         return
-    st.caption(f"Questions go to **{html.escape(source.label)}** ({source.table.n_rows:,} rows).")
+    st.caption(f"Questions go to **{_md(source.label)}** ({source.table.n_rows:,} rows).")
     if ctx.qa is None:
         _no_model(ctx.model_error)
         return
@@ -445,7 +455,7 @@ def batch_page(ctx: Context) -> None:
             )
             qkey = f"{source.key}|q:{up.file_id}"
         except data.BatchError as e:
-            st.error(str(e))
+            st.error(_md(str(e)))
     elif source.examples:
         st.caption("No file? Try the example questions of this sample table:")
         if st.button(f"Use the {len(source.examples)} example questions", key="batch_examples"):

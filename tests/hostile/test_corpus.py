@@ -8,6 +8,7 @@ the API, exit code 2 and one line on stderr from the CLI, a friendly message and
 from __future__ import annotations
 
 import html
+import re
 import time
 import warnings
 from pathlib import Path
@@ -192,7 +193,8 @@ def new_app(shipped_model, monkeypatch, seconds: float):
 
 
 def said(at) -> list[str]:
-    return [m.value for m in (*at.error, *at.warning)]
+    """The messages as the page shows them: the UI escapes markdown in text from files (undone here)."""
+    return [re.sub(r"\\([!-/:-@\[-`{-~])", r"\1", m.value) for m in (*at.error, *at.warning)]
 
 
 def shown_answer(at) -> str | None:
