@@ -79,6 +79,9 @@ def _connect(path: str, dialect: str, job: dict):
 
 def main(job: dict) -> int:
     cap = job["memory_bytes"]
+    _, hard = resource.getrlimit(resource.RLIMIT_AS)
+    if hard != resource.RLIM_INFINITY:  # under a tighter limit already (ulimit -v): keep it
+        cap = min(cap, hard)
     resource.setrlimit(resource.RLIMIT_AS, (cap, cap))
     import pyarrow as pa
 
