@@ -166,12 +166,16 @@ def run_batch(args, load_qa, UserError) -> int:
     out_path = Path(args.out) if args.out else None
     if out_path:
         _check_out(out_path, Path(args.questions), UserError)
-    qa = load_qa(args)  # also in the parent with workers: a bad model or device fails here, once, clearly
+    existed = bool(out_path and out_path.exists())
     sink = _open_out(out_path, UserError) if out_path else None
-    try:
+    try:  # the file is checked (and held) before the model loads: a user error costs no waiting
         kept = _resume_point(sink, out_path, examples, UserError) if args.resume else 0
+        qa = load_qa(args)  # also in the parent with workers: a bad model or device fails here, once, clearly
     except BaseException:
-        sink.close()
+        if sink:
+            sink.close()
+            if not existed and out_path.stat().st_size == 0:
+                out_path.unlink()  # leave no empty file behind where there was none
         raise
     todo = examples[kept:]
     if sink:
