@@ -8,6 +8,7 @@ never executed.
 from __future__ import annotations
 
 import json
+import os
 import pickle
 import re
 import shutil
@@ -180,17 +181,60 @@ CARD_CASES = {
 }
 
 
+# ---- files that are not files: a FIFO would block the reader forever, a device never ends
+
+
+def _replace(name: str, make):
+    def tamper(model: Path) -> None:
+        (model / name).unlink()
+        make(model / name)
+
+    return tamper
+
+
+def _huge_integer(model: Path) -> None:  # Python refuses to parse integers of more than 4,300 digits
+    text = (model / "config.json").read_text()
+    (model / "config.json").write_text('{"padding": ' + "7" * 5000 + ", " + text.lstrip()[1:])
+
+
+SPECIAL_CASES = {
+    "config.json a FIFO": (_replace("config.json", os.mkfifo), r"config\.json: unreadable, not a regular file"),
+    "model.safetensors a FIFO": (_replace("model.safetensors", os.mkfifo), r"model\.safetensors: unreadable, not a regular"),
+    "card.json a FIFO": (_replace("card.json", os.mkfifo), r"card\.json: unreadable, not a regular file"),
+    "config.json is /dev/zero": (_replace("config.json", lambda p: p.symlink_to("/dev/zero")), r"config\.json: unreadable"),
+    "config.json is /dev/urandom": (_replace("config.json", lambda p: p.symlink_to("/dev/urandom")), r"config\.json: unreadable"),
+    "card.json is /dev/zero": (_replace("card.json", lambda p: p.symlink_to("/dev/zero")), r"card\.json: unreadable"),
+    "card.json is /dev/urandom": (_replace("card.json", lambda p: p.symlink_to("/dev/urandom")), r"card\.json: unreadable"),
+    "a 5,000-digit integer in config.json": (_huge_integer, r"config\.json: not valid JSON \(.*4300 digits"),
+}
+
 TAMPERED_CASES = {**{f"weights: {k}": v for k, v in WEIGHT_CASES.items()},
                   **{f"config: {k}": v for k, v in CONFIG_CASES.items()},
-                  **{f"card: {k}": v for k, v in CARD_CASES.items()}}
+                  **{f"card: {k}": v for k, v in CARD_CASES.items()},
+                  **{f"special: {k}": v for k, v in SPECIAL_CASES.items()}}
 
 
+@pytest.mark.timeout(60)  # a FIFO or a device that is read would hang: fail instead
 @pytest.mark.parametrize("case", TAMPERED_CASES, ids=list(TAMPERED_CASES))
 def test_tampered_weights_configs_and_cards_are_refused(case, model_copy, capsys):
     tamper, pattern = TAMPERED_CASES[case]
     tamper(model_copy)
     assert_refused(model_copy, pattern)
     assert_cli_refuses(model_copy, pattern, capsys)
+
+
+@pytest.mark.timeout(300)
+@pytest.mark.parametrize("case", list(SPECIAL_CASES), ids=list(SPECIAL_CASES))
+def test_the_ui_says_what_is_wrong_with_the_model_files(case, model_copy, monkeypatch):
+    from streamlit.testing.v1 import AppTest
+
+    tamper, pattern = SPECIAL_CASES[case]
+    tamper(model_copy)
+    monkeypatch.setenv("NPROG_MODEL", str(model_copy))
+    at = AppTest.from_file(str(ROOT / "streamlit_app.py"), default_timeout=120).run()
+    assert not at.exception, [e.value for e in at.exception]
+    shown = [re.sub(r"\\([!-/:-@\[-`{-~])", r"\1", e.value) for e in at.error]
+    assert any(re.search(pattern, m) and "Traceback" not in m for m in shown), shown
 
 
 def test_a_card_may_be_missing_or_carry_extra_keys(model_copy):
