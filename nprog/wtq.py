@@ -198,6 +198,8 @@ def _checked_path_cached(root_text: str, context: str) -> Path:
     into the predictions); the resolved file is returned and later opened without following links.
     """
     root = Path(root_text)
+    if "\x00" in context:  # pathlib would call it missing; no file can have this name
+        raise TableError(f"{_printable(context)}: cannot open the table (embedded null byte)")
     try:
         base = root.resolve()
         candidates = [(root / context).with_suffix(".tsv"), root / context]

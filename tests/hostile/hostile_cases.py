@@ -105,12 +105,23 @@ def _directory(path: Path) -> None:
     path.mkdir()
 
 
+def _wide(names: list[str]) -> Callable[[Path], None]:
+    def write(path: Path) -> None:
+        rows = [",".join(str(i * j) for j in range(len(names))) for i in (1, 2, 3)]
+        path.write_text("\n".join([",".join(names), *rows]) + "\n")
+
+    return write
+
+
 GENERATORS: dict[str, tuple[str, Callable[[Path], None]]] = {  # name → (file name, writer)
     "columns_10000": ("columns_10000.csv", _columns_10000),
     "rows_1000000": ("rows_1000000.csv", _rows_1000000),
     "nul_after_64k": ("nul_after_64k.csv", _nul_after_64k),
     "cell_of_1mb": ("cell_of_1mb.csv", _cell_of_1mb),
     "directory": ("a_directory.csv", _directory),
+    "columns_200000": ("columns_200000.csv", _wide([f"c{j}" for j in range(200_000)])),
+    "duplicate_names_30000": ("duplicate_names_30000.csv", _wide(["score"] * 30_000)),
+    "duplicate_names_8000": ("duplicate_names_8000.csv", _wide(["score"] * 8_000)),
 }
 
 QUESTION_GENERATORS: dict[str, Callable[[], str]] = {
