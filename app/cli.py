@@ -189,6 +189,8 @@ def cmd_evaluate(args) -> int:
         examples = read_examples(split_path(root, args.split))
     except DataError as e:
         raise UserError(str(e)) from None
+    if args.batch_size < 1:
+        raise UserError(f"--batch-size must be at least 1, not {args.batch_size}")
     qa = _load_qa(args)
     with tqdm(total=len(examples), file=sys.stderr, desc=f"evaluate {args.split}", mininterval=1) as bar:
         report = evaluate(qa, root, examples, args.batch_size, progress=bar.update)
