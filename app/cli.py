@@ -132,7 +132,7 @@ def check_dialect(name: str | None, flag: str = "--sql") -> None:
     from sqlglot.dialects.dialect import Dialects
 
     choices = sorted(d.value for d in Dialects if d.value)
-    if name.lower() not in choices:
+    if name not in choices:  # sqlglot names are lower case and matched exactly
         raise UserError(f"{flag} {name}: unknown SQL dialect; choose one of {', '.join(choices)}")
 
 
