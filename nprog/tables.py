@@ -198,6 +198,60 @@ def _column_strings(series: pd.Series) -> pa.Array:
     return strings
 
 
+class _TypedColumn(Column):
+    """A column typed from its DataFrame dtype (see :func:`_typed_column`): values now, display strings
+    on first use (answers, SQL export), made by the same :func:`_column_strings` as every other column
+    from a private copy of the cells, so a DataFrame changed after the build cannot change them."""
+
+    def __init__(self, cells: pd.Series, kind: str, value: np.ndarray, year, month, day):
+        self._cells = cells
+        self.name = self.original_name = ""
+        self.kind, self.value, self.year, self.month, self.day = kind, value, year, month, day
+        self.levels = None
+
+    @cached_property
+    def strings(self) -> pa.Array:
+        return _column_strings(self._cells)
+
+
+# float64's printed form switches to exponent notation outside this range ("1e+16", "1e-05"), which the
+# string parser does not read as a number: such columns take the string path, so both paths agree
+_PLAIN_FLOAT_RANGE = (1e-4, 1e16)
+
+
+def _typed_column(series: pd.Series) -> Column | None:
+    """A number column from an int / uint / float64 dtype, a date column from datetime64, without the
+    string round trip: the same kind, values and display strings as the strings of those cells would
+    give (``tests/test_tables.py`` compares both). None where the dtype says nothing certain (objects,
+    strings, bools, float32, an all-missing column, inf, exponent notation): those are read as strings.
+    A datetime with a time of day is its date (as a string it would not read as a date at all)."""
+    dtype = series.dtype
+    if pd.api.types.is_datetime64_any_dtype(dtype):
+        if not series.notna().any():
+            return None
+        dt = series.dt
+        year, month, day = (np.asarray(getattr(dt, part).to_numpy(dtype=np.float64, na_value=np.nan))
+                            for part in ("year", "month", "day"))
+        value = year + (month - 1.0) / 12.0 + (day - 1.0) / 372.0  # the one date scale (nprog.values)
+        return _TypedColumn(series.copy(deep=True), "date", value, year, month, day)
+    numeric = pd.api.types.is_integer_dtype(dtype) or (
+        pd.api.types.is_float_dtype(dtype) and np.dtype(getattr(dtype, "numpy_dtype", dtype)) == np.float64
+    )
+    if not numeric or pd.api.types.is_bool_dtype(dtype):
+        return None
+    value = np.asarray(series.to_numpy(dtype=np.float64, na_value=np.nan), dtype=np.float64)
+    finite = np.isfinite(value)
+    if not finite.any() or np.isinf(value).any():
+        return None
+    if pd.api.types.is_float_dtype(dtype):
+        size = np.abs(value[finite])
+        low, high = _PLAIN_FLOAT_RANGE
+        if ((size >= high) | ((size < low) & (size > 0))).any():
+            return None
+    nothing = np.full(len(value), np.nan)
+    return _TypedColumn(series.copy(deep=True), "number", value, nothing, nothing, nothing)
+
+
 def _unique_names(headers: list[object]) -> list[str]:
     """Printable, unique column names: whitespace collapsed, empty → column_i, duplicates → 'name (2)'."""
     names, seen = [], set()
@@ -351,8 +405,8 @@ def _worker_count() -> int:
 def _build_small_tables(per_table: list[list[pa.Array]]) -> list[list[Column]]:
     """The columns of several small tables (their cell strings, table by table), parsed in one pass over
     the distinct strings of all of them; text columns get their norms from one normalization pass."""
-    if not per_table:
-        return []
+    if not any(per_table):  # none, or typed from their dtypes only
+        return [[] for _ in per_table]
     everything = pa.concat_arrays([c for cols in per_table for c in cols])
     encoded = everything.dictionary_encode()  # Arrow's hash kernel: distinct strings + codes
     codes = encoded.indices.to_numpy(zero_copy_only=False)
@@ -398,16 +452,26 @@ class Table:
         tables are built column by column in parallel threads (see _build_large_column)."""
         for df, source in frames:
             _check_frame(df, source)
-        per_table = [[_column_strings(series) for _, series in df.items()] for df, _ in frames]
+        typed = [[_typed_column(series) for _, series in df.items()] for df, _ in frames]
+        per_table = [[_column_strings(series) for (_, series), done in zip(df.items(), typed[t], strict=True)
+                      if done is None] for t, (df, _) in enumerate(frames)]
         small = [t for t, (df, _) in enumerate(frames) if len(df) <= LARGE_TABLE_ROWS]
         columns = dict(zip(small, _build_small_tables([per_table[t] for t in small]), strict=True))
         large = [t for t, (df, _) in enumerate(frames) if len(df) > LARGE_TABLE_ROWS]
-        if large:
-            cells = [strings for t in large for strings in per_table[t]]
-            with ThreadPoolExecutor(min(_worker_count(), len(cells))) as pool:
+        cells = [strings for t in large for strings in per_table[t]]
+        typed_long = [column for t in large for column in typed[t] if column is not None]
+        if cells or typed_long:
+            with ThreadPoolExecutor(min(_worker_count(), len(cells) + len(typed_long))) as pool:
+                modes = pool.map(lambda column: column.mfe, typed_long)  # by value, in the threads too
                 built = iter(pool.map(_build_large_column, cells))
                 for t in large:
                     columns[t] = [next(built) for _ in per_table[t]]
+                list(modes)
+        for t in large:
+            columns.setdefault(t, [])
+        for t, done in enumerate(typed):  # typed columns back in their places among the parsed ones
+            parsed = iter(columns[t])
+            columns[t] = [next(parsed) if column is None else column for column in done]
         tables = []
         for t, (df, source) in enumerate(frames):
             names, originals = _unique_names(list(df.columns)), [_cell_text(h) for h in df.columns]
