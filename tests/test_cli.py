@@ -74,6 +74,7 @@ def test_batch_writes_predictions_and_resumes(tmp_path, capsys, tiny_model_dir):
     assert code == 0 and out.read_text().splitlines() == full
 
 
+@pytest.mark.slow  # runs in the CI's slow step (.ci/run), not the README's quick command
 def test_data_stats(capsys, wtq_dir, tmp_path):
     code, out, _ = run(capsys, "data", "stats", "--data-dir", str(wtq_dir), "--split", "dev")
     assert code == 0 and "lookup-word" in out and "unreachable" in out
