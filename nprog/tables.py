@@ -61,7 +61,10 @@ def normalize_text(strings) -> pa.Array:
     found = {w: _NORM_MEMO.get(w) for w in words}  # local: another thread may clear the shared memo
     misses = [w for w, n in found.items() if n is None]
     if misses:
-        fresh = dict(zip(misses, _normalize_bulk(pa.array(misses, type=pa.string())).to_pylist(), strict=True))
+        fresh = {w: _ASCII_RUNS.sub(" ", w.lower()).strip(" ") for w in misses if w.isascii()}
+        rest = [w for w in misses if w not in fresh]  # non-ASCII: Arrow's unicode path (_normalize_bulk)
+        if rest:
+            fresh.update(zip(rest, _normalize_bulk(pa.array(rest, type=pa.string())).to_pylist(), strict=True))
         found.update(fresh)
         if len(_NORM_MEMO) + len(misses) > 200_000:
             _NORM_MEMO.clear()
@@ -71,6 +74,9 @@ def normalize_text(strings) -> pa.Array:
 
 _NORM_MEMO: dict[str, str] = {}  # compiling the unicode-class regexes costs more than small inputs
 _NORM_MEMO_INPUT_LIMIT = 5_000
+# ASCII text normalizes exactly as _normalize_bulk's fast branch does (lowercase, every run of other
+# characters one space, trimmed), without an Arrow call per table: a short table's fixed cost
+_ASCII_RUNS = re.compile(r"[^a-z0-9]+")
 
 
 def _normalize_bulk(s: pa.Array) -> pa.Array:

@@ -304,3 +304,18 @@ def test_a_typed_table_keeps_its_cells_when_the_dataframe_changes_later():
     df.loc[0, "Day"] = pd.Timestamp("1999-01-01")
     assert t.column("Points").strings.to_pylist() == ["5", "7", "9"] and t.column("Points").value[0] == 5
     assert t.column("Day").strings.to_pylist()[0] == "2001-02-03" and t.column("Day").year[0] == 2001
+
+
+def test_short_inputs_normalize_exactly_as_the_bulk_path():
+    """Short inputs take a Python path for ASCII strings (no Arrow call per table): same texts."""
+    import random
+    import string
+
+    from nprog import tables
+
+    rng = random.Random(1)
+    alphabet = string.printable + "éü–—’\u00a0ﬁ"
+    words = ["".join(rng.choice(alphabet) for _ in range(rng.randint(0, 12))) for _ in range(3000)]
+    words += ["", " ", "A  b", "x\x00y", "\x7f", "  Hello, World!  ", "Ærø", "ﬁve", "\t1,234\n"]
+    tables._NORM_MEMO.clear()
+    assert tables.normalize_text(words).to_pylist() == tables._normalize_bulk(pa.array(words)).to_pylist()
