@@ -138,6 +138,13 @@ def test_help_argument_errors_and_data_stats_never_import_torch_or_matplotlib(tm
         assert proc.stdout.strip().splitlines()[-1] == f"heavy: [] {code}", (argv, proc.stdout, proc.stderr)
 
 
+def test_ask_imports_only_what_answering_needs(tiny_model_dir):
+    probe = "import sys\nfrom app.cli import main\ncode = main(sys.argv[1:])\nprint('heavy:', sorted(m for m in ('torch', 'matplotlib', 'sqlglot', 'transformers', 'streamlit') if m in sys.modules), code)\n"
+    argv = ["ask", "--table", str(SAMPLES / "medals.csv"), "--model", str(tiny_model_dir), "who won?"]
+    proc = subprocess.run([sys.executable, "-c", probe, *argv], capture_output=True, text=True, cwd=ROOT, timeout=120)
+    assert proc.stdout.strip().splitlines()[-1] == "heavy: ['torch'] 0", proc.stderr  # SQL only with --sql / --json
+
+
 def test_the_memory_parser_names_every_task():
     from app.memory_args import TASK_NAMES
     from memory.tasks import TASKS
