@@ -22,11 +22,13 @@ from __future__ import annotations
 
 import csv
 import errno
+import functools
 import io
 import itertools
 import os
 import re
 import stat
+import unicodedata
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -62,7 +64,9 @@ def normalize_text(strings) -> pa.Array:
     misses = [w for w, n in found.items() if n is None]
     if misses:
         fresh = {w: _ASCII_RUNS.sub(" ", w.lower()).strip(" ") for w in misses if w.isascii()}
-        rest = [w for w in misses if w not in fresh]  # non-ASCII: Arrow's unicode path (_normalize_bulk)
+        safe = _same_in_python()
+        fresh.update((w, _normalize_python(w)) for w in misses if w not in fresh and safe.issuperset(w))
+        rest = [w for w in misses if w not in fresh]  # other scripts: Arrow's unicode path (_normalize_bulk)
         if rest:
             fresh.update(zip(rest, _normalize_bulk(pa.array(rest, type=pa.string())).to_pylist(), strict=True))
         found.update(fresh)
@@ -77,6 +81,30 @@ _NORM_MEMO_INPUT_LIMIT = 5_000
 # ASCII text normalizes exactly as _normalize_bulk's fast branch does (lowercase, every run of other
 # characters one space, trimmed), without an Arrow call per table: a short table's fixed cost
 _ASCII_RUNS = re.compile(r"[^a-z0-9]+")
+# Latin letters, punctuation, currency and letterlike symbols: _normalize_python gives Arrow's text for
+# every character of these blocks that _same_in_python finds it does for alone. The steps work character
+# by character (NFKD only decomposes; lowercase has no context outside Greek), so whole strings of such
+# characters agree too (tests/test_tables.py compares both on random strings).
+_PYTHON_BLOCKS = ((0x80, 0x250), (0x2000, 0x2070), (0x20A0, 0x20D0), (0x2100, 0x2190))
+_NOT_LETTER_OR_DIGIT = re.compile(r"[\W_]+")
+
+
+def _normalize_python(text: str) -> str:
+    """_normalize_bulk's unicode branch in Python: NFKD, marks (Mn) dropped, lowercase, runs of anything
+    but letters and digits one space, trimmed."""
+    text = "".join(c for c in unicodedata.normalize("NFKD", text) if unicodedata.category(c) != "Mn")
+    return _NOT_LETTER_OR_DIGIT.sub(" ", text.lower()).strip(" ")
+
+
+@functools.cache
+def _same_in_python() -> frozenset[str]:
+    """The characters of _PYTHON_BLOCKS that _normalize_python treats exactly as Arrow does (one Arrow
+    call, once per process; both sides follow their own Unicode tables)."""
+    chars = [chr(c) for low, high in _PYTHON_BLOCKS for c in range(low, high)]
+    arrow = _normalize_bulk(pa.array([f"a{c}b" for c in chars], type=pa.string())).to_pylist()
+    return frozenset(c for c, a in zip(chars, arrow, strict=True) if _normalize_python(f"a{c}b") == a) | frozenset(
+        chr(c) for c in range(0x80)
+    )
 
 
 def _normalize_bulk(s: pa.Array) -> pa.Array:
