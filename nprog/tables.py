@@ -145,6 +145,9 @@ class Column:
         """Normalized text of each cell (see normalize_text). Question words are matched against the text
         columns' norms only, so the table builders fill it in for text columns and leave it to this
         first use everywhere else."""
+        if self.levels is not None:  # a long column's distinct texts: each cell's is one take away
+            distinct, codes = self.levels
+            return distinct.take(pa.array(codes))
         return normalize_text(self.strings)
 
     @cached_property
@@ -421,8 +424,9 @@ def _build_large_column(strings: pa.Array) -> Column:
         column = build_column("", "", strings, parsed if codes is None else parsed.take(codes))
     if column.kind == "text":
         distinct_norm = normalize_text(distinct)
-        column.norm = distinct_norm if codes is None else distinct_norm.take(pa.array(codes))
         column.levels = None if codes is None else (distinct_norm, codes)
+        if codes is None:  # else made from the levels on first use (most questions never need it)
+            column.norm = distinct_norm
         column.mfe = most_frequent_mask(Column.entry_keys(distinct_norm), codes)
     else:  # by value, here in this worker thread rather than on first use
         column.mfe = most_frequent_mask(column.value)
