@@ -131,7 +131,7 @@ class FrameTables:
 
     def __init__(self, size: int = 8):
         self.size = size
-        self._lock = threading.Lock()
+        self._lock = threading.RLock()  # a weak reference's callback may run inside a locked section (GC)
         self._entries: OrderedDict[int, tuple[weakref.ref, bytes, Table]] = OrderedDict()
 
     def get(self, df: pd.DataFrame, source: str = "<dataframe>") -> Table:
