@@ -2,8 +2,10 @@
 
 Parts (``--only`` runs one): ``tables`` (Table build time at 1 k / 100 k / 1 M synthetic rows),
 ``latency`` (TableQA.ask on a 50-row table, warm, p50/p95), ``throughput`` (WTQ dev end to end from the
-TSV at batch sizes 1/16/64), ``scaling`` (ask on 1 k … 1 M-row tables, time and peak memory, each in a
-fresh process), ``train`` (training examples/s), ``tapas`` (a TAPAS-base-sized model from
+TSV at batch sizes 1/16/64), ``api`` (the pipeline call and TableQA.ask on
+WTQ dev grouped by table, DataFrames of strings, beside the batch path; ask on a 1 M-row typed DataFrame
+in a fresh process), ``scaling`` (ask on 1 k … 1 M-row tables, time and peak memory, each in a fresh
+process), ``startup`` (fresh processes: the torch import, `nprog --help`, a cold `nprog ask`), ``train`` (training examples/s), ``tapas`` (a TAPAS-base-sized model from
 ``transformers``, randomly initialised — speed does not depend on the weights — on the same tables and
 questions). Results go to stdout as one table and to ``bench/results.md``.
 """
@@ -43,6 +45,21 @@ def synthetic_frame(rows: int, seed: int = 0) -> pd.DataFrame:
             "Share": pd.Series(rng.random(rows) * 100).map("{:.1f}%".format),
             "Result": np.array(["Win", "Loss", "Draw"])[rng.integers(0, 3, rows)],
             "Notes": np.array(["", "Course record", "—", "Retired"])[rng.integers(0, 4, rows)],
+        }
+    )
+
+
+def typed_frame(rows: int, seed: int = 0) -> pd.DataFrame:
+    """A DataFrame as a program hands one over: int64 columns, a 50,000-level and a 5-level text column."""
+    rng = np.random.default_rng(seed)
+    players = np.array([f"Player {i}" for i in range(50_000)], dtype=object)
+    return pd.DataFrame(
+        {
+            "Rank": np.arange(1, rows + 1, dtype=np.int64),
+            "Player": players[rng.integers(0, len(players), rows)],
+            "Team": np.array(["Norway", "Canada", "Japan", "Kenya", "Brazil"], dtype=object)[rng.integers(0, 5, rows)],
+            "Points": rng.integers(0, 10**6, rows, dtype=np.int64),
+            "Year": rng.integers(1950, 2024, rows, dtype=np.int64),
         }
     )
 
@@ -93,7 +110,7 @@ def _cold_caches() -> None:
 
 
 def bench_throughput(qa, data_dir: Path, sizes=(1, 16, 64), model: str | None = None,
-                     device: str = "cpu") -> list[tuple[str, str]]:
+                     device: str = "cpu", workers: bool = True) -> list[tuple[str, str]]:
     from nprog import wtq
     from nprog.evaluate import predict_stream
 
@@ -109,7 +126,7 @@ def bench_throughput(qa, data_dir: Path, sizes=(1, 16, 64), model: str | None = 
     # the CLI's --workers: one process per core, each loading the model (its start-up is in the time)
     from app.batch import parallel_rows
 
-    workers = os.cpu_count() or 1
+    workers = (os.cpu_count() or 1) if workers else 1
     if workers > 1:
         t0 = time.perf_counter()
         examples = wtq.read_examples(wtq.split_path(data_dir, "dev"))
@@ -117,6 +134,49 @@ def bench_throughput(qa, data_dir: Path, sizes=(1, 16, 64), model: str | None = 
         dt = time.perf_counter() - t0
         out.append((f"WTQ dev end to end, batch 64, {workers} worker processes (nprog batch --workers {workers}, "
                     "start-up included)", f"{n / dt:.0f} questions/s ({n} in {dt:.1f} s)"))
+    return out
+
+
+def _dev_frames(data_dir: Path) -> list[tuple[pd.DataFrame, list[str]]]:
+    """WTQ dev grouped by table: each table a DataFrame of strings with all its questions, in file order."""
+    from nprog import wtq
+    from nprog.tables import TableError, read_wtq_frame
+
+    by_table: dict[str, list[str]] = {}
+    for ex in wtq.read_examples(wtq.split_path(data_dir, "dev")):
+        by_table.setdefault(ex.context, []).append(ex.question)
+    frames = []
+    for context, questions in by_table.items():
+        try:
+            frames.append((read_wtq_frame(data_dir / context), questions))
+        except TableError:
+            continue
+    return frames
+
+
+def bench_api(qa, data_dir: Path) -> list[tuple[str, str]]:
+    """The Python API on WTQ dev, grouped by table (DataFrames read beforehand, outside the timing): the
+    pipeline call with all of a table's questions, and TableQA.ask one question at a time."""
+    frames = _dev_frames(data_dir)
+    n = sum(len(questions) for _, questions in frames)
+    out = []
+    _cold_caches()
+    qa.frames.clear()
+    t0 = time.perf_counter()
+    for df, questions in frames:
+        qa(table=df, query=questions)
+    dt = time.perf_counter() - t0
+    out.append((f"pipeline qa(table=df, query=[…]), WTQ dev by table ({len(frames)} DataFrames of strings)",
+                f"{n / dt:.0f} questions/s ({n} in {dt:.1f} s)"))
+    _cold_caches()
+    qa.frames.clear()
+    t0 = time.perf_counter()
+    for df, questions in frames:
+        for q in questions:
+            qa.ask(df, q)
+    dt = time.perf_counter() - t0
+    out.append(("TableQA.ask(df, q) one by one, WTQ dev (same DataFrames)",
+                f"{n / dt:.0f} questions/s ({n} in {dt:.1f} s)"))
     return out
 
 
@@ -148,6 +208,64 @@ def _scaling_one(rows: int, model: str | None, device: str = "cpu") -> dict:
     peak = _peak_rss_kib()
     return {"rows": rows, "build_s": t1 - t0, "ask_s": t2 - t1, "next_s": t3 - t2, "peak_mib": peak / 1024,
             "delta_mib": (peak - base) / 1024, "answer": answer.answer[:3]}
+
+
+def _typed_one(rows: int, model: str | None, device: str = "cpu") -> dict:
+    """Run in a fresh process: TableQA.ask on a typed DataFrame (build included), then a second question."""
+    from nprog.qa import TableQA
+
+    qa = TableQA.load(model, device=device)
+    df = typed_frame(rows)
+    t0 = time.perf_counter()
+    answer = qa.ask(df, "which team has the most points?")
+    t1 = time.perf_counter()
+    qa.ask(df, "how many players have more than 500,000 points?")
+    t2 = time.perf_counter()
+    return {"rows": rows, "ask_s": t1 - t0, "next_s": t2 - t1, "peak_mib": _peak_rss_kib() / 1024,
+            "answer": answer.answer[:3]}
+
+
+def bench_typed(model: str | None, rows: int = 1_000_000, device: str = "cpu") -> list[tuple[str, str]]:
+    proc = subprocess.run(
+        [sys.executable, "-m", "app.bench", "--typed-one", str(rows), "--device", device]
+        + (["--model", model] if model else []),
+        capture_output=True, text=True, cwd=ROOT, timeout=600,
+    )
+    name = f"ask(typed DataFrame) on {rows:,} rows (3 int64, a 50,000-level and a 5-level text column)"
+    if proc.returncode != 0:
+        return [(name, f"failed: {proc.stderr.strip().splitlines()[-1:]}")]
+    r = json.loads(proc.stdout.strip().splitlines()[-1])
+    return [(name, f"{r['ask_s']:.2f} s with the build (next question {r['next_s']:.2f} s); "
+                   f"peak RSS {r['peak_mib']:.0f} MiB")]
+
+
+def _median_seconds(cmd: list[str], repeats: int, stdin: str | None = None) -> float:
+    times = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        subprocess.run(cmd, cwd=ROOT, input=stdin, capture_output=True, text=True, timeout=300, check=True)
+        times.append(time.perf_counter() - t0)
+    return float(np.median(times))
+
+
+def bench_startup(model: str | None, repeats: int = 3) -> list[tuple[str, str]]:
+    """Wall time of fresh processes (median of ``repeats``): the torch import alone, `nprog --help`, a
+    cold `nprog ask` (one question on a sample CSV, the model loaded) and one asking ten questions."""
+    py = sys.executable
+    table = str(ROOT / "data" / "samples" / "medals.csv")
+    model_args = ["--model", model] if model else []
+    ask = [py, "-m", "app.cli", "ask", "--table", table, "--device", "cpu", *model_args]
+    torch_s = _median_seconds([py, "-c", "import torch"], repeats)
+    help_s = _median_seconds([py, "-m", "app.cli", "--help"], repeats)
+    ask_s = _median_seconds([*ask, "which nation won the most gold medals?"], repeats)
+    ten = "\n".join(["which nation won the most gold medals?", "how many nations won more than 5 gold medals?"] * 5)
+    many_s = _median_seconds([*ask, "-"], repeats, stdin=ten + "\n")
+    return [
+        ('start-up: python -c "import torch"', f"{torch_s:.2f} s"),
+        ("start-up: nprog --help", f"{help_s:.2f} s ({help_s / torch_s:.2f}× the torch import)"),
+        ("start-up: cold nprog ask, one question", f"{ask_s:.2f} s ({ask_s / torch_s:.2f}× the torch import)"),
+        ("start-up: cold nprog ask, 10 questions from stdin", f"{many_s:.2f} s ({many_s / torch_s:.2f}× the torch import)"),
+    ]
 
 
 def bench_scaling(model: str | None, sizes=(1_000, 10_000, 100_000, 1_000_000),
@@ -249,6 +367,24 @@ def targets(rows: list[tuple[str, str]]) -> list[tuple[str, str]]:
     if "p50 " in latency:
         p50 = _number(latency.split("p50 ", 1)[1])
         out.append(("target: p50 latency ≤ 20 ms on a 50-row table", f"{p50:.1f} ms: {verdict(p50 <= 20)}"))
+    pipeline = next((v for k, v in values.items() if k.startswith("pipeline qa(table=df")), "")
+    batch64 = values.get("WTQ dev end to end, batch 64", "")
+    if pipeline:
+        speed = _number(pipeline)
+        ratio = f", {speed / _number(batch64):.2f}× the batch path (batch 64)" if batch64 else ""
+        ok = speed >= 500 and (not batch64 or speed >= 0.7 * _number(batch64))
+        out.append(("target: pipeline call on WTQ dev by table ≥ 500 questions/s and ≥ 0.7× the batch path",
+                    f"{speed:,.0f} questions/s{ratio}: {verdict(ok)}"))
+    typed = next((v for k, v in values.items() if k.startswith("ask(typed DataFrame) on 1,000,000 rows")), "")
+    if "peak RSS" in typed:
+        total, peak = _number(typed), _number(typed.split("peak RSS ", 1)[1])
+        out.append(("target: ask on the 1,000,000-row typed DataFrame ≤ 1.0 s with the build, ≤ 2 GiB",
+                    f"{total:.2f} s, {peak / 1024:.2f} GiB peak: {verdict(total <= 1.0 and peak <= 2048)}"))
+    for name, limit in (("start-up: nprog --help", 0.3), ("start-up: cold nprog ask, one question", 1.5)):
+        if "× the torch import" in values.get(name, ""):
+            times = _number(values[name].split("(", 1)[1])
+            out.append((f"target: {name.split(': ', 1)[1]} ≤ {limit}× the torch import",
+                        f"{times:.2f}×: {verdict(times <= limit)}"))
     million = values.get("ask(DataFrame) on 1,000,000 rows x 10 columns", "")
     if "peak RSS" in million:
         total, peak = _number(million), _number(million.split("peak RSS ", 1)[1])
@@ -264,10 +400,11 @@ def run_bench(args) -> int:
     from nprog.qa import TableQA
 
     torch.set_num_threads(os.cpu_count() or 1)
-    parts = [args.only] if args.only else ["tables", "latency", "throughput", "scaling", "train", "tapas"]
+    parts = [args.only] if args.only else ["tables", "latency", "throughput", "api", "scaling", "startup",
+                                           "train", "tapas"]
     rows: list[tuple[str, str]] = []
     data_dir = Path(args.data_dir) if args.data_dir else None
-    qa = TableQA.load(args.model, device=args.device) if set(parts) & {"latency", "throughput"} else None
+    qa = TableQA.load(args.model, device=args.device) if set(parts) & {"latency", "throughput", "api"} else None
     for part in parts:
         if part == "tables":
             rows += bench_tables()
@@ -275,6 +412,14 @@ def run_bench(args) -> int:
             rows += bench_latency(qa)
         elif part == "throughput" and data_dir:
             rows += bench_throughput(qa, data_dir, model=args.model, device=args.device)
+        elif part == "api":
+            if data_dir:
+                if "throughput" not in parts:  # the batch path beside it, from this run
+                    rows += bench_throughput(qa, data_dir, sizes=(64,), workers=False)
+                rows += bench_api(qa, data_dir)
+            rows += bench_typed(args.model, device=args.device)
+        elif part == "startup":
+            rows += bench_startup(args.model)
         elif part == "scaling":
             rows += bench_scaling(args.model, device=args.device)
         elif part == "train" and data_dir:
@@ -305,8 +450,13 @@ if __name__ == "__main__":  # the per-size subprocess of bench_scaling
     import argparse
 
     p = argparse.ArgumentParser()
-    p.add_argument("--scaling-one", type=int, required=True)
+    one = p.add_mutually_exclusive_group(required=True)
+    one.add_argument("--scaling-one", type=int)
+    one.add_argument("--typed-one", type=int)
     p.add_argument("--model", default=None)
     p.add_argument("--device", default="cpu")
     a = p.parse_args()
-    print(json.dumps(_scaling_one(a.scaling_one, a.model, a.device)))
+    if a.typed_one:
+        print(json.dumps(_typed_one(a.typed_one, a.model, a.device)))
+    else:
+        print(json.dumps(_scaling_one(a.scaling_one, a.model, a.device)))

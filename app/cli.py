@@ -46,8 +46,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--debug", action="store_true", help="show Python tracebacks for errors")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
-    p = sub.add_parser("ask", help="answer one question about a table (CSV or a database table)")
-    p.add_argument("question", help="the question, in English")
+    p = sub.add_parser("ask", help="answer questions about a table (CSV or a database table)")
+    p.add_argument("question", nargs="+",
+                   help="the question, in English; several are answered in one batch, and - reads more from stdin, one per line")
     src = p.add_mutually_exclusive_group(required=True)
     src.add_argument("--table", help="a CSV file")
     src.add_argument("--db", help="a DuckDB (.duckdb) or SQLite (.sqlite/.db) file; use with --table-name")
@@ -107,18 +108,15 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("bench", help="throughput, latency and table-size scaling")
     p.add_argument("--data-dir", default=_default_data_dir())
-    p.add_argument("--only", choices=["tables", "latency", "throughput", "scaling", "train", "tapas"], help="run one part only")
+    p.add_argument("--only", choices=["tables", "latency", "throughput", "api", "scaling", "startup", "train", "tapas"], help="run one part only")
     _add_model(p)
 
     p = sub.add_parser("ui", help="start the Streamlit app")
     p.add_argument("--port", type=int, default=8501)
 
-    try:
-        from app.memory_cli import add_memory_parser
+    from app.memory_args import add_memory_parser  # the arguments only: torch is imported to run the command
 
-        add_memory_parser(sub)
-    except ImportError:  # pragma: no cover - memory is part of the distribution
-        pass
+    add_memory_parser(sub)
     return parser
 
 
@@ -146,11 +144,29 @@ def _load_qa(args):
         raise UserError(str(e)) from None
 
 
+def _questions(args) -> list[str]:
+    """The positional questions, with - replaced by the lines of stdin (blank lines skipped)."""
+    questions = []
+    for q in args.question:
+        if q != "-":
+            questions.append(q)
+            continue
+        try:
+            lines = sys.stdin.read().split("\n")  # not splitlines(): U+2028, NEL and form feed stay in a question
+        except UnicodeDecodeError as e:
+            raise UserError(f"stdin: the questions are not UTF-8 text ({e.reason})") from None
+        read = [line.removesuffix("\r") for line in lines if line.strip()]
+        if not read:
+            raise UserError("stdin: no questions (one per line)")
+        questions += read
+    return questions
+
+
 def cmd_ask(args) -> int:
-    from nprog.qa import QuestionError
     from nprog.tables import Table, TableError
 
     check_dialect(args.sql)
+    questions = _questions(args)
     try:
         if args.db:
             from nprog.sql import read_db_table
@@ -162,19 +178,30 @@ def cmd_ask(args) -> int:
             table, dialect = Table.from_csv(args.table), None
     except TableError as e:
         raise UserError(str(e)) from None
+    from nprog.qa import QuestionError, check_question  # torch: only once the table has been read
+
+    for n, q in enumerate(questions, 1):
+        try:
+            check_question(q)
+        except QuestionError as e:  # before any answer: a bad line among many is named, nothing half-printed
+            raise UserError(f"question {n}: {e}" if len(questions) > 1 else str(e)) from None
     qa = _load_qa(args)
     try:
-        answer = qa.ask(table, args.question)
+        answers = qa.ask_many(table, questions)
     except (QuestionError, TableError) as e:
         raise UserError(str(e)) from None
     dialect = args.sql or dialect
-    if args.json:
-        print(json.dumps(answer.to_dict(dialect or "duckdb"), ensure_ascii=False))
-        return 0
-    print(_safe(str(answer.program)))
-    if dialect:
-        print(_safe(answer.sql(dialect)))
-    print(_safe(", ".join(answer.answer), one_line=True) if answer.answer else "(no answer: the program selected no cells)")
+    for n, (question, answer) in enumerate(zip(questions, answers, strict=True)):
+        if args.json:  # one object per line (JSON lines) when there are several
+            data = answer.to_dict(dialect or "duckdb")
+            print(json.dumps(data if len(questions) == 1 else {"question": question, **data}, ensure_ascii=False))
+            continue
+        if len(questions) > 1:
+            print(("\n" if n else "") + _safe(f"Q: {question}", one_line=True))
+        print(_safe(str(answer.program)))
+        if dialect:
+            print(_safe(answer.sql(dialect)))
+        print(_safe(", ".join(answer.answer), one_line=True) if answer.answer else "(no answer: the program selected no cells)")
     return 0
 
 

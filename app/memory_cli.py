@@ -30,6 +30,7 @@ from matplotlib.ticker import MaxNLocator
 from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
+from app.memory_args import DEFAULT_EVAL_SEED, add_memory_parser
 from memory.tasks import (
     TASKS,
     UNK,
@@ -48,7 +49,6 @@ from nprog.checkpoint import git_commit
 from nprog.qa import resolve_device
 
 MODELS_ROOT = Path(__file__).resolve().parents[1] / "data" / "models"
-DEFAULT_EVAL_SEED = 1234  # different from every training seed used, so evaluation sequences are fresh
 HARDWARE = "2-core CPU"
 
 
@@ -229,41 +229,6 @@ def _eval(args: argparse.Namespace) -> int:
     for line in task.summary(results["model"], results.get("baseline")):
         print(line)
     return 0
-
-
-def add_memory_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
-    """Registers `memory train|eval TASK` on the caller's subparsers (app/cli.py or `main` below)."""
-    names = ", ".join(TASKS)
-    parser = subparsers.add_parser(
-        "memory", help="NTM, ACT and attention tasks", description=__doc__.split("\n")[0]
-    )
-    commands = parser.add_subparsers(dest="memory_command", required=True)
-
-    train_parser = commands.add_parser("train", help="train a task's model and write its checkpoint")
-    train_parser.add_argument("task", help=f"one of: {names}")
-    train_parser.add_argument("--out", help="checkpoint directory (default: data/models/<task's dir>)")
-    train_parser.add_argument("--steps", type=int, help="training batches (default: the task's budget)")
-    train_parser.add_argument("--batch-size", type=int, help="examples per batch (default: the task's)")
-    train_parser.add_argument("--lr", type=float, help="Adam learning rate (default: the task's)")
-    train_parser.add_argument("--seed", type=int, default=0, help="seed of the initial weights and the data")
-    train_parser.add_argument("--minutes", type=float, help="stop each model's training after this long")
-
-    eval_parser = commands.add_parser(
-        "eval", help="measure a checkpoint on fresh examples; last line = figure"
-    )
-    eval_parser.add_argument("task", help=f"one of: {names}")
-    eval_parser.add_argument("--model", help="checkpoint directory (default: data/models/<task's dir>)")
-    eval_parser.add_argument(
-        "--seed", type=int, default=DEFAULT_EVAL_SEED, help="seed of the evaluation sample"
-    )
-    eval_parser.add_argument(
-        "--plot", metavar="FILE.png", help="also draw the Distill-style picture to FILE.png"
-    )
-
-    for sub in (train_parser, eval_parser):
-        sub.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
-        sub.add_argument("--threads", type=int, default=1, help="torch CPU threads (default 1)")
-    return parser
 
 
 def run_memory(args: argparse.Namespace) -> int:

@@ -211,11 +211,28 @@ _DTYPE_NAMES = {torch.float32: "F32", torch.float16: "F16", torch.bfloat16: "BF1
                 torch.int64: "I64", torch.int32: "I32", torch.bool: "BOOL"}  # fmt: skip
 
 
+_INITIALIZERS = frozenset({"normal_", "uniform_", "kaiming_uniform_", "kaiming_normal_", "xavier_uniform_",
+                           "xavier_normal_", "trunc_normal_", "orthogonal_", "zero_", "zeros_", "ones_",
+                           "fill_", "constant_", "eye_"})
+
+
+class _NoInitialization(torch.overrides.TorchFunctionMode):
+    """Skips the weight initializers while a network is built on the meta device only for its parameter
+    names, shapes and dtypes: there they change nothing, but running them imports torch._dynamo (seconds
+    of every cold `nprog ask`). Initializers never change a shape."""
+
+    def __torch_function__(self, func, types, args=(), kwargs=None):
+        kwargs = kwargs or {}
+        if getattr(func, "__name__", "") in _INITIALIZERS:
+            return args[0] if args else kwargs.get("tensor")
+        return func(*args, **kwargs)
+
+
 def _check_header(path: Path, config: ModelConfig, directory: Path) -> None:
     """Compare the names, shapes and dtypes in the safetensors header with what the config builds, before
     a byte of weights is read and before the network is allocated (it is built on the meta device here)."""
     try:
-        with torch.device("meta"):
+        with _NoInitialization(), torch.device("meta"):
             expected = NeuralProgrammer(config).state_dict()
     except ValueError as e:  # a setting the network refuses, e.g. an unknown controller
         raise CheckpointError(f"{directory}: config.json: {_first_line(e)}") from None

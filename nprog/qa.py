@@ -2,11 +2,20 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 import re
+import threading
+import weakref
+from collections import OrderedDict
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from functools import cached_property
 
+import numpy as np
 import pandas as pd
+import pyarrow as pa
 import torch
 
 from nprog import checkpoint
@@ -14,8 +23,8 @@ from nprog.batch import Encoded, collate, encode
 from nprog.decode import decode
 from nprog.model import NeuralProgrammer, Trace
 from nprog.program import Program, execute
-from nprog.questions import Question, Vocabulary
-from nprog.tables import Table, TableError
+from nprog.questions import Question, Vocabulary, parse_questions
+from nprog.tables import LARGE_TABLE_ROWS, Table, TableError
 
 MAX_QUESTION_CHARS = 2000
 
@@ -32,25 +41,35 @@ class Answer:
     cells: list[str]
     program: Program
     confidence: float  # probability of this program under the model
-    trace: dict = field(default_factory=dict, repr=False)  # per-step distributions (numpy) for pictures
     rows: list = field(default_factory=list, repr=False)  # row selection after each step (bool arrays)
     table: Table | None = field(default=None, repr=False)
+    # makes ``trace`` on first use: most callers never draw the pictures, so their copies are not made
+    pictures: Callable[[], dict] | None = field(default=None, repr=False, compare=False)
+
+    @cached_property
+    def trace(self) -> dict:
+        """Per-step distributions (numpy) for the pictures: ops, columns, attention, tokens, choices."""
+        return self.pictures() if self.pictures is not None else {}
 
     def sql(self, dialect: str = "duckdb", table_name: str = "t") -> str:
         from nprog.sql import to_sql  # sqlglot is imported only when SQL is asked for
 
         return to_sql(self.program, self.table, dialect=dialect, table_name=table_name)
 
-    def to_dict(self, dialect: str = "duckdb") -> dict:
-        return {
+    def to_dict(self, dialect: str | None = "duckdb") -> dict:
+        """The answer as plain data; ``sql`` in that dialect unless ``dialect`` is None (SQL is the costly
+        part, so the pipeline call leaves it out unless asked)."""
+        out = {
             "answer": self.answer,
             "coordinates": [list(c) for c in self.coordinates],
             "cells": self.cells,
             "aggregator": self.aggregator,
             "program": str(self.program),
-            "sql": self.sql(dialect),
             "confidence": self.confidence,
         }
+        if dialect is not None:
+            out["sql"] = self.sql(dialect)
+        return out
 
 
 def resolve_device(device: str | torch.device = "auto") -> torch.device:
@@ -81,6 +100,82 @@ def as_table(table) -> Table:
     raise TableError(f"cannot make a table from {type(table).__name__}: pass a DataFrame, a CSV path or a Table")
 
 
+def _content_digest(df: pd.DataFrame) -> bytes | None:
+    """A digest of everything a Table is built from: names, dtypes, shape and every cell (raw memory where
+    the column has it: numpy arrays, Arrow buffers; pandas' cell hashes otherwise). None when a column
+    cannot be hashed (cells of unhashable objects): such a frame is not cached."""
+    h = hashlib.sha256(repr((df.shape, [str(c) for c in df.columns], [str(d) for d in df.dtypes])).encode())
+    try:
+        for _, series in df.items():
+            array = series.array
+            if isinstance(array, pd.arrays.ArrowExtensionArray | pd.arrays.ArrowStringArray):
+                data = pa.array(array)
+                for chunk in data.chunks if isinstance(data, pa.ChunkedArray) else [data]:
+                    h.update(repr((chunk.offset, len(chunk))).encode())
+                    for buffer in chunk.buffers():
+                        h.update(b"-" if buffer is None else buffer)
+            elif isinstance(series.dtype, np.dtype) and series.dtype.kind in "biufcmM":
+                h.update(np.ascontiguousarray(series.to_numpy()).view(np.uint8))
+            else:  # objects, masked and categorical arrays: pandas hashes each cell's value
+                h.update(pd.util.hash_pandas_object(series, index=False).to_numpy().view(np.uint8))
+    except (TypeError, ValueError):
+        return None
+    return h.digest()
+
+
+class FrameTables:
+    """The Tables of the DataFrames asked about most recently, by identity: asking many questions of one
+    DataFrame builds its Table once. A hit also needs the same content digest as at the build (see
+    _content_digest), so a DataFrame changed in place (a cell, a column, its names) is built again, never
+    answered from a stale Table. The digest is taken in a thread while the table builds (both release the
+    GIL); a few hundredths of a second for a million rows, against about a second for the build."""
+
+    def __init__(self, size: int = 8):
+        self.size = size
+        self._lock = threading.RLock()  # a weak reference's callback may run inside a locked section (GC)
+        self._entries: OrderedDict[int, tuple[weakref.ref, bytes, Table]] = OrderedDict()
+
+    def get(self, df: pd.DataFrame, source: str = "<dataframe>") -> Table:
+        key = id(df)
+        with self._lock:
+            entry = self._entries.get(key)
+        if entry is not None and entry[0]() is df:
+            digest = _content_digest(df)
+            if digest is not None and digest == entry[1]:
+                with self._lock:
+                    if key in self._entries:
+                        self._entries.move_to_end(key)
+                return entry[2]
+        if len(df) <= LARGE_TABLE_ROWS:  # microseconds: a thread would cost more than it saves
+            table, digest = Table.from_dataframe(df, source), _content_digest(df)
+        else:
+            with ThreadPoolExecutor(1) as pool:
+                digest = pool.submit(_content_digest, df)
+                table = Table.from_dataframe(df, source)
+                digest = digest.result()
+        if digest is not None:
+            try:
+                ref = weakref.ref(df, lambda _, key=key: self._drop(key))
+            except TypeError:  # a DataFrame subclass without weak references: not cached
+                return table
+            with self._lock:
+                self._entries[key] = (ref, digest, table)
+                self._entries.move_to_end(key)
+                while len(self._entries) > self.size:
+                    self._entries.popitem(last=False)
+        return table
+
+    def _drop(self, key: int) -> None:
+        with self._lock:
+            entry = self._entries.get(key)
+            if entry is not None and entry[0]() is None:
+                del self._entries[key]
+
+    def clear(self) -> None:
+        with self._lock:
+            self._entries.clear()
+
+
 def check_question(question) -> str:
     if not isinstance(question, str):
         raise QuestionError(f"a question must be text, not {type(question).__name__}")
@@ -103,6 +198,7 @@ class TableQA:
         self.vocab = vocab
         self.card = card or {}
         self.device = torch.device(device)
+        self.frames = FrameTables()
 
     @classmethod
     def load(cls, path: str | os.PathLike | None = None, device: str = "auto") -> TableQA:
@@ -120,12 +216,10 @@ class TableQA:
         trace = self.model(batch)
         return trace, decode(trace, items)
 
-    def answer_batch(self, items: list[Encoded]) -> list[Answer]:
-        trace, decoded = self.run(items)
-        answers = []
-        for b, (e, (program, confidence, choices)) in enumerate(zip(items, decoded, strict=True)):
-            result = execute(program, e.table)
-            C, L = e.table.n_columns, len(e.tokens)
+    def _pictures(self, trace: Trace, b: int, e: Encoded, choices: list) -> dict:
+        """Example b's per-step distributions as numpy, for the pictures (made on first use of .trace)."""
+        C, L = e.table.n_columns, len(e.tokens)
+        with torch.inference_mode():
             ops = trace.op_logp[b].exp().cpu().numpy()  # (T, O)
             if trace.halting is not None:  # ACT: the answering step shows its answer distribution
                 stop = len(choices) - 1
@@ -140,6 +234,13 @@ class TableQA:
             }
             if trace.halting is not None:
                 pictures["halting"] = trace.halting[b, : len(choices)].cpu().numpy()  # (steps,)
+        return pictures
+
+    def answer_batch(self, items: list[Encoded]) -> list[Answer]:
+        trace, decoded = self.run(items)
+        answers = []
+        for b, (e, (program, confidence, choices)) in enumerate(zip(items, decoded, strict=True)):
+            result = execute(program, e.table)
             answers.append(
                 Answer(
                     answer=result.answer,
@@ -148,20 +249,37 @@ class TableQA:
                     cells=[e.table.cell(r, c) for r, c in result.coordinates],
                     program=program,
                     confidence=confidence,
-                    trace=pictures,
                     rows=result.rows,
                     table=e.table,
+                    pictures=lambda b=b, e=e, choices=choices: self._pictures(trace, b, e, choices),
                 )
             )
         return answers
 
+    def table(self, table) -> Table:
+        """A Table for anything ``ask`` takes; a DataFrame's is built once and reused while it is unchanged
+        (see FrameTables)."""
+        if isinstance(table, pd.DataFrame):
+            return self.frames.get(table)
+        return as_table(table)
+
     def ask(self, table, question: str) -> Answer:
-        t = as_table(table)
+        t = self.table(table)
         return self.answer_batch([self.encode(t, question)])[0]
 
-    def __call__(self, table=None, query=None, dialect: str = "duckdb"):
-        """HF-pipeline shape: a dict, or a list of dicts for a list of queries."""
-        t = as_table(table)
+    def ask_many(self, table, questions: list[str], batch_size: int = 64) -> list[Answer]:
+        """Several questions on one table, the way ``nprog batch`` answers a file: the table built once,
+        the questions parsed in one pass, answered batch_size at a time."""
+        t = self.table(table)
+        parsed = parse_questions([check_question(q) for q in questions])
+        answers = []
+        for start in range(0, len(parsed), batch_size):
+            answers += self.answer_batch([self.encode(t, q) for q in parsed[start : start + batch_size]])
+        return answers
+
+    def __call__(self, table=None, query=None, dialect: str | None = None):
+        """HF-pipeline shape: a dict, or a list of dicts for a list of queries. ``dialect`` (e.g. "duckdb")
+        adds each program's SQL under "sql"; without it no SQL is generated."""
         if isinstance(query, list | tuple):
-            return [a.to_dict(dialect) for a in self.answer_batch([self.encode(t, q) for q in query])]
-        return self.ask(t, query).to_dict(dialect)
+            return [a.to_dict(dialect) for a in self.ask_many(table, list(query))]
+        return self.ask(table, query).to_dict(dialect)

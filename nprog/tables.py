@@ -22,11 +22,13 @@ from __future__ import annotations
 
 import csv
 import errno
+import functools
 import io
 import itertools
 import os
 import re
 import stat
+import unicodedata
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -62,7 +64,12 @@ def normalize_text(strings) -> pa.Array:
     found = {w: _NORM_MEMO.get(w) for w in words}  # local: another thread may clear the shared memo
     misses = [w for w, n in found.items() if n is None]
     if misses:
-        fresh = dict(zip(misses, _normalize_bulk(pa.array(misses, type=pa.string())).to_pylist(), strict=True))
+        fresh = {w: _ASCII_RUNS.sub(" ", w.lower()).strip(" ") for w in misses if w.isascii()}
+        safe = _same_in_python()
+        fresh.update((w, _normalize_python(w)) for w in misses if w not in fresh and safe.issuperset(w))
+        rest = [w for w in misses if w not in fresh]  # other scripts: Arrow's unicode path (_normalize_bulk)
+        if rest:
+            fresh.update(zip(rest, _normalize_bulk(pa.array(rest, type=pa.string())).to_pylist(), strict=True))
         found.update(fresh)
         if len(_NORM_MEMO) + len(misses) > 200_000:
             _NORM_MEMO.clear()
@@ -72,6 +79,33 @@ def normalize_text(strings) -> pa.Array:
 
 _NORM_MEMO: dict[str, str] = {}  # compiling the unicode-class regexes costs more than small inputs
 _NORM_MEMO_INPUT_LIMIT = 5_000
+# ASCII text normalizes exactly as _normalize_bulk's fast branch does (lowercase, every run of other
+# characters one space, trimmed), without an Arrow call per table: a short table's fixed cost
+_ASCII_RUNS = re.compile(r"[^a-z0-9]+")
+# Latin letters, punctuation, currency and letterlike symbols: _normalize_python gives Arrow's text for
+# every character of these blocks that _same_in_python finds it does for alone. The steps work character
+# by character (NFKD only decomposes; lowercase has no context outside Greek), so whole strings of such
+# characters agree too (tests/test_tables.py compares both on random strings).
+_PYTHON_BLOCKS = ((0x80, 0x250), (0x2000, 0x2070), (0x20A0, 0x20D0), (0x2100, 0x2190))
+_NOT_LETTER_OR_DIGIT = re.compile(r"[\W_]+")
+
+
+def _normalize_python(text: str) -> str:
+    """_normalize_bulk's unicode branch in Python: NFKD, marks (Mn) dropped, lowercase, runs of anything
+    but letters and digits one space, trimmed."""
+    text = "".join(c for c in unicodedata.normalize("NFKD", text) if unicodedata.category(c) != "Mn")
+    return _NOT_LETTER_OR_DIGIT.sub(" ", text.lower()).strip(" ")
+
+
+@functools.cache
+def _same_in_python() -> frozenset[str]:
+    """The characters of _PYTHON_BLOCKS that _normalize_python treats exactly as Arrow does (one Arrow
+    call, once per process; both sides follow their own Unicode tables)."""
+    chars = [chr(c) for low, high in _PYTHON_BLOCKS for c in range(low, high)]
+    arrow = _normalize_bulk(pa.array([f"a{c}b" for c in chars], type=pa.string())).to_pylist()
+    return frozenset(c for c, a in zip(chars, arrow, strict=True) if _normalize_python(f"a{c}b") == a) | frozenset(
+        chr(c) for c in range(0x80)
+    )
 
 
 def _normalize_bulk(s: pa.Array) -> pa.Array:
@@ -112,6 +146,9 @@ class Column:
         """Normalized text of each cell (see normalize_text). Question words are matched against the text
         columns' norms only, so the table builders fill it in for text columns and leave it to this
         first use everywhere else."""
+        if self.levels is not None:  # a long column's distinct texts: each cell's is one take away
+            distinct, codes = self.levels
+            return distinct.take(pa.array(codes))
         return normalize_text(self.strings)
 
     @cached_property
@@ -197,6 +234,60 @@ def _column_strings(series: pd.Series) -> pa.Array:
     if isinstance(strings, pa.ChunkedArray):  # pandas' Arrow-backed strings of a big CSV come in chunks
         strings = strings.combine_chunks()
     return strings
+
+
+class _TypedColumn(Column):
+    """A column typed from its DataFrame dtype (see :func:`_typed_column`): values now, display strings
+    on first use (answers, SQL export), made by the same :func:`_column_strings` as every other column
+    from a private copy of the cells, so a DataFrame changed after the build cannot change them."""
+
+    def __init__(self, cells: pd.Series, kind: str, value: np.ndarray, year, month, day):
+        self._cells = cells
+        self.name = self.original_name = ""
+        self.kind, self.value, self.year, self.month, self.day = kind, value, year, month, day
+        self.levels = None
+
+    @cached_property
+    def strings(self) -> pa.Array:
+        return _column_strings(self._cells)
+
+
+# float64's printed form switches to exponent notation outside this range ("1e+16", "1e-05"), which the
+# string parser does not read as a number: such columns take the string path, so both paths agree
+_PLAIN_FLOAT_RANGE = (1e-4, 1e16)
+
+
+def _typed_column(series: pd.Series) -> Column | None:
+    """A number column from an int / uint / float64 dtype, a date column from datetime64, without the
+    string round trip: the same kind, values and display strings as the strings of those cells would
+    give (``tests/test_tables.py`` compares both). None where the dtype says nothing certain (objects,
+    strings, bools, float32, an all-missing column, inf, exponent notation): those are read as strings.
+    A datetime with a time of day is its date (as a string it would not read as a date at all)."""
+    dtype = series.dtype
+    if pd.api.types.is_datetime64_any_dtype(dtype):
+        if not series.notna().any():
+            return None
+        dt = series.dt
+        year, month, day = (np.asarray(getattr(dt, part).to_numpy(dtype=np.float64, na_value=np.nan))
+                            for part in ("year", "month", "day"))
+        value = year + (month - 1.0) / 12.0 + (day - 1.0) / 372.0  # the one date scale (nprog.values)
+        return _TypedColumn(series.copy(deep=True), "date", value, year, month, day)
+    numeric = pd.api.types.is_integer_dtype(dtype) or (
+        pd.api.types.is_float_dtype(dtype) and np.dtype(getattr(dtype, "numpy_dtype", dtype)) == np.float64
+    )
+    if not numeric or pd.api.types.is_bool_dtype(dtype):
+        return None
+    value = np.asarray(series.to_numpy(dtype=np.float64, na_value=np.nan), dtype=np.float64)
+    finite = np.isfinite(value)
+    if not finite.any() or np.isinf(value).any():
+        return None
+    if pd.api.types.is_float_dtype(dtype):
+        size = np.abs(value[finite])
+        low, high = _PLAIN_FLOAT_RANGE
+        if ((size >= high) | ((size < low) & (size > 0))).any():
+            return None
+    nothing = np.full(len(value), np.nan)
+    return _TypedColumn(series.copy(deep=True), "number", value, nothing, nothing, nothing)
 
 
 def _unique_names(headers: list[object]) -> list[str]:
@@ -300,6 +391,7 @@ def build_column(name: str, original_name: str, strings: pa.Array, p: Parsed, ki
 LARGE_TABLE_ROWS = 50_000
 KIND_SAMPLE_ROWS = 10_000
 KIND_SIGMAS = 6.0
+FIRST_LOOK_ROWS = 1_000  # sampled cells parsed first (see _build_large_column)
 
 
 def _clearly_text(sample: Parsed) -> bool:
@@ -329,8 +421,16 @@ def _build_large_column(strings: pa.Array) -> Column:
     dates, scores), and cell by cell when nearly every sampled cell differs (ids, names), where
     de-duplicating would cost a hash pass and save nothing. Either way the results are the same."""
     sample = strings.take(_sample_rows(len(strings))).dictionary_encode()
-    repeats = len(sample.dictionary) < 0.9 * len(sample)
-    sampled = parse_strings(sample.dictionary, distinct=True).take(sample.indices.to_numpy(zero_copy_only=False))
+    repeats = len(sample.dictionary) < 0.99 * len(sample)  # 1 % of sampled cells repeat: hashing pays
+    in_sample = sample.indices.to_numpy(zero_copy_only=False)
+    # a first look at a random part of the sample (itself a uniform sample) settles most text columns by
+    # parsing its few distinct strings; only a column it leaves open has the whole sample parsed. Two
+    # looks, each wrong below one in a billion (_clearly_text): below two in a billion together.
+    part = np.random.default_rng(1).choice(len(in_sample), size=min(FIRST_LOOK_ROWS, len(in_sample)), replace=False)
+    used, local = np.unique(in_sample[part], return_inverse=True)
+    sampled = parse_strings(sample.dictionary.take(pa.array(used)), distinct=True).take(local)
+    if not _clearly_text(sampled):
+        sampled = parse_strings(sample.dictionary, distinct=True).take(in_sample)
     if repeats:
         encoded = strings.dictionary_encode()
         distinct, codes = encoded.dictionary, encoded.indices.to_numpy(zero_copy_only=False)
@@ -343,8 +443,9 @@ def _build_large_column(strings: pa.Array) -> Column:
         column = build_column("", "", strings, parsed if codes is None else parsed.take(codes))
     if column.kind == "text":
         distinct_norm = normalize_text(distinct)
-        column.norm = distinct_norm if codes is None else distinct_norm.take(pa.array(codes))
         column.levels = None if codes is None else (distinct_norm, codes)
+        if codes is None:  # else made from the levels on first use (most questions never need it)
+            column.norm = distinct_norm
         column.mfe = most_frequent_mask(Column.entry_keys(distinct_norm), codes)
     else:  # by value, here in this worker thread rather than on first use
         column.mfe = most_frequent_mask(column.value)
@@ -361,8 +462,8 @@ def _worker_count() -> int:
 def _build_small_tables(per_table: list[list[pa.Array]]) -> list[list[Column]]:
     """The columns of several small tables (their cell strings, table by table), parsed in one pass over
     the distinct strings of all of them; text columns get their norms from one normalization pass."""
-    if not per_table:
-        return []
+    if not any(per_table):  # none, or typed from their dtypes only
+        return [[] for _ in per_table]
     everything = pa.concat_arrays([c for cols in per_table for c in cols])
     encoded = everything.dictionary_encode()  # Arrow's hash kernel: distinct strings + codes
     codes = encoded.indices.to_numpy(zero_copy_only=False)
@@ -408,16 +509,26 @@ class Table:
         tables are built column by column in parallel threads (see _build_large_column)."""
         for df, source in frames:
             _check_frame(df, source)
-        per_table = [[_column_strings(series) for _, series in df.items()] for df, _ in frames]
+        typed = [[_typed_column(series) for _, series in df.items()] for df, _ in frames]
+        per_table = [[_column_strings(series) for (_, series), done in zip(df.items(), typed[t], strict=True)
+                      if done is None] for t, (df, _) in enumerate(frames)]
         small = [t for t, (df, _) in enumerate(frames) if len(df) <= LARGE_TABLE_ROWS]
         columns = dict(zip(small, _build_small_tables([per_table[t] for t in small]), strict=True))
         large = [t for t, (df, _) in enumerate(frames) if len(df) > LARGE_TABLE_ROWS]
-        if large:
-            cells = [strings for t in large for strings in per_table[t]]
-            with ThreadPoolExecutor(min(_worker_count(), len(cells))) as pool:
+        cells = [strings for t in large for strings in per_table[t]]
+        typed_long = [column for t in large for column in typed[t] if column is not None]
+        if cells or typed_long:
+            with ThreadPoolExecutor(min(_worker_count(), len(cells) + len(typed_long))) as pool:
+                modes = pool.map(lambda column: column.mfe, typed_long)  # by value, in the threads too
                 built = iter(pool.map(_build_large_column, cells))
                 for t in large:
                     columns[t] = [next(built) for _ in per_table[t]]
+                list(modes)
+        for t in large:
+            columns.setdefault(t, [])
+        for t, done in enumerate(typed):  # typed columns back in their places among the parsed ones
+            parsed = iter(columns[t])
+            columns[t] = [next(parsed) if column is None else column for column in done]
         tables = []
         for t, (df, source) in enumerate(frames):
             names, originals = _unique_names(list(df.columns)), [_cell_text(h) for h in df.columns]

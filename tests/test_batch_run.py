@@ -35,6 +35,7 @@ def _batch(tsv, root, out, *extra, **kw):
     return subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, **kw)
 
 
+@pytest.mark.slow  # runs in the CI's slow step (.ci/run), not the README's quick command
 def test_killed_run_resumes_to_the_uninterrupted_file(questions, shipped_model, tmp_path):
     tsv, root = questions
     whole = tmp_path / "whole.tsv"
@@ -57,6 +58,7 @@ def test_killed_run_resumes_to_the_uninterrupted_file(questions, shipped_model, 
     assert cut.read_text() == expected  # nothing redone twice, nothing lost, same order
 
 
+@pytest.mark.slow  # runs in the CI's slow step (.ci/run), not the README's quick command
 def test_workers_give_the_same_file_as_one_process(questions, shipped_model, tmp_path):
     tsv, root = questions
     one, two = tmp_path / "one.tsv", tmp_path / "two.tsv"

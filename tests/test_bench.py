@@ -50,3 +50,33 @@ def test_one_scaling_measurement_runs_in_a_fresh_process():
     r = json.loads(proc.stdout.strip().splitlines()[-1])
     assert r["rows"] == 2000 and r["answer"] and r["peak_mib"] > 0
     assert 0 < r["build_s"] < 60 and 0 < r["ask_s"] < 60 and 0 < r["next_s"] < 60
+
+
+def test_targets_of_the_api_typed_and_start_up_rows():
+    rows = [
+        ("WTQ dev end to end, batch 64", "600 questions/s (2831 in 4.7 s)"),
+        ("pipeline qa(table=df, query=[…]), WTQ dev by table (346 DataFrames of strings)",
+         "450 questions/s (2831 in 6.3 s)"),
+        ("ask(typed DataFrame) on 1,000,000 rows (3 int64, a 50,000-level and a 5-level text column)",
+         "0.80 s with the build (next question 0.05 s); peak RSS 900 MiB"),
+        ('start-up: python -c "import torch"', "3.00 s"),
+        ("start-up: nprog --help", "0.30 s (0.10× the torch import)"),
+        ("start-up: cold nprog ask, one question", "4.80 s (1.60× the torch import)"),
+    ]
+    checks = dict(targets(rows))
+    assert checks["target: pipeline call on WTQ dev by table ≥ 500 questions/s and ≥ 0.7× the batch path"] == (
+        "450 questions/s, 0.75× the batch path (batch 64): NOT met"
+    )
+    assert checks["target: ask on the 1,000,000-row typed DataFrame ≤ 1.0 s with the build, ≤ 2 GiB"] == (
+        "0.80 s, 0.88 GiB peak: met"
+    )
+    assert checks["target: nprog --help ≤ 0.3× the torch import"] == "0.10×: met"
+    assert checks["target: cold nprog ask, one question ≤ 1.5× the torch import"] == "1.60×: NOT met"
+
+
+def test_one_typed_measurement_runs_in_a_fresh_process():
+    proc = subprocess.run([sys.executable, "-m", "app.bench", "--typed-one", "3000", "--device", "cpu"],
+                          capture_output=True, text=True, cwd=ROOT, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    r = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert r["rows"] == 3000 and r["answer"] and r["peak_mib"] > 0 and 0 < r["ask_s"] < 60

@@ -95,6 +95,7 @@ print(json.dumps(collect(sys.argv[1])))
 """
 
 
+@pytest.mark.slow  # runs in the CI's slow step (.ci/run), not the README's quick command
 def test_answers_programs_and_sql_are_the_same_across_runs_and_processes(shipped_model):
     threads = torch.get_num_threads()
     # Two fresh processes (different hash seeds) start first and run while this one asks the same questions.
@@ -144,6 +145,7 @@ with open(result, "w") as f:
 """
 
 
+@pytest.mark.slow  # runs in the CI's slow step (.ci/run), not the README's quick command
 def test_seeded_training_reproduces_its_first_100_losses_exactly(tmp_path):
     """Two fresh processes train 100 steps with the same seed on CPU: the same loss at every step, bit for
     bit, and the same weights at the end. The data set is made here, so this needs no WTQ."""

@@ -248,3 +248,77 @@ def test_most_frequent_mask(keys, expected):
     firsts = [keys[[str(k) for k in keys].index(d)] for d in distinct]
     by_codes = pa.array(firsts) if isinstance(per_cell, pa.Array) else np.array(firsts)
     assert most_frequent_mask(by_codes, codes).tolist() == expected
+
+
+def _typed_frame(rows: int) -> pd.DataFrame:
+    """Columns a user's DataFrame has typed: int64, nullable Int64, uint, float64 with gaps, datetime64
+    (dates) with a gap, and a few that must stay on the string path (bool, float32, inf, exponents)."""
+    rng = np.random.default_rng(3)
+    i = np.arange(rows)
+    return pd.DataFrame(
+        {
+            "Rank": (i + 1).astype(np.int64),
+            "Points": pd.array(np.where(i % 7 == 3, None, rng.integers(-500, 10**6, rows)), dtype="Int64"),
+            "Year": rng.integers(1950, 2024, rows).astype(np.uint16),
+            "Share": np.where(i % 5 == 1, np.nan, np.round(rng.random(rows) * 100, 2)),
+            "Day": pd.Series(pd.to_datetime("2001-02-03") + pd.to_timedelta(rng.integers(0, 9000, rows), "D"))
+            .where(i % 11 != 4),
+            "Team": np.array(["Norway", "Canada", "Japan"])[i % 3],
+            "Won": i % 2 == 0,
+            "Small": (rng.random(rows) * 10).astype(np.float32),
+            "Tiny": np.where(i % 3 == 0, 1e-7, 2.5),
+            "Infinite": np.where(i % 4 == 0, np.inf, 1.0),
+        }
+    )
+
+
+def _as_strings(df: pd.DataFrame) -> pd.DataFrame:
+    """The same table as a user would give it in text: each cell's printed form, "" where missing."""
+    return pd.DataFrame({k: s.astype(str).where(s.notna(), "").astype(object) for k, s in df.items()})
+
+
+@pytest.mark.parametrize("rows", [40, 3_000])  # the short-table pass and the long-table threads
+def test_typed_dataframes_read_as_their_strings_do(monkeypatch, rows):
+    """An int / float / datetime64 column is typed from its dtype without parsing strings: kinds, values,
+    date parts, display strings, modes and orders must equal what the same cells give as strings, and so
+    must the answers."""
+    from nprog import tables
+
+    monkeypatch.setattr(tables, "LARGE_TABLE_ROWS", 1_000)
+    df = _typed_frame(rows)
+    typed, text = Table.from_dataframe(df), Table.from_dataframe(_as_strings(df))
+    lazy = [c.name for c in typed.columns if isinstance(c, tables._TypedColumn)]
+    assert lazy == ["Rank", "Points", "Year", "Share", "Day"]  # the rest took the string path
+    assert [c.kind for c in typed.columns][:5] == ["number", "number", "number", "number", "date"]
+    for a, b in zip(typed.columns, text.columns, strict=True):
+        assert (a.name, a.kind) == (b.name, b.kind), a.name
+        for part in ("value", "year", "month", "day", "mfe", "order_desc", "order_asc"):
+            np.testing.assert_array_equal(getattr(a, part), getattr(b, part), err_msg=f"{a.name}.{part}")
+        assert a.strings.equals(b.strings) and a.norm.equals(b.norm), a.name
+
+
+def test_a_typed_table_keeps_its_cells_when_the_dataframe_changes_later():
+    df = pd.DataFrame({"Points": np.array([5, 7, 9], dtype=np.int64), "Day": pd.to_datetime(["2001-02-03"] * 3)})
+    t = Table.from_dataframe(df)
+    df.loc[0, "Points"] = 100  # strings are made on first use: from the copy taken at the build
+    df.loc[0, "Day"] = pd.Timestamp("1999-01-01")
+    assert t.column("Points").strings.to_pylist() == ["5", "7", "9"] and t.column("Points").value[0] == 5
+    assert t.column("Day").strings.to_pylist()[0] == "2001-02-03" and t.column("Day").year[0] == 2001
+
+
+def test_short_inputs_normalize_exactly_as_the_bulk_path():
+    """Short inputs take a Python path for ASCII and Latin strings (no Arrow call per table): same texts,
+    whatever the mix (other scripts and Greek, whose lowercase has context, still go through Arrow)."""
+    import random
+    import string
+
+    from nprog import tables
+
+    rng = random.Random(1)
+    latin = "".join(chr(c) for low, high in tables._PYTHON_BLOCKS for c in range(low, high))
+    alphabet = string.printable + latin + "ﬁΣσςΑİıДж日本\u0301\u0903"
+    words = ["".join(rng.choice(alphabet) for _ in range(rng.randint(0, 12))) for _ in range(20_000)]
+    words += ["ΟΔΟΣ", "İstanbul", "Ærø Ångström", "naïve café", "½ – 3", "ﬁve"]
+    words += ["", " ", "A  b", "x\x00y", "\x7f", "  Hello, World!  ", "Ærø", "ﬁve", "\t1,234\n"]
+    tables._NORM_MEMO.clear()
+    assert tables.normalize_text(words).to_pylist() == tables._normalize_bulk(pa.array(words)).to_pylist()

@@ -46,6 +46,7 @@ def test_resume_without_a_saved_state_starts_from_scratch(tiny_wtq, tmp_path):
     assert summary["steps"] == 3
 
 
+@pytest.mark.slow  # runs in the CI's slow step (.ci/run), not the README's quick command
 def test_torchrun_two_processes_hold_identical_weights(tiny_wtq, tmp_path):
     env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(ROOT)}
     cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2",

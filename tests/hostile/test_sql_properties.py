@@ -113,6 +113,7 @@ def exports(draw) -> tuple[Table, Program, str]:
 SETTINGS = settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
+@pytest.mark.slow  # ~10 s of generated cases: the CI's slow step (.ci/run)
 @SETTINGS
 @given(case=exports())
 def test_sql_answers_like_the_executor_and_reads_only_its_table(case):

@@ -1,0 +1,83 @@
+"""The Python API's fast path: a DataFrame's table built once and reused only while unchanged, a list of
+questions answered in batches like `nprog batch`, and the costly parts of an answer made when asked for."""
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from nprog.qa import TableQA
+from nprog.tables import Table
+from tests.conftest import SAMPLES
+
+
+@pytest.fixture(scope="module")
+def qa(tiny_model_dir) -> TableQA:
+    return TableQA.load(tiny_model_dir, device="cpu")
+
+
+def _frame() -> pd.DataFrame:
+    return pd.DataFrame({"Nation": ["Norway", "Canada", "Japan"], "Gold": np.array([5, 9, 2], dtype=np.int64),
+                         "Held": pd.to_datetime(["2001-02-03", "2002-02-03", "2003-02-03"])})
+
+
+def test_a_dataframe_is_built_once_and_again_after_any_change(qa, monkeypatch):
+    built = []
+    real = Table.from_dataframe
+    monkeypatch.setattr(Table, "from_dataframe", classmethod(lambda cls, df, source="<dataframe>": built.append(1) or real(df, source)))
+    df = _frame()
+    first = qa.table(df)
+    assert qa.table(df) is first and len(built) == 1  # same object, same cells: reused
+    assert qa.table(_frame()) is not first and len(built) == 2  # an equal copy is another DataFrame
+    changes = [
+        lambda d: d.__setitem__("Gold", d["Gold"]),  # the same values again: the digest says unchanged
+        lambda d: d.loc.__setitem__((0, "Gold"), 6),  # one cell, in place
+        lambda d: d.loc.__setitem__((1, "Nation"), "Kenya"),  # a text cell
+        lambda d: d.loc.__setitem__((2, "Held"), pd.Timestamp("1999-01-01")),
+        lambda d: d.__setitem__("Gold", d["Gold"].to_numpy()[::-1].copy()),  # the same numbers, reordered
+        lambda d: setattr(d, "columns", ["Nation", "Silver", "Held"]),  # a name
+        lambda d: d.__setitem__("Extra", 1),  # a column more
+    ]
+    for k, change in enumerate(changes):
+        before = qa.table(df)
+        change(df)
+        after = qa.table(df)
+        if k == 0:
+            assert after is before
+            continue
+        assert after is not before, k
+        rebuilt = real(df)
+        assert after.names == rebuilt.names
+        for a, b in zip(after.columns, rebuilt.columns, strict=True):
+            assert a.strings.equals(b.strings) and np.array_equal(a.value, b.value, equal_nan=True)
+
+
+def test_the_cache_lets_dataframes_go(qa):
+    import gc
+
+    qa.frames.clear()
+    df = _frame()
+    qa.table(df)
+    assert len(qa.frames._entries) == 1
+    del df
+    gc.collect()
+    assert len(qa.frames._entries) == 0
+
+
+def test_the_pipeline_call_equals_asking_one_by_one_and_makes_sql_only_when_asked(qa):
+    df = pd.read_csv(SAMPLES / "medals.csv", dtype=str)
+    questions = [f"how many nations won more than {k} gold medals?" for k in range(70)] + ["which nation won the most gold?"]
+    dicts = qa(table=df, query=questions)  # more than one batch of 64
+    assert len(dicts) == len(questions) and all("sql" not in d for d in dicts)
+    with_sql = qa(table=df, query=questions[-2:], dialect="duckdb")
+    for q, d, s in zip(questions[-2:], dicts[-2:], with_sql, strict=True):
+        one = qa.ask(df, q)
+        assert d == one.to_dict(None) and s == one.to_dict("duckdb") and s["sql"] == one.sql("duckdb")
+    assert qa(table=df, query=questions[0]) == dicts[0]
+
+
+def test_pictures_are_made_on_first_use_and_match_the_trace(qa):
+    answer = qa.ask(SAMPLES / "medals.csv", "which nation won the most gold?")
+    assert "trace" not in answer.__dict__  # not made yet
+    trace = answer.trace
+    assert trace["ops"].shape[0] == len(trace["choices"]) and len(trace["tokens"]) == trace["attention"].shape[1]
+    assert answer.trace is trace
