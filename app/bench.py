@@ -25,7 +25,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-ROOT = Path(__file__).resolve().parent.parent
+from nprog import layout
+
+ROOT = layout.CHECKOUT or Path.cwd()  # bench/results.md is written here; a wheel has no checkout
 
 
 def synthetic_frame(rows: int, seed: int = 0) -> pd.DataFrame:
@@ -275,7 +277,7 @@ def bench_scaling(model: str | None, sizes=(1_000, 10_000, 100_000, 1_000_000),
         proc = subprocess.run(
             [sys.executable, "-m", "app.bench", "--scaling-one", str(n), "--device", device]
             + (["--model", model] if model else []),
-            capture_output=True, text=True, cwd=ROOT, timeout=600,
+            capture_output=True, text=True, cwd=layout.CHECKOUT, timeout=600,
         )
         if proc.returncode != 0:
             out.append((f"ask on {n:,} rows", f"failed: {proc.stderr.strip().splitlines()[-1:]}"))

@@ -317,7 +317,9 @@ def cmd_bench(args) -> int:
 def cmd_ui(args) -> int:
     import subprocess
 
-    root = Path(__file__).resolve().parent.parent  # .streamlit/config.toml is read from the working dir
+    from nprog import layout
+
+    root = layout.UI_DIR  # .streamlit/config.toml is read from the working dir
     cmd = [sys.executable, "-m", "streamlit", "run", str(root / "streamlit_app.py"), "--server.port", str(args.port)]
     return subprocess.call(cmd, cwd=root)
 

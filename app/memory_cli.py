@@ -45,10 +45,11 @@ from memory.tasks import (
     encode_text,
     train,
 )
+from nprog import layout
 from nprog.checkpoint import git_commit
 from nprog.qa import resolve_device
 
-MODELS_ROOT = Path(__file__).resolve().parents[1] / "data" / "models"
+MODELS_ROOT = layout.MODELS
 HARDWARE = "2-core CPU"
 
 
@@ -198,7 +199,7 @@ def _train(args: argparse.Namespace) -> int:
         "python_version": platform.python_version(),
         "seed": args.seed,
         "eval_seed": DEFAULT_EVAL_SEED,
-        "git_commit": git_commit(MODELS_ROOT.parents[1]),
+        "git_commit": git_commit(),
         "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
         "curve": {stem: curve[:: max(1, len(curve) // 50)] for stem, curve in curves.items()},
     }

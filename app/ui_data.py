@@ -20,11 +20,11 @@ from pathlib import Path
 
 import pandas as pd
 
+from nprog import layout
 from nprog.answers import lists_match
 from nprog.tables import Table, TableError, defuse_formula, escape_wtq, parse_csv_text, unescape_wtq
 
-ROOT = Path(__file__).resolve().parent.parent
-SAMPLES = ROOT / "data" / "samples"
+SAMPLES = layout.SAMPLES
 MAX_UPLOAD_MB = 200  # keep equal to server.maxUploadSize in .streamlit/config.toml
 MAX_UPLOAD_BYTES = MAX_UPLOAD_MB * 1024**2
 MAX_DB_ROWS = 1_000_000  # a database table larger than this is refused, not silently cut

@@ -4,6 +4,10 @@ The names below are imported on first use, so that `import nprog.tables` (or `np
 stats`) does not pay for torch.
 """
 
+from nprog import layout
+
+layout.install_checkout_finder()  # a source checkout: nprog.app is app/, nprog.memory is memory/
+
 __all__ = ["Answer", "Program", "Step", "Table", "TableError", "TableQA", "execute"]
 __version__ = "0.1.0"
 

@@ -21,12 +21,13 @@ import torch
 from safetensors import SafetensorError, safe_open
 from safetensors.torch import load_file, save_file
 
+from nprog import layout
 from nprog.model import ModelConfig, NeuralProgrammer
 from nprog.ops import OPS
 from nprog.questions import SPECIALS, Vocabulary
 
 PREPROCESSING_VERSION = 1
-DEFAULT_MODEL = Path(__file__).resolve().parent.parent / "data" / "models" / "wtq"
+DEFAULT_MODEL = layout.DEFAULT_MODEL
 MAX_VOCAB = 2_000_000
 MAX_JSON_BYTES = 256 * 1024**2  # config.json carries the vocabulary; even MAX_VOCAB words fit
 
@@ -294,7 +295,9 @@ def record_in_card(directory: Path, figures: dict) -> None:
 
 def git_commit(root: Path | None = None) -> str | None:
     """The checked-out commit, read from .git without running git; None outside a checkout."""
-    root = root or Path(__file__).resolve().parent.parent
+    root = root or layout.CHECKOUT
+    if root is None:
+        return None
     try:
         head = (root / ".git" / "HEAD").read_text().strip()
         if head.startswith("ref: "):
