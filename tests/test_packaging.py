@@ -158,19 +158,20 @@ def test_wheel_answers_from_anywhere(tmp_path):
             assert f"nprog/_data/{rest}" in names, f
     assert {"nprog/_ui/streamlit_app.py", "nprog/_ui/.streamlit/config.toml"} <= set(names)
 
-    # A fresh venv (no system site-packages) with the torch build installed here, then the wheel
+    # A fresh venv (no system site-packages) with the torch build installed here, then the wheel; nothing of
+    # this tree on the path (a checkout on PYTHONPATH would even make pip think nprog is installed)
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "PYTHONHOME", "VIRTUAL_ENV", "NPROG_MODEL")}
+    env["OMP_NUM_THREADS"] = "1"
     env_dir = tmp_path / "venv"
     venv.EnvBuilder(with_pip=True).create(env_dir)
     python, nprog = env_dir / "bin" / "python", env_dir / "bin" / "nprog"
     torch_req = "torch==" + torch.__version__.split("+")[0]
-    _run([str(python), "-m", "pip", "install", "-q", torch_req, str(wheel)], timeout=1800)
+    _run([str(python), "-m", "pip", "install", "-q", torch_req, str(wheel)], env=env, timeout=1800)
 
-    # From an empty directory elsewhere, with nothing of this tree on the path
+    # From an empty directory elsewhere
     work = tmp_path / "elsewhere"
     work.mkdir()
     (work / "data.csv").write_text(TABLE)
-    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "NPROG_MODEL")}
-    env["OMP_NUM_THREADS"] = "1"
     proc = _run([str(nprog), "ask", "--table", "data.csv", QUESTION, "--json"], cwd=work, env=env, timeout=600)
     got = json.loads(proc.stdout)
     want = TableQA.load().ask(Table.from_csv(work / "data.csv"), QUESTION).to_dict()  # this checkout's model
