@@ -33,7 +33,9 @@ SOURCE_DIRS = {"nprog": "nprog", "nprog.app": "app", "nprog.memory": "memory"}  
 
 
 def _sources() -> list[Path]:
-    return [ROOT / "streamlit_app.py"] + [p for d in SOURCE_DIRS.values() for p in sorted((ROOT / d).rglob("*.py"))]
+    return [ROOT / "streamlit_app.py"] + [
+        p for d in SOURCE_DIRS.values() for p in sorted((ROOT / d).rglob("*.py"))
+    ]
 
 
 def _normalized(requirement: str) -> str:
@@ -49,7 +51,9 @@ def test_every_subpackage_of_the_tree_is_declared_with_its_directory():
             parts = init.parent.relative_to(ROOT / directory).parts
             found.add(".".join((package, *parts)))
     declared = set(SETUPTOOLS["packages"])
-    assert found <= declared, f"add {sorted(found - declared)} to [tool.setuptools] packages in pyproject.toml"
+    assert found <= declared, (
+        f"add {sorted(found - declared)} to [tool.setuptools] packages in pyproject.toml"
+    )
     mapped = {p: d for p, d in SETUPTOOLS["package-dir"].items() if p in SOURCE_DIRS}
     assert mapped == SOURCE_DIRS
     assert {p.split(".")[0] for p in declared} == {"nprog"}  # the only top-level import name a wheel adds
@@ -97,8 +101,13 @@ def test_only_layout_locates_files_from_the_source():
     assert climbs.search('ROOT = Path(__file__).resolve().parent.parent / "data"')  # what it looks for
     assert climbs.search('Path(__file__).resolve().parents[1] / "data" / "models"')
     assert not climbs.search('_WORKER = Path(__file__).resolve().with_name("dbworker.py")')
-    offenders = [f"{p.relative_to(ROOT)}:{i}: {line.strip()}" for p in _sources() if p.name != "layout.py"
-                 for i, line in enumerate(p.read_text(encoding="utf-8").splitlines(), 1) if climbs.search(line)]
+    offenders = [
+        f"{p.relative_to(ROOT)}:{i}: {line.strip()}"
+        for p in _sources()
+        if p.name != "layout.py"
+        for i, line in enumerate(p.read_text(encoding="utf-8").splitlines(), 1)
+        if climbs.search(line)
+    ]
     assert not offenders, "locate shipped files through nprog.layout"
 
 
@@ -106,12 +115,16 @@ def test_a_checkout_uses_its_own_data_and_subpackages():
     assert layout.CHECKOUT == ROOT
     assert layout.DEFAULT_MODEL == ROOT / "data" / "models" / "wtq"
     assert layout.SAMPLES == ROOT / "data" / "samples" and (layout.SAMPLES / "questions.json").is_file()
-    assert (layout.UI_DIR / "streamlit_app.py").is_file() and (layout.UI_DIR / ".streamlit" / "config.toml").is_file()
+    assert (layout.UI_DIR / "streamlit_app.py").is_file() and (
+        layout.UI_DIR / ".streamlit" / "config.toml"
+    ).is_file()
     # From elsewhere, with only this tree on the path: nprog.app and nprog.memory are app/ and memory/ of
     # this tree, whatever editable install the interpreter has
     code = "import nprog.app.cli, nprog.memory.ntm, json; print(json.dumps([nprog.app.cli.__file__, nprog.memory.ntm.__file__]))"
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    proc = subprocess.run([sys.executable, "-c", code], cwd=ROOT / "tests", env=env, capture_output=True, text=True, timeout=300)
+    proc = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT / "tests", env=env, capture_output=True, text=True, timeout=300
+    )
     assert proc.returncode == 0, proc.stderr
     assert [Path(p) for p in json.loads(proc.stdout)] == [ROOT / "app" / "cli.py", ROOT / "memory" / "ntm.py"]
 
@@ -126,14 +139,17 @@ def _tree_files() -> list[str]:
     """The files of this tree that git would commit (tracked, or new and not ignored)."""
     if shutil.which("git") is None or not (ROOT / ".git").exists():
         pytest.skip("the wheel test builds from the files git knows: needs git and a checkout")
-    out = subprocess.run(["git", "ls-files", "-co", "--exclude-standard", "-z"], cwd=ROOT, capture_output=True,
-                         check=True).stdout.decode()
+    out = subprocess.run(
+        ["git", "ls-files", "-co", "--exclude-standard", "-z"], cwd=ROOT, capture_output=True, check=True
+    ).stdout.decode()
     return [f for f in out.split("\0") if f and (ROOT / f).is_file()]
 
 
 def _run(cmd, **kw) -> subprocess.CompletedProcess:
     proc = subprocess.run(cmd, capture_output=True, text=True, **kw)
-    assert proc.returncode == 0, f"{cmd}: exit {proc.returncode}\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}"
+    assert proc.returncode == 0, (
+        f"{cmd}: exit {proc.returncode}\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}"
+    )
     return proc
 
 
@@ -165,7 +181,11 @@ def test_wheel_answers_from_anywhere(tmp_path):
 
     # A fresh venv (no system site-packages) with the torch build installed here, then the wheel; nothing of
     # this tree on the path (a checkout on PYTHONPATH would even make pip think nprog is installed)
-    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "PYTHONHOME", "VIRTUAL_ENV", "NPROG_MODEL")}
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in ("PYTHONPATH", "PYTHONHOME", "VIRTUAL_ENV", "NPROG_MODEL")
+    }
     env["OMP_NUM_THREADS"] = "1"
     env_dir = tmp_path / "venv"
     venv.EnvBuilder(with_pip=True).create(env_dir)
@@ -177,17 +197,24 @@ def test_wheel_answers_from_anywhere(tmp_path):
     work = tmp_path / "elsewhere"
     work.mkdir()
     (work / "data.csv").write_text(TABLE)
-    proc = _run([str(nprog), "ask", "--table", "data.csv", QUESTION, "--json"], cwd=work, env=env, timeout=600)
+    proc = _run(
+        [str(nprog), "ask", "--table", "data.csv", QUESTION, "--json"], cwd=work, env=env, timeout=600
+    )
     got = json.loads(proc.stdout)
     want = TableQA.load().ask(Table.from_csv(work / "data.csv"), QUESTION).to_dict()  # this checkout's model
     assert got.pop("confidence") == pytest.approx(want.pop("confidence"), abs=1e-5)
     assert got == want  # answer, cells, program and SQL
 
     for stray in ("app", "memory"):  # the wheel adds no top-level name besides nprog
-        proc = subprocess.run([str(python), "-c", f"import {stray}"], cwd=work, env=env, capture_output=True, text=True)
+        proc = subprocess.run(
+            [str(python), "-c", f"import {stray}"], cwd=work, env=env, capture_output=True, text=True
+        )
         assert proc.returncode != 0 and "ModuleNotFoundError" in proc.stderr, (stray, proc.stderr)
-    where = _run([str(python), "-c", "from nprog import layout; print(layout.CHECKOUT, layout.DATA)"],
-                 cwd=work, env=env).stdout.split()
+    where = _run(
+        [str(python), "-c", "from nprog import layout; print(layout.CHECKOUT, layout.DATA)"],
+        cwd=work,
+        env=env,
+    ).stdout.split()
     assert where[0] == "None" and Path(where[1]).is_relative_to(env_dir)
 
     # The memory-task checkpoints ship too: an ACT checkpoint evaluated by the installed CLI
