@@ -1,0 +1,632 @@
+"""Programs as SQL over the user's own table: its real name, its own column names, no helper columns.
+
+:mod:`nprog.sql` prints SQL for the layout nprog's loader creates (``t`` with ``__row``, ``X__text`` …).
+This module prints the same program for the table *as the user has it* — a CSV read by DuckDB's
+``read_csv``, a pandas ``to_sql`` in SQLite, a PostgreSQL or Spark table of text columns — by putting one
+CTE in front that rebuilds nprog's typed layout from the user's columns inside the query::
+
+    WITH "nprog_typed" AS (
+      SELECT ROW_NUMBER() OVER (ORDER BY rowid) - 1 AS "__row",          -- or the --order-by column
+             CAST("Attendance" AS TEXT) AS "Attendance__text",          -- what print shows
+             CASE WHEN REGEXP_MATCHES(TRIM(REPLACE(…"Attendance"…, ',', '')), '^-?[0-9]+([.][0-9]+)?$')
+                  THEN TRY_CAST(… AS DOUBLE) END AS "Attendance"        -- "4,879" → 4879
+      FROM "films"), s1 AS (…) SELECT …
+
+The per-operation builders of :data:`nprog.sql.SQL_FORMS` then run unchanged over that relation: they ask
+their context for a column's typed value, its display text, the row-order expression and the source
+relation, never for a physical layout. Only the columns the program reads are typed.
+
+**Typed the way nprog typed it, or refused.** A column's SQL reading is a *recipe* chosen from the
+column's own cells: literal replacements (thousands separators, currency and unit marks, footnotes such
+as ``[a]`` or ``†``, unicode dashes), a trim, then a strict numeral test and a cast (number columns) or one
+of a few date formats (``2011-03-04``, ``March 4, 2011``, ``4 March 2011``, ``May 1998``, ``03/04/2011``,
+a bare year or season), parsed with regular expressions onto nprog's date scale. Before any SQL is
+printed, the recipe is run in Python on every distinct cell of the column, mirroring the SQL function by
+function, and must give nprog's value for each (NaN for NULL). Where it cannot — ``5.2 million``,
+``1:23.45``, ``two``, a date format the dialect cannot parse (SQLite has no regular expressions) — the
+export raises :class:`ExportError` naming the column and a cell, instead of printing SQL that silently
+answers something else. Text columns need no recipe (``select`` matches the cell text); ``mfe`` on a
+text column groups by the cell text where that partitions the cells exactly as nprog's normalized text
+does, and is refused otherwise.
+
+**Row order** (first/last/previous/next, ties of argmax/argmin and mfe, the order of printed values)
+comes from the engine's row identity where one exists (DuckDB and SQLite ``rowid``) or from a column the
+user names (``order_by``); PostgreSQL and Spark tables have no row order, so without ``order_by`` the
+export refuses and says so rather than guessing.
+
+Engines may type the user's columns themselves (DuckDB's sniffer reads "3.50" as the DOUBLE 3.5); the
+recipes cast every column to text first, so the reading only depends on the value, and printed values are
+compared with WTQ's answer matching (:func:`nprog.answers.lists_match`): ``3.5`` is ``3.50``.
+"""
+
+from __future__ import annotations
+
+import csv
+import math
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+import numpy as np
+from sqlglot import exp
+
+from nprog.answers import lists_match
+from nprog.program import Program, execute, validate
+from nprog.sql import (
+    SQL_FORMS,
+    ColumnLayout,
+    Layout,
+    _Context,
+    _cte_prefix,
+    _drop_if_exists,
+    _id,
+    _native_null_order,
+    _table_ref,
+    _text,
+    run_sql,
+)
+from nprog.tables import Column, Table
+
+DIALECTS = ("duckdb", "sqlite", "postgres", "spark")
+ROWID_DIALECTS = ("duckdb", "sqlite")  # engines whose tables carry a row identity in insertion order
+TYPED = "nprog_typed"  # the CTE holding the typed layout
+
+
+class ExportError(ValueError):
+    """The program cannot be written as SQL over the user's table that answers what nprog answered."""
+
+
+# ---------------------------------------------------------------- recipes: how SQL reads a column's cells
+
+_NUMERAL = "^-?([0-9]+([.][0-9]+)?|[.][0-9]+)$"  # what every engine casts to the same double
+# m:ss(.f) and h:mm:ss(.f) are seconds to nprog (its sign is ignored); groups h, m, s
+_TIME = "^[-+]?(?:([0-9]+):)?([0-9]+):([0-9]{2}(?:[.][0-9]+)?)$"
+_MONTH_NAMES = (
+    "january|february|march|april|may|june|july|august|september|october|november|december|"
+    "sept|jan|feb|mar|apr|jun|jul|aug|sep|oct|nov|dec"
+)
+_MONTHS3 = "janfebmaraprmayjunjulaugsepoctnovdec"  # month = (position of the name's first 3 letters + 2) / 3
+_ORD = "(?:st|nd|rd|th)?"
+# (name, pattern, roles of its groups in order): y year, m month number, n month name, d day,
+# a/b the two parts of a slash date (month first unless the first exceeds 12). Tried in nprog's order.
+_CLOCK = "[0-9]{1,2}:[0-9]{2}(:[0-9]{2}([.][0-9]+)?)?"  # what DuckDB's CSV sniffer types as TIME
+_DATE_FORMATS = (
+    ("ymd", "^([0-9]{4})-([0-9]{1,2})-([0-9]{1,2})$", "ymd"),
+    ("ym", "^([0-9]{4})-([0-9]{1,2})$", "ym"),
+    ("d_mon_y", f"^([0-9]{{1,2}}){_ORD} (?:of )?({_MONTH_NAMES})[.]?,? ([0-9]{{4}})$", "dny"),
+    ("mon_d_y", f"^({_MONTH_NAMES})[.]? ([0-9]{{1,2}}){_ORD},? ([0-9]{{4}})$", "ndy"),
+    ("mon_y", f"^({_MONTH_NAMES})[.]?,? ([0-9]{{4}})$", "ny"),
+    ("slash", "^([0-9]{1,2})/([0-9]{1,2})/([0-9]{4})$", "aby"),
+    ("year", "^([12][0-9]{3})(?: ?- ?(?:[0-9]{2}|[0-9]{4}))?$", "y"),
+)
+_SQLITE_DATE_GLOBS = {  # SQLite has no regular expressions: fixed-width formats only, read with SUBSTR
+    "ymd": ("[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9]", {"y": (1, 4), "m": (6, 2), "d": (9, 2)}),
+    "year": ("[12][0-9][0-9][0-9]", {"y": (1, 4)}),
+}
+_FOOTNOTE = re.compile(r"\[[^\]]{0,12}\]|[*†‡§¶]+")
+_DASHES = "‐‑‒–—―−﹣－"
+_MAX_REPLACEMENTS = 24
+
+
+@dataclass(frozen=True)
+class Recipe:
+    """How SQL reads one number or date column: replacements, a trim, then a numeral or date formats."""
+
+    kind: str  # "number" | "date"
+    replacements: tuple[tuple[str, str], ...]  # (old, new), applied in order (SQL REPLACE = str.replace)
+    formats: tuple[str, ...] = ()  # date formats used, in _DATE_FORMATS order; numbers: "time" if used
+
+
+def _prepare(s: str, recipe: Recipe) -> str:
+    for old, new in recipe.replacements:
+        s = s.replace(old, new)
+    return s.strip(" ")  # SQL TRIM removes spaces only
+
+
+def _full(pattern: str, s: str) -> re.Match | None:
+    """A match in every engine, or None in every engine; ExportError-worthy ambiguity raises ValueError.
+
+    Java (Spark) and Python let ``$`` match before a final newline, RE2 (DuckDB) and PostgreSQL do not."""
+    strict, loose = re.fullmatch(pattern, s), re.search(pattern, s)
+    if bool(strict) != bool(loose):
+        raise ValueError("a line break at the end of a cell")
+    return strict
+
+
+def _simulate(strings: list[str], recipe: Recipe, dialect: str) -> np.ndarray:
+    """What the recipe's SQL computes for each string (NaN where it gives NULL), function by function."""
+    out = np.full(len(strings), np.nan)
+    for i, raw in enumerate(strings):
+        if raw == "":  # an empty cell is NULL in the user's engine
+            continue
+        t = _prepare(raw, recipe)
+        if recipe.kind == "number" and _full(_NUMERAL, raw):  # a numeral as it stands, marks left alone:
+            out[i] = float(raw)  # also how an engine that typed the column itself ("1." → 1.0) shows it
+            continue
+        if recipe.kind == "number":
+            if dialect == "sqlite":  # GLOB test: a digit or dot (after an optional '-'), then digits and dots
+                if re.fullmatch(r"-?[0-9.][0-9.]*", t) and not re.fullmatch(_NUMERAL, t):
+                    raise ValueError(f"{t!r} passes SQLite's numeral test but is not a plain numeral")
+            if _full(_NUMERAL, t):
+                out[i] = float(t)
+            elif "time" in recipe.formats and (m := _full(_TIME, t)):
+                h, mi, s = m.groups()
+                out[i] = float(h or 0) * 3600.0 + float(mi) * 60.0 + float(s)
+            continue
+        out[i] = _simulate_date(t.lower() if t.isascii() else "", recipe, dialect)
+    return out
+
+
+def _simulate_date(t: str, recipe: Recipe, dialect: str) -> float:
+    for name, pattern, roles in _DATE_FORMATS:
+        if name not in recipe.formats:
+            continue
+        if dialect == "sqlite":
+            glob, parts = _SQLITE_DATE_GLOBS[name]
+            if not re.fullmatch(glob, t):  # these GLOBs read the same as regular expressions
+                continue
+            got = {k: float(t[a - 1 : a - 1 + n]) for k, (a, n) in parts.items()}
+        else:
+            m = _full(pattern, t)
+            if m is None:
+                continue
+            got = {}
+            for role, text in zip(roles, m.groups(), strict=True):
+                got[role] = float(_MONTHS3.find(text[:3]) + 3) / 3 if role == "n" else float(text)
+        y, mo, d = _parts(got)
+        if _valid(name, y, mo, d):
+            return y + (mo - 1.0) / 12.0 + (d - 1.0) / 372.0
+    return math.nan
+
+
+def _parts(got: dict) -> tuple[float, float, float]:
+    mo = got.get("m", got.get("n", 1.0))
+    d = got.get("d", 1.0)
+    if "a" in got:
+        a, b = got["a"], got["b"]
+        mo, d = (b, a) if a > 12 else (a, b)
+    return got["y"], mo, d
+
+
+def _valid(name: str, y: float, mo: float, d: float) -> bool:
+    if name == "year":
+        return 1000 <= y <= 2999
+    return 1 <= mo <= 12 and 1 <= d <= 31
+
+
+def _number_replacements(strings: list[str], values: np.ndarray) -> list[tuple[str, str]]:
+    """Literal text around the numerals of the valid cells ("$", "%", " m", "[a]", ","), to delete."""
+    found: set[str] = set()
+    for s, v in zip(strings, values, strict=True):
+        if math.isnan(v):
+            continue
+        s = s.translate({ord(c): "-" for c in _DASHES})
+        if re.fullmatch(_TIME, s.strip(" ")):
+            continue
+        m = re.search(r"-?[0-9][0-9,]*(?:[.][0-9]+)?", s)
+        if m is None:
+            continue
+        for junk in (s[: m.start()].strip(" "), s[m.end() :].strip(" ")):
+            if junk and junk != "-":
+                found.add(junk)
+        if "," in m.group():
+            found.add(",")
+    dashes = [(c, "-") for c in _DASHES if any(c in s for s in strings)]
+    return dashes + [(j, "") for j in sorted(found, key=lambda j: (-len(j), j))]
+
+
+def _date_replacements(strings: list[str]) -> list[tuple[str, str]]:
+    notes = {m.group() for s in strings for m in _FOOTNOTE.finditer(s)}
+    dashes = [(c, "-") for c in _DASHES if any(c in s for s in strings)]
+    return dashes + [(n, "") for n in sorted(notes, key=lambda j: (-len(j), j))]
+
+
+def _example(strings: list[str], got: np.ndarray, want: np.ndarray) -> str:
+    bad = np.flatnonzero(~((got == want) | (np.isnan(got) & np.isnan(want))))
+    return strings[int(bad[0])] if len(bad) else ""
+
+
+def check_engine_reading(column: Column, dialect: str) -> None:
+    """Refuse a column the user's engine is known to retype so that its text no longer says what nprog read."""
+    if dialect == "duckdb" and column.kind != "text":
+        cells = [s for s in column.strings.unique().to_pylist() if s]
+        if cells and all(re.fullmatch(_CLOCK, s) for s in cells):
+            raise ExportError(f"column {column.name!r}: DuckDB's read_csv reads cells like {cells[0]!r} as a time "
+                              f"of day, nprog as minutes and seconds; load the column as text (read_csv(..., "
+                              f"types={{{column.original_name!r}: 'VARCHAR'}}))")
+
+
+def recipe_for(column: Column, dialect: str) -> Recipe:
+    """The SQL reading of a number or date column that gives nprog's value on every one of its cells."""
+    uniques, first = np.unique(np.asarray(column.strings.to_pylist(), dtype=object), return_index=True)
+    strings = [str(s) for s in uniques]
+    want = column.value[first]
+    if column.kind == "number":
+        replacements = _number_replacements(strings, want)
+        times = dialect != "sqlite" and any(re.fullmatch(_TIME, _prepare(s, Recipe("number", tuple(replacements))))
+                                            for s in strings)
+        recipe = Recipe("number", tuple(replacements), ("time",) if times else ())
+    else:
+        replacements = _date_replacements(strings)
+        base = Recipe("date", tuple(replacements))
+        usable = [n for n, _, _ in _DATE_FORMATS if dialect != "sqlite" or n in _SQLITE_DATE_GLOBS]
+        used = ["ymd"] if dialect == "duckdb" else []  # how DuckDB shows a column its sniffer typed DATE
+        for name in usable:  # the formats some cell of this column is written in
+            probe = Recipe("date", base.replacements, (name,))
+            try:
+                if name not in used and not np.isnan(_simulate(strings, probe, dialect)).all():
+                    used.append(name)
+            except ValueError:
+                used.append(name)  # the full check below reports it
+        recipe = Recipe("date", base.replacements, tuple(used))
+    where = f"column {column.name!r}"
+    if len(recipe.replacements) > _MAX_REPLACEMENTS:
+        raise ExportError(f"{where}: its cells carry too many different marks around the values for a "
+                          f"{dialect} reading of them ({len(recipe.replacements)})")
+    try:
+        got = _simulate(strings, recipe, dialect)
+    except ValueError as e:
+        raise ExportError(f"{where}: {dialect} cannot read its cells the way nprog does ({e})") from None
+    cell = _example(strings, got, want)
+    if cell:
+        v = want[strings.index(cell)]
+        nprog_reads = "no value" if math.isnan(v) else f"{v:g}"
+        why = " (SQLite has no regular expressions for its date format)" if dialect == "sqlite" and column.kind == "date" else ""
+        raise ExportError(f"{where}: {dialect} cannot read its cells the way nprog does: nprog reads "
+                          f"{cell!r} as {nprog_reads}{why}")
+    return recipe
+
+
+# ---------------------------------------------------------------- recipes → SQL expressions
+
+
+def _regexp_like(t: exp.Expression, pattern: str, dialect: str) -> exp.Expression:
+    return exp.RegexpLike(this=t, expression=exp.convert(pattern))
+
+
+def _regexp_group(t: exp.Expression, pattern: str, dialect: str) -> exp.Expression:
+    """The one capture group of ``pattern`` in t (the pattern matches: callers test first)."""
+    if dialect == "postgres":  # SUBSTRING(t FROM pattern) returns the first parenthesized group
+        return exp.Substring(this=t, start=exp.convert(pattern))
+    return exp.RegexpExtract(this=t, expression=exp.convert(pattern), group=exp.convert(1))
+
+
+def _double(e: exp.Expression, dialect: str) -> exp.Expression:
+    to = exp.DataType.build("DOUBLE")
+    return exp.TryCast(this=e, to=to) if dialect == "duckdb" else exp.Cast(this=e, to=to)
+
+
+def _as_text(column: exp.Column) -> exp.Expression:
+    return exp.Cast(this=column.copy(), to=exp.DataType.build("TEXT"))
+
+
+def _prepared(source: exp.Expression, recipe: Recipe) -> exp.Expression:
+    t = source
+    for old, new in recipe.replacements:
+        t = exp.func("REPLACE", t, _text(old), _text(new))
+    return exp.Trim(this=t)
+
+
+def _numeral_test(t: exp.Expression, dialect: str) -> exp.Expression:
+    if dialect == "sqlite":
+        digit_first = exp.or_(exp.Glob(this=t.copy(), expression=exp.convert("[0-9.]*")),
+                              exp.Glob(this=t.copy(), expression=exp.convert("-[0-9.]*")))
+        rest = exp.Substring(this=t.copy(), start=exp.convert(2))
+        return exp.and_(digit_first, exp.not_(exp.Glob(this=rest, expression=exp.convert("*[^0-9.]*"))))
+    return _regexp_like(t.copy(), _NUMERAL, dialect)
+
+
+def _number_sql(raw: exp.Expression, t: exp.Expression, recipe: Recipe, dialect: str) -> exp.Expression:
+    """A numeral as it stands, else the numeral left after the recipe's replacements, else a time."""
+    ifs = [exp.If(this=_numeral_test(raw, dialect), true=_double(raw.copy(), dialect))]
+    if recipe.replacements:
+        ifs.append(exp.If(this=_numeral_test(t, dialect), true=_double(t.copy(), dialect)))
+    if "time" in recipe.formats:
+        m, s = (_double(_regexp_group(t.copy(), _one_group(_TIME, _group_starts(_TIME), k), dialect), dialect)
+                for k in (1, 2))
+        h = exp.Coalesce(this=exp.Cast(this=exp.Nullif(this=_regexp_group(t.copy(), _one_group(
+            _TIME, _group_starts(_TIME), 0), dialect), expression=exp.convert("")), to=exp.DataType.build("DOUBLE")),
+            expressions=[exp.convert(0.0)])  # an absent hour group is '' (DuckDB, Spark) or NULL (PostgreSQL)
+        seconds = exp.Add(this=exp.Add(this=exp.Mul(this=h, expression=exp.convert(3600.0)),
+                                       expression=exp.Mul(this=m, expression=exp.convert(60.0))), expression=s)
+        ifs.append(exp.If(this=_regexp_like(t.copy(), _TIME, dialect), true=seconds))
+    return exp.Case(ifs=ifs)
+
+
+def _group_starts(pattern: str) -> list[int]:
+    return [m.start() for m in re.finditer(r"\((?!\?)", pattern)]
+
+
+def _date_scale(y, mo, d, dialect: str) -> exp.Expression:
+    """year + (month - 1)/12 + (day - 1)/372 in the executor's operation order (bit-identical doubles)."""
+    one = exp.convert(1.0)
+    month = exp.Div(this=exp.Paren(this=exp.Sub(this=mo, expression=one)), expression=exp.convert(12.0))
+    day = exp.Div(this=exp.Paren(this=exp.Sub(this=d, expression=one.copy())), expression=exp.convert(372.0))
+    return exp.Add(this=exp.Add(this=y, expression=month), expression=day)
+
+
+def _date_sql(t: exp.Expression, recipe: Recipe, dialect: str) -> exp.Expression:
+    low = exp.Lower(this=t)
+    ifs = []
+    for name, pattern, roles in _DATE_FORMATS:
+        if name not in recipe.formats:
+            continue
+        if dialect == "sqlite":
+            glob, spans = _SQLITE_DATE_GLOBS[name]
+            test = exp.Glob(this=low.copy(), expression=exp.convert(glob))
+            got = {k: _double(exp.Substring(this=low.copy(), start=exp.convert(a), length=exp.convert(n)), dialect)
+                   for k, (a, n) in spans.items()}
+        else:
+            test = _regexp_like(low.copy(), pattern, dialect)
+            groups = _group_starts(pattern)
+            got = {}
+            for k, role in enumerate(roles):  # each group read alone: the others become (?: … )
+                part = _regexp_group(low.copy(), _one_group(pattern, groups, k), dialect)
+                if role == "n":
+                    pos = exp.StrPosition(this=exp.convert(_MONTHS3),
+                                          substr=exp.Substring(this=part, start=exp.convert(1), length=exp.convert(3)))
+                    got[role] = exp.Div(this=exp.Paren(this=exp.Add(this=_double(pos, dialect), expression=exp.convert(2.0))),
+                                        expression=exp.convert(3.0))
+                else:
+                    got[role] = _double(part, dialect)
+        y = got["y"]
+        mo = got.get("m", got.get("n", exp.convert(1.0)))
+        d = got.get("d", exp.convert(1.0))
+        if "a" in got:
+            first_is_day = exp.GT(this=got["a"].copy(), expression=exp.convert(12.0))
+            mo = exp.Case(ifs=[exp.If(this=first_is_day, true=got["b"].copy())], default=got["a"].copy())
+            d = exp.Case(ifs=[exp.If(this=first_is_day.copy(), true=got["a"])], default=got["b"])
+        if name == "year":
+            ok = exp.Between(this=y.copy(), low=exp.convert(1000.0), high=exp.convert(2999.0))
+        else:
+            ok = exp.and_(exp.Between(this=mo.copy(), low=exp.convert(1.0), high=exp.convert(12.0)),
+                          exp.Between(this=d.copy(), low=exp.convert(1.0), high=exp.convert(31.0)))
+        ifs.append(exp.If(this=exp.and_(test, ok), true=_date_scale(y, mo, d, dialect)))
+    return exp.Case(ifs=ifs) if ifs else exp.Null()
+
+
+def _one_group(pattern: str, starts: list[int], keep: int) -> str:
+    """``pattern`` with every capture group but the keep-th made non-capturing."""
+    out, prev = [], 0
+    for k, at in enumerate(starts):
+        out.append(pattern[prev:at])
+        out.append("(" if k == keep else "(?:")
+        prev = at + 1
+    out.append(pattern[prev:])
+    return "".join(out)
+
+
+def value_sql(source: exp.Column, recipe: Recipe, dialect: str) -> exp.Expression:
+    """The typed value of the user's column ``source`` (a double on nprog's scale; NULL where invalid)."""
+    t = _prepared(_as_text(source), recipe)
+    return _number_sql(_as_text(source), t, recipe, dialect) if recipe.kind == "number" else _date_sql(t, recipe, dialect)
+
+
+# ---------------------------------------------------------------- the user's table as a layout
+
+
+def default_table_name(table: Table) -> str:
+    """The user's table name: the ``--db`` table, the CSV file's stem, else ``t``."""
+    source = table.source or ""
+    m = re.search(r" \(table (.*)\)$", source)
+    if m:
+        return m.group(1)
+    path = Path(source)
+    if path.suffix.lower() in (".csv", ".tsv", ".txt"):
+        return path.stem
+    return "t"
+
+
+def _source_column(table: Table, name: str, dialect: str) -> str:
+    """The user's own name of a column; refused where the header does not name it alone."""
+    column = table.column(name)
+    original = column.original_name
+    if original.strip() == "" or "\x00" in original:
+        raise ExportError(f"column {name!r}: the table gives it no header the SQL can refer to "
+                          "(engines invent one of their own); name it in the table")
+    same = [c.name for c in table.columns if c.original_name.lower() == original.lower()]
+    # a repeated header: CSV readers keep the first one's name and rename the others (DuckDB "x_1", pandas
+    # "x.1"); Spark renames them all
+    if len(same) > 1 and (same[0] != name or dialect == "spark"):
+        raise ExportError(f"column {name!r}: the header {original!r} names {len(same)} columns "
+                          f"({', '.join(repr(s) for s in same)}); rename them in the table")
+    return original
+
+
+def _mfe_text_key(column: Column, source: exp.Column) -> exp.Expression:
+    """Group text cells by their text where that splits them exactly as nprog's normalized text does."""
+    strings = column.strings.to_pylist()
+    norms = column.norm.to_pylist()
+    by_norm: dict[str, set[str]] = {}
+    empty = set()
+    for s, n in zip(strings, norms, strict=True):
+        if n == "":
+            empty.add(s)
+        else:
+            by_norm.setdefault(n, set()).add(s)
+    merged = [sorted(v) for v in by_norm.values() if len(v) > 1]
+    text = _as_text(source)
+    if merged:  # "Towed Gun" and "Towed gun": grouping by LOWER(text) may split them as nprog does
+        pairs = {(s.lower(), n) for n, v in by_norm.items() for s in v}  # one lowercase text per entry
+        ascii_only = all(s.isascii() for v in by_norm.values() for s in v)
+        if not ascii_only or len({low for low, _ in pairs}) != len(pairs) or len(by_norm) != len(pairs):
+            raise ExportError(f"column {column.name!r}: nprog counts {merged[0][0]!r} and {merged[0][1]!r} as "
+                              "the same entry, which SQL grouping by the cell text cannot")
+        text = exp.Lower(this=text)  # ASCII only: LOWER is the same in every engine there
+    empty.discard("")
+    if not empty:
+        return text
+    return exp.Case(ifs=[exp.If(this=text.copy().isin(*(_text(s) for s in sorted(empty))), true=exp.Null())],
+                    default=text)
+
+
+@dataclass(frozen=True)
+class UserTable:
+    """Where the program's columns and the row order come from in the user's table."""
+
+    dialect: str
+    name: str  # the user's table
+    order: str | None  # the order column the user named; None: the engine's rowid (DuckDB, SQLite)
+
+
+def typed_relation(program: Program, table: Table, user: UserTable) -> tuple[exp.Select, Layout]:
+    """The CTE body rebuilding nprog's layout for the program's columns, and that layout."""
+    used = {s.column for s in program.steps if s.column is not None}
+    names = {"__row"} | {f"{c.name}{suffix}" for c in table.columns for suffix in ("", "__text", "__norm")}
+    row = "__row"
+    if user.order is None and user.dialect not in ROWID_DIALECTS:
+        raise ExportError(f"{user.dialect} tables have no row order: name an order column "
+                          "(nprog ask --order-by COLUMN, Answer.sql(..., order_by=COLUMN))")
+    if user.order is None and any(c.original_name.lower() == "rowid" for c in table.columns):
+        raise ExportError("the table has a column named 'rowid', which hides the engine's row order: "
+                          "name an order column (--order-by COLUMN)")
+    # qualified: the CTE's own aliases reuse the user's column names, and DuckDB reads a bare name as an alias
+    order = exp.column(user.order if user.order is not None else "rowid", table=user.name, quoted=True)
+    if user.order is None:
+        order.this.set("quoted", False)  # rowid is the engine's row identity, not a column to quote
+    row_number = exp.Window(this=exp.RowNumber(), order=exp.Order(expressions=[exp.Ordered(this=order)]))
+    selects = [exp.alias_(exp.Sub(this=row_number, expression=exp.convert(1)), _id(row))]
+    columns = {}
+    for column in table.columns:
+        if column.name not in used:
+            continue
+        source = exp.column(_source_column(table, column.name, user.dialect), table=user.name, quoted=True)
+        check_engine_reading(column, user.dialect)
+        needs_value = column.kind != "text" and any(s.column == column.name and s.op != "print" for s in program.steps)
+        text_name = column.name if column.kind == "text" else _free(f"{column.name}__text", names)
+        selects.append(exp.alias_(_as_text(source), _id(text_name)))
+        if column.kind == "text":
+            key = None
+            if any(s.op == "mfe" and s.column == column.name for s in program.steps):
+                key = _free(f"{column.name}__norm", names)
+                selects.append(exp.alias_(_mfe_text_key(column, source), _id(key)))
+            columns[column.name] = ColumnLayout(column.kind, None, text_name, key or text_name)
+        else:
+            value = None
+            if needs_value:
+                value = column.name
+                selects.append(exp.alias_(value_sql(source, recipe_for(column, user.dialect), user.dialect), _id(value)))
+            columns[column.name] = ColumnLayout(column.kind, value, text_name, value or text_name)
+    return exp.select(*selects).from_(_table_ref(user.name)), Layout(row, columns)
+
+
+def _free(name: str, taken: set[str]) -> str:
+    k, out = 2, name
+    while out.lower() in {t.lower() for t in taken}:
+        out, k = f"{name}_{k}", k + 1
+    taken.add(out)
+    return out
+
+
+def to_portable_expression(program: Program, table: Table, user: UserTable) -> exp.Select:
+    """The program as one SELECT over the user's table: the typed CTE, a CTE per row step, the answer."""
+    validate(program, table)
+    program = program.simplified()
+    relation, lay = typed_relation(program, table, user)
+    typed = TYPED
+    while typed.lower() == user.name.lower():
+        typed = "_" + typed
+    prefix = _cte_prefix(user.name, len(program.steps))
+    ctes: list[tuple[str, exp.Select]] = [(typed, relation)]
+    source = None
+    for k, step in enumerate(program.steps[:-1], start=1):
+        ctes.append((f"{prefix}{k}", SQL_FORMS[step.op](step, _Context(lay, typed, source))))
+        source = ctes[-1][0]
+    query = SQL_FORMS[program.steps[-1].op](program.steps[-1], _Context(lay, typed, source))
+    for name, cte in ctes:
+        query = query.with_(exp.TableAlias(this=_id(name)), as_=cte, copy=False)
+    return query
+
+
+def to_portable_sql(program: Program, table: Table, dialect: str = "duckdb", table_name: str | None = None,
+                    order_by: str | None = None, *, pretty: bool = True) -> str:
+    """SQL over the user's own table (see the module docstring); ExportError where it cannot be exact."""
+    if dialect not in DIALECTS:
+        raise ExportError(f"SQL over your own table is written for {', '.join(DIALECTS)}, not {dialect!r} "
+                          "(layout='nprog' prints any sqlglot dialect for nprog's own loader)")
+    user = UserTable(dialect, table_name or default_table_name(table), order_by)
+    tree = _native_null_order(to_portable_expression(program, table, user), dialect)
+    return tree.sql(dialect=dialect, pretty=pretty, identify=True)
+
+
+# ---------------------------------------------------------------- checks: the user's table as the user loads it
+
+
+def write_csv(table: Table, path: str | Path) -> None:
+    """The cells nprog read, under their original headers, as a standard CSV (RFC 4180 quoting).
+
+    The checks load this file with each engine's own reader. (WikiTableQuestions' ``.csv`` files are not
+    what nprog reads: it reads their ``.tsv`` twins, and 80 of the 346 dev tables' CSVs hold other text —
+    backslash-escaped quotes, plain spaces for non-breaking ones.)"""
+    with open(path, "w", newline="", encoding="utf-8") as f:
+        writer = csv.writer(f, lineterminator="\n")  # one line ending, also inside quoted cells
+        writer.writerow([c.original_name for c in table.columns])
+        writer.writerows(zip(*(c.strings.to_pylist() for c in table.columns), strict=True))
+
+
+def load_csv_as_user(conn, csv_path: str | Path, dialect: str, table_name: str, order_by: str | None = None) -> None:
+    """Load a CSV the way a user would: DuckDB ``read_csv``; SQLite ``pandas.read_csv(...).to_sql``;
+    PostgreSQL: text columns filled by COPY from the CSV (Python's csv reader, as COPY ... CSV HEADER
+    reads it). ``order_by`` adds that column holding the file's row number (1-based)."""
+    path = str(csv_path)
+    target = _table_ref(table_name)
+    if dialect == "duckdb":
+        conn.execute(_drop_if_exists(target.copy()).sql("duckdb"))
+        extra = f", ROW_NUMBER() OVER () AS {_id(order_by).sql('duckdb')}" if order_by else ""
+        create = f"CREATE TABLE {target.sql('duckdb')} AS SELECT *{extra} FROM read_csv(?, header=true{{}})"
+        try:
+            conn.execute(create.format(""), [path])
+        except duckdb.InvalidInputException:  # the sniffer gave up: say what the file is, as its hint asks
+            conn.execute(create.format(", delim=',', quote='\"', escape='\"'"), [path])
+        return
+    if dialect == "sqlite":
+        import pandas as pd
+
+        frame = pd.read_csv(path)
+        if order_by:
+            frame[order_by] = np.arange(1, len(frame) + 1)
+        frame.to_sql(table_name, conn, if_exists="replace")
+        return
+    if dialect == "postgres":
+        with open(path, newline="", encoding="utf-8", errors="replace") as f:
+            rows = list(csv.reader(f))
+        header, body = rows[0], rows[1:]
+        width = len(header)
+        names = header + ([order_by] if order_by else [])
+        conn.execute(_drop_if_exists(target.copy()).sql("postgres"))
+        defs = [exp.ColumnDef(this=_id(n), kind=exp.DataType.build("TEXT")) for n in names]
+        conn.execute(exp.Create(this=exp.Schema(this=target.copy(), expressions=defs), kind="TABLE").sql("postgres"))
+        copy = exp.Copy(this=exp.Schema(this=target, expressions=[_id(n) for n in names]), kind=True,
+                        files=[exp.to_identifier("STDIN")])
+        with conn.cursor() as cur, cur.copy(copy.sql("postgres")) as out:
+            for i, r in enumerate(body, start=1):
+                cells = [(c.replace("\x00", "") or None) for c in (r + [""] * width)[:width]]
+                out.write_row(cells + ([str(i)] if order_by else []))
+        return
+    raise ValueError(f"no user-style loader for {dialect}")
+
+
+def check_portable(program: Program, table: Table, conn, dialect: str, table_name: str,
+                   order_by: str | None = None) -> str:
+    """'agree', 'refused' (ExportError) or 'wrong' (the engine's answer differs, or the SQL failed):
+    the portable SQL run on the user's table in ``conn`` against the reference executor."""
+    expected = execute(program, table).answer
+    try:
+        sql = to_portable_sql(program, table, dialect, table_name, order_by, pretty=False)
+    except ExportError:
+        return "refused"
+    try:
+        got = run_sql(conn, sql)
+    except Exception:  # noqa: BLE001 - any engine failure is a disagreement the report counts
+        return "wrong"
+    return "agree" if lists_match(expected, got) else "wrong"
+
+
+def agreement_line(agree: int, refused: int, wrong: int) -> str:
+    n = agree + refused + wrong
+    return f"portable sql agreement: {agree / max(n, 1):.3f} ({agree}/{n}), refused {refused}, wrong {wrong}"
+
+
+__all__ = ["ExportError", "Recipe", "UserTable", "agreement_line", "check_portable", "default_table_name",
+           "load_csv_as_user", "recipe_for", "to_portable_expression", "to_portable_sql", "value_sql"]
