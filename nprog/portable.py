@@ -495,7 +495,9 @@ def typed_relation(program: Program, table: Table, user: UserTable) -> tuple[exp
         check_engine_reading(column, user.dialect)
         needs_value = column.kind != "text" and any(s.column == column.name and s.op != "print" for s in program.steps)
         text_name = column.name if column.kind == "text" else _free(f"{column.name}__text", names)
-        selects.append(exp.alias_(_as_text(source), _id(text_name)))
+        # an empty cell is NULL in the user's engine and "" to nprog (what print shows and select matches)
+        shown = exp.Coalesce(this=_as_text(source), expressions=[exp.convert("")])
+        selects.append(exp.alias_(shown, _id(text_name)))
         if column.kind == "text":
             key = None
             if any(s.op == "mfe" and s.column == column.name for s in program.steps):
@@ -628,5 +630,67 @@ def agreement_line(agree: int, refused: int, wrong: int) -> str:
     return f"portable sql agreement: {agree / max(n, 1):.3f} ({agree}/{n}), refused {refused}, wrong {wrong}"
 
 
-__all__ = ["ExportError", "Recipe", "UserTable", "agreement_line", "check_portable", "default_table_name",
+__all__ = ["ExportError", "PortableCheck", "Recipe", "check_setup_error", "UserTable", "agreement_line", "check_portable", "default_table_name",
            "load_csv_as_user", "recipe_for", "to_portable_expression", "to_portable_sql", "value_sql"]
+
+
+def check_setup_error(dialect: str, order_by: str | None) -> str | None:
+    """Why a portable check on ``dialect`` cannot run here (one line), or None."""
+    if dialect == "postgres":
+        import os
+
+        if not os.environ.get("NPROG_PG_DSN"):
+            return "--check-sql portable --sql postgres needs a server: set NPROG_PG_DSN (.ci/postgres.sh prints one)"
+        try:
+            import psycopg  # noqa: F401
+        except ImportError:
+            return "--check-sql portable --sql postgres needs psycopg (pip install 'psycopg[binary]')"
+        if not order_by:
+            return "--check-sql portable --sql postgres needs --order-by COLUMN: PostgreSQL tables have no row order"
+    return None
+
+
+class PortableCheck:
+    """Checks answers one by one: nprog's table written as a CSV named after the user's table, loaded by the
+    engine's own reader (:func:`load_csv_as_user`), the portable SQL run on it (:func:`check_portable`)."""
+
+    SCHEMA = "nprog_portable_check"  # PostgreSQL: the loaded tables live here, apart from the user's own
+
+    def __init__(self, dialect: str, order_by: str | None = None):
+        import tempfile
+
+        self.dialect, self.order_by = dialect, order_by
+        self._dir = tempfile.TemporaryDirectory(prefix="nprog-portable-")
+        self._pg = None
+
+    def _connect(self):
+        if self.dialect == "duckdb":
+            return duckdb.connect()
+        if self.dialect == "sqlite":
+            import sqlite3
+
+            return sqlite3.connect(":memory:")
+        if self._pg is None:
+            import os
+
+            import psycopg
+
+            self._pg = psycopg.connect(os.environ["NPROG_PG_DSN"], autocommit=True)
+            schema = _id(self.SCHEMA).sql("postgres")
+            self._pg.execute(f"CREATE SCHEMA IF NOT EXISTS {schema}")
+            self._pg.execute(f"SET search_path TO {schema}")
+        return self._pg
+
+    def __call__(self, program: Program, table: Table, table_name: str) -> str:
+        path = Path(self._dir.name) / f"{re.sub(r'[^0-9A-Za-z_.-]', '_', table_name)}.csv"
+        write_csv(table, path)
+        conn = self._connect()
+        try:
+            load_csv_as_user(conn, path, self.dialect, table_name, self.order_by)
+        except Exception:  # noqa: BLE001 - the engine's reader could not load the file
+            return "wrong"
+        try:
+            return check_portable(program, table, conn, self.dialect, table_name, self.order_by)
+        finally:
+            if conn is not self._pg:
+                conn.close()
