@@ -473,7 +473,7 @@ class UserTable:
 def typed_relation(program: Program, table: Table, user: UserTable) -> tuple[exp.Select, Layout]:
     """The CTE body rebuilding nprog's layout for the program's columns, and that layout."""
     used = {s.column for s in program.steps if s.column is not None}
-    names = {"__row"} | {f"{c.name}{suffix}" for c in table.columns for suffix in ("", "__text", "__norm")}
+    names = {"__row"} | {c.name for c in table.columns}  # the CTE's own column names must not collide
     row = "__row"
     if user.order is None and user.dialect not in ROWID_DIALECTS:
         raise ExportError(f"{user.dialect} tables have no row order: name an order column "
@@ -538,7 +538,31 @@ def to_portable_expression(program: Program, table: Table, user: UserTable) -> e
     query = SQL_FORMS[program.steps[-1].op](program.steps[-1], _Context(lay, typed, source))
     for name, cte in ctes:
         query = query.with_(exp.TableAlias(this=_id(name)), as_=cte, copy=False)
+    if user.dialect == "spark":
+        _aggregates_ordered_by_alias(query)
     return query
+
+
+def _aggregates_ordered_by_alias(tree: exp.Select) -> None:
+    """In a grouped subquery, ORDER BY aggregates through output aliases, then keep the first column.
+
+    Spark resolves ``ORDER BY MIN("__row")`` inside a scalar subquery against the *outer* query's column
+    of that name (most-frequent-entry's tie rule); an aggregate named in the select list is the inner one.
+    """
+    for select in list(tree.find_all(exp.Select)):
+        order = select.args.get("order")
+        if not isinstance(select.parent, exp.Subquery) or not select.args.get("group") or order is None:
+            continue
+        first = select.expressions[0].copy()
+        for k, ordered in enumerate(order.expressions):
+            if ordered.this.find(exp.AggFunc) is not None:
+                name = f"__nprog_order_{k}"
+                select.select(exp.alias_(ordered.this.copy(), _id(name)), copy=False)
+                ordered.set("this", exp.column(name, quoted=True))
+        inner = select.copy()
+        wrapped = exp.select(first if isinstance(first, exp.Column) else _id(first.alias_or_name)).from_(
+            exp.Subquery(this=inner, alias=exp.TableAlias(this=_id("__nprog_mode"))))
+        select.replace(wrapped)
 
 
 def to_portable_sql(program: Program, table: Table, dialect: str = "duckdb", table_name: str | None = None,
