@@ -227,8 +227,20 @@ def _example(strings: list[str], got: np.ndarray, want: np.ndarray) -> str:
     return strings[int(bad[0])] if len(bad) else ""
 
 
-def check_engine_reading(column: Column, dialect: str) -> None:
-    """Refuse a column the user's engine is known to retype so that its text no longer says what nprog read."""
+# what pandas.read_csv (how tables usually reach SQLite) reads as missing by default
+_PANDAS_NA = frozenset(["", "#N/A", "#N/A N/A", "#NA", "-1.#IND", "-1.#QNAN", "-NaN", "-nan", "1.#IND", "1.#QNAN",
+                        "<NA>", "N/A", "NA", "NULL", "NaN", "None", "n/a", "nan", "null"])
+
+
+def check_engine_reading(column: Column, dialect: str, as_text: bool) -> None:
+    """Refuse a column the user's engine or its usual loader is known to change, so that its cells no longer
+    say what nprog read: DuckDB's CSV sniffer makes "3:11" a time of day; pandas (SQLite) makes "N/A" NULL.
+    ``as_text``: the program reads the column's text (select or mfe on text, print)."""
+    if dialect == "sqlite" and as_text:
+        lost = sorted(s for s in column.strings.unique().to_pylist() if s and s in _PANDAS_NA)
+        if lost:
+            raise ExportError(f"column {column.name!r}: pandas.read_csv, which loads most SQLite tables, reads "
+                              f"{lost[0]!r} as missing, nprog as text; load with keep_default_na=False")
     if dialect == "duckdb" and column.kind != "text":
         cells = [s for s in column.strings.unique().to_pylist() if s]
         if cells and all(re.fullmatch(_CLOCK, s) for s in cells):
@@ -244,13 +256,14 @@ def recipe_for(column: Column, dialect: str) -> Recipe:
     want = column.value[first]
     if column.kind == "number":
         replacements = _number_replacements(strings, want)
-        times = dialect != "sqlite" and any(re.fullmatch(_TIME, _prepare(s, Recipe("number", tuple(replacements))))
-                                            for s in strings)
+        times = any(re.fullmatch(_TIME, _prepare(s, Recipe("number", tuple(replacements)))) for s in strings)
         recipe = Recipe("number", tuple(replacements), ("time",) if times else ())
+    elif dialect == "sqlite":  # one cascade of string functions (SQLite has no regular expressions)
+        recipe = Recipe("date", tuple(_date_replacements(strings)), ("sqlite",))
     else:
         replacements = _date_replacements(strings)
         base = Recipe("date", tuple(replacements))
-        usable = [n for n, _, _ in _DATE_FORMATS if dialect != "sqlite" or n in _SQLITE_DATE_GLOBS]
+        usable = [n for n, _, _ in _DATE_FORMATS]
         used = ["ymd"] if dialect == "duckdb" else []  # how DuckDB shows a column its sniffer typed DATE
         for name in usable:  # the formats some cell of this column is written in
             probe = Recipe("date", base.replacements, (name,))
@@ -265,17 +278,30 @@ def recipe_for(column: Column, dialect: str) -> Recipe:
         raise ExportError(f"{where}: its cells carry too many different marks around the values for a "
                           f"{dialect} reading of them ({len(recipe.replacements)})")
     try:
-        got = _simulate(strings, recipe, dialect)
+        got = _run_in_sqlite(strings, recipe) if dialect == "sqlite" else _simulate(strings, recipe, dialect)
     except ValueError as e:
         raise ExportError(f"{where}: {dialect} cannot read its cells the way nprog does ({e})") from None
     cell = _example(strings, got, want)
     if cell:
         v = want[strings.index(cell)]
         nprog_reads = "no value" if math.isnan(v) else f"{v:g}"
-        why = " (SQLite has no regular expressions for its date format)" if dialect == "sqlite" and column.kind == "date" else ""
+        why = " (SQLite has no regular expressions)" if dialect == "sqlite" else ""
         raise ExportError(f"{where}: {dialect} cannot read its cells the way nprog does: nprog reads "
                           f"{cell!r} as {nprog_reads}{why}")
     return recipe
+
+
+def _run_in_sqlite(strings: list[str], recipe: Recipe) -> np.ndarray:
+    """The recipe's SQLite SQL run by SQLite itself on the strings (NULL → NaN): no mirror to get wrong."""
+    import sqlite3
+
+    cells = exp.column("cell", table="cells", quoted=True)
+    query = exp.select(value_sql(cells, recipe, "sqlite")).from_(_table_ref("cells")).sql("sqlite")
+    with sqlite3.connect(":memory:") as conn:
+        conn.execute('CREATE TABLE "cells" ("cell" TEXT)')
+        conn.executemany('INSERT INTO "cells" VALUES (?)', [(s or None,) for s in strings])
+        rows = conn.execute(query).fetchall()
+    return np.array([np.nan if v is None else float(v) for (v,) in rows], dtype=np.float64)
 
 
 # ---------------------------------------------------------------- recipes → SQL expressions
@@ -322,7 +348,9 @@ def _number_sql(raw: exp.Expression, t: exp.Expression, recipe: Recipe, dialect:
     ifs = [exp.If(this=_numeral_test(raw, dialect), true=_double(raw.copy(), dialect))]
     if recipe.replacements:
         ifs.append(exp.If(this=_numeral_test(t, dialect), true=_double(t.copy(), dialect)))
-    if "time" in recipe.formats:
+    if "time" in recipe.formats and dialect == "sqlite":
+        ifs.append(_sqlite_time(t))
+    elif "time" in recipe.formats:
         m, s = (_double(_regexp_group(t.copy(), _one_group(_TIME, _group_starts(_TIME), k), dialect), dialect)
                 for k in (1, 2))
         h = exp.Coalesce(this=exp.Cast(this=exp.Nullif(this=_regexp_group(t.copy(), _one_group(
@@ -346,7 +374,124 @@ def _date_scale(y, mo, d, dialect: str) -> exp.Expression:
     return exp.Add(this=exp.Add(this=y, expression=month), expression=day)
 
 
+def _f(name: str, *args) -> exp.Expression:
+    return exp.func(name, *(exp.convert(a) if isinstance(a, str | int | float) else a for a in args))
+
+
+def _glob(e: exp.Expression, pattern: str) -> exp.Expression:
+    return exp.Glob(this=e.copy(), expression=exp.convert(pattern))
+
+
+def _digits(e: exp.Expression) -> exp.Expression:
+    return exp.and_(exp.NEQ(this=e.copy(), expression=exp.convert("")), exp.not_(_glob(e, "*[^0-9]*")))
+
+
+def _sqlite_real(e: exp.Expression) -> exp.Expression:
+    return exp.Cast(this=e.copy(), to=exp.DataType.build("DOUBLE"))
+
+
+def _sqlite_time(t: exp.Expression) -> exp.If:
+    """m:ss(.f) and h:mm:ss(.f) in seconds with SQLite's string functions; a leading sign is ignored."""
+    u = exp.Case(ifs=[exp.If(this=_f("SUBSTR", t.copy(), 1, 1).isin("+", "-"), true=_f("SUBSTR", t.copy(), 2))],
+                 default=t.copy())
+    c1 = _f("INSTR", u, ":")
+    a = _f("SUBSTR", u.copy(), 1, exp.Sub(this=c1, expression=exp.convert(1)))
+    rest = _f("SUBSTR", u.copy(), exp.Add(this=c1.copy(), expression=exp.convert(1)))
+    c2 = _f("INSTR", rest, ":")
+    m2 = _f("SUBSTR", rest.copy(), 1, exp.Sub(this=c2, expression=exp.convert(1)))
+    s2 = _f("SUBSTR", rest.copy(), exp.Add(this=c2.copy(), expression=exp.convert(1)))
+
+    def seconds_ok(x):
+        fraction = exp.and_(_glob(x, "[0-9][0-9].[0-9]*"), exp.not_(_glob(_f("SUBSTR", x.copy(), 4), "*[^0-9]*")))
+        return exp.or_(_glob(x, "[0-9][0-9]"), fraction)
+
+    zero = exp.convert(0)
+    short = exp.and_(exp.EQ(this=c2.copy(), expression=zero), seconds_ok(rest))
+    long = exp.and_(exp.GT(this=c2.copy(), expression=zero.copy()), _digits(m2), seconds_ok(s2))
+    test = exp.and_(exp.GT(this=c1.copy(), expression=zero.copy()), _digits(a), exp.Paren(this=exp.or_(short, long)))
+    hours = exp.Case(ifs=[exp.If(this=exp.GT(this=c2.copy(), expression=zero.copy()), true=_sqlite_real(a))],
+                     default=exp.convert(0.0))
+    minutes = exp.Case(ifs=[exp.If(this=exp.GT(this=c2.copy(), expression=zero.copy()), true=_sqlite_real(m2))],
+                       default=_sqlite_real(a))
+    secs = exp.Case(ifs=[exp.If(this=exp.GT(this=c2.copy(), expression=zero.copy()), true=_sqlite_real(s2))],
+                    default=_sqlite_real(rest))
+    value = exp.Add(this=exp.Add(this=exp.Mul(this=hours, expression=exp.convert(3600.0)),
+                                 expression=exp.Mul(this=minutes, expression=exp.convert(60.0))), expression=secs)
+    return exp.If(this=test, true=value)
+
+
+_MONTH_WORDS = tuple(sorted(set(_MONTH_NAMES.split("|"))))
+
+
+def _sqlite_date(t: exp.Expression) -> exp.Expression:
+    """nprog's date formats with SQLite's string functions: fixed-width year-first forms by GLOB, and
+    "3 March 2011", "March 3, 2011", "March 2011" (also with "of", "3rd", "Mar.") by splitting on spaces."""
+    low = exp.Lower(this=t)
+    year4 = "[0-9][0-9][0-9][0-9]"
+    one = exp.convert(1.0)
+    ifs = []
+
+    def part(a, n):
+        return _sqlite_real(_f("SUBSTR", low.copy(), a, n))
+
+    def scale(y, mo, d):
+        return _date_scale(y, mo, d, "sqlite")
+
+    def month_ok(mo, d):
+        return exp.and_(exp.Between(this=mo.copy(), low=exp.convert(1.0), high=exp.convert(12.0)),
+                        exp.Between(this=d.copy(), low=exp.convert(1.0), high=exp.convert(31.0)))
+
+    ymd = _glob(low, f"{year4}-[0-9][0-9]-[0-9][0-9]")
+    ifs.append(exp.If(this=exp.and_(ymd, month_ok(part(6, 2), part(9, 2))), true=scale(part(1, 4), part(6, 2), part(9, 2))))
+    for width in (2, 1):  # "2011-03", "2011-3": a month when it is one, else a season's first year (below)
+        ym = _glob(low, f"{year4}-{'[0-9]' * width}")
+        ifs.append(exp.If(this=exp.and_(ym, month_ok(part(6, width), one.copy())),
+                          true=scale(part(1, 4), part(6, width), one.copy())))
+    # words: ", " and "." become spaces, double spaces one, " of " a space; then three space-split tokens
+    w = low.copy()
+    for old, new in ((",", " "), (".", " "), ("  ", " "), (" of ", " ")):
+        w = _f("REPLACE", w, old, new)
+    w2 = exp.DPipe(this=exp.Trim(this=w), expression=exp.convert(" "))
+    tokens, rest = [], w2
+    for _ in range(3):
+        cut = _f("INSTR", rest.copy(), " ")
+        tokens.append(_f("SUBSTR", rest.copy(), 1, exp.Sub(this=cut, expression=exp.convert(1))))
+        rest = _f("SUBSTR", rest.copy(), exp.Add(this=cut.copy(), expression=exp.convert(1)))
+    t1, t2, t3 = tokens
+    rest2 = _f("SUBSTR", w2.copy(), exp.Add(this=exp.Add(this=_f("LENGTH", t1.copy()), expression=_f("LENGTH", t2.copy())),
+                                            expression=exp.convert(3)))
+
+    def is_month(x):
+        return x.copy().isin(*_MONTH_WORDS)
+
+    def month_of(x):
+        pos = _f("INSTR", _MONTHS3, _f("SUBSTR", x.copy(), 1, 3))
+        return exp.Div(this=exp.Paren(this=exp.Add(this=_sqlite_real(pos), expression=exp.convert(2.0))),
+                       expression=exp.convert(3.0))
+
+    def day_of(x):
+        return _f("RTRIM", x.copy(), "stndrh")
+
+    def is_day(x):
+        return exp.or_(_glob(day_of(x), "[0-9]"), _glob(day_of(x), "[0-9][0-9]"))
+
+    empty = exp.convert("")
+    three = exp.and_(exp.EQ(this=rest.copy(), expression=empty.copy()), _glob(t3, year4))
+    for day, month in ((t1, t2), (t2, t1)):
+        d, mo = _sqlite_real(day_of(day)), month_of(month)
+        ok = exp.and_(three.copy(), is_month(month), is_day(day), month_ok(mo, d))
+        ifs.append(exp.If(this=ok, true=scale(_sqlite_real(t3), mo.copy(), d.copy())))
+    two = exp.and_(exp.EQ(this=rest2, expression=empty.copy()), _glob(t2, year4), is_month(t1))
+    ifs.append(exp.If(this=two, true=scale(_sqlite_real(t2), month_of(t1), one.copy())))
+    year = exp.or_(_glob(low, "[12][0-9][0-9][0-9]"), _glob(low, "[12][0-9][0-9][0-9]-[0-9][0-9]"),
+                   _glob(low, "[12][0-9][0-9][0-9]-[0-9][0-9][0-9][0-9]"))
+    ifs.append(exp.If(this=year, true=scale(part(1, 4), one.copy(), one.copy())))
+    return exp.Case(ifs=ifs)
+
+
 def _date_sql(t: exp.Expression, recipe: Recipe, dialect: str) -> exp.Expression:
+    if dialect == "sqlite":
+        return _sqlite_date(t)
     low = exp.Lower(this=t)
     ifs = []
     for name, pattern, roles in _DATE_FORMATS:
@@ -473,8 +618,8 @@ class UserTable:
 def typed_relation(program: Program, table: Table, user: UserTable) -> tuple[exp.Select, Layout]:
     """The CTE body rebuilding nprog's layout for the program's columns, and that layout."""
     used = {s.column for s in program.steps if s.column is not None}
-    names = {"__row"} | {c.name for c in table.columns}  # the CTE's own column names must not collide
-    row = "__row"
+    names = {c.name for c in table.columns}  # the CTE's own column names must not collide
+    row = _free("__row", names)
     if user.order is None and user.dialect not in ROWID_DIALECTS:
         raise ExportError(f"{user.dialect} tables have no row order: name an order column "
                           "(nprog ask --order-by COLUMN, Answer.sql(..., order_by=COLUMN))")
@@ -492,7 +637,8 @@ def typed_relation(program: Program, table: Table, user: UserTable) -> tuple[exp
         if column.name not in used:
             continue
         source = exp.column(_source_column(table, column.name, user.dialect), table=user.name, quoted=True)
-        check_engine_reading(column, user.dialect)
+        check_engine_reading(column, user.dialect, column.kind == "text" or any(
+            s.op == "print" and s.column == column.name for s in program.steps))
         needs_value = column.kind != "text" and any(s.column == column.name and s.op != "print" for s in program.steps)
         text_name = column.name if column.kind == "text" else _free(f"{column.name}__text", names)
         # an empty cell is NULL in the user's engine and "" to nprog (what print shows and select matches)
