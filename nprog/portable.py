@@ -90,6 +90,7 @@ _MONTHS3 = "janfebmaraprmayjunjulaugsepoctnovdec"  # month = (position of the na
 _ORD = "(?:st|nd|rd|th)?"
 # (name, pattern, roles of its groups in order): y year, m month number, n month name, d day,
 # a/b the two parts of a slash date (month first unless the first exceeds 12). Tried in nprog's order.
+_NUMERIC_DATE = "[0-9]{1,4}[-/.][0-9]{1,2}[-/.][0-9]{1,4}"  # what DuckDB's CSV sniffer may type as DATE
 _CLOCK = "[0-9]{1,2}:[0-9]{2}(:[0-9]{2}([.][0-9]+)?)?"  # what DuckDB's CSV sniffer types as TIME
 _DATE_FORMATS = (
     ("ymd", "^([0-9]{4})-([0-9]{1,2})-([0-9]{1,2})$", "ymd"),
@@ -227,6 +228,7 @@ def _example(strings: list[str], got: np.ndarray, want: np.ndarray) -> str:
     return strings[int(bad[0])] if len(bad) else ""
 
 
+_READER_NUMBER = r"[-+]?([0-9]+[.]?[0-9]*|[.][0-9]+)([eE][-+]?[0-9]+)?"  # what CSV readers type as numbers
 # what pandas.read_csv (how tables usually reach SQLite) reads as missing by default
 _PANDAS_NA = frozenset(["", "#N/A", "#N/A N/A", "#NA", "-1.#IND", "-1.#QNAN", "-NaN", "-nan", "1.#IND", "1.#QNAN",
                         "<NA>", "N/A", "NA", "NULL", "NaN", "None", "n/a", "nan", "null"])
@@ -236,13 +238,29 @@ def check_engine_reading(column: Column, dialect: str, as_text: bool) -> None:
     """Refuse a column the user's engine or its usual loader is known to change, so that its cells no longer
     say what nprog read: DuckDB's CSV sniffer makes "3:11" a time of day; pandas (SQLite) makes "N/A" NULL.
     ``as_text``: the program reads the column's text (select or mfe on text, print)."""
+    if dialect in ("duckdb", "sqlite") and as_text:  # their CSV readers type all-numeral columns as numbers
+        cells = [s for s in column.strings.unique().to_pylist() if s]
+        if cells and all(re.fullmatch(_READER_NUMBER, s) for s in cells):
+            shown: dict[float, str] = {}
+            for s in cells:
+                other = shown.setdefault(float(s), s)
+                if other != s:
+                    raise ExportError(f"column {column.name!r}: {'read_csv' if dialect == 'duckdb' else 'pandas'} "
+                                      f"reads {other!r} and {s!r} as the same number, nprog as two values; load "
+                                      "the column as text")
     if dialect == "sqlite" and as_text:
         lost = sorted(s for s in column.strings.unique().to_pylist() if s and s in _PANDAS_NA)
         if lost:
             raise ExportError(f"column {column.name!r}: pandas.read_csv, which loads most SQLite tables, reads "
                               f"{lost[0]!r} as missing, nprog as text; load with keep_default_na=False")
-    if dialect == "duckdb" and column.kind != "text":
+    if dialect == "duckdb":
         cells = [s for s in column.strings.unique().to_pylist() if s]
+        dates = [s for s in cells if not re.fullmatch("[0-9]{4}-[0-9]{2}-[0-9]{2}", s)]
+        if dates and all(re.fullmatch(_NUMERIC_DATE, s) for s in cells):
+            raise ExportError(f"column {column.name!r}: DuckDB's read_csv may read {dates[0]!r} as a date in another "
+                              f"order than nprog (month first unless the first part exceeds 12) and shows it as "
+                              f"YYYY-MM-DD; load the column as text (read_csv(..., types={{{column.original_name!r}: "
+                              f"'VARCHAR'}}))")
         if cells and all(re.fullmatch(_CLOCK, s) for s in cells):
             raise ExportError(f"column {column.name!r}: DuckDB's read_csv reads cells like {cells[0]!r} as a time "
                               f"of day, nprog as minutes and seconds; load the column as text (read_csv(..., "
@@ -320,7 +338,8 @@ def _regexp_group(t: exp.Expression, pattern: str, dialect: str) -> exp.Expressi
 
 def _double(e: exp.Expression, dialect: str) -> exp.Expression:
     to = exp.DataType.build("DOUBLE")
-    return exp.TryCast(this=e, to=to) if dialect == "duckdb" else exp.Cast(this=e, to=to)
+    # TRY_CAST where the engine has it: Spark need not short-circuit AND, so a failed match may reach a cast
+    return exp.TryCast(this=e, to=to) if dialect in ("duckdb", "spark") else exp.Cast(this=e, to=to)
 
 
 def _as_text(column: exp.Column) -> exp.Expression:
@@ -779,6 +798,28 @@ def load_csv_as_user(conn, csv_path: str | Path, dialect: str, table_name: str, 
     raise ValueError(f"no user-style loader for {dialect}")
 
 
+def _as_number(text: str) -> float | None:
+    try:
+        return float(text) if re.fullmatch(_READER_NUMBER, text.strip()) else None
+    except ValueError:
+        return None
+
+
+def answers_agree(expected: list[str], got: list[str]) -> bool:
+    """WTQ answer matching (:func:`nprog.answers.lists_match`), where a cell an engine typed as a number may
+    show as that number ("0.5" for ".5", "1.0" for "1."): item by item in order, equal as strings or as
+    numbers, is the same answer too."""
+    if lists_match(expected, got):
+        return True
+    if len(expected) != len(got):
+        return False
+    for a, b in zip(expected, got, strict=True):
+        x, y = _as_number(a), _as_number(b)
+        if a != b and (x is None or y is None or x != y):
+            return False
+    return True
+
+
 def check_portable(program: Program, table: Table, conn, dialect: str, table_name: str,
                    order_by: str | None = None) -> str:
     """'agree', 'refused' (ExportError) or 'wrong' (the engine's answer differs, or the SQL failed):
@@ -792,7 +833,7 @@ def check_portable(program: Program, table: Table, conn, dialect: str, table_nam
         got = run_sql(conn, sql)
     except Exception:  # noqa: BLE001 - any engine failure is a disagreement the report counts
         return "wrong"
-    return "agree" if lists_match(expected, got) else "wrong"
+    return "agree" if answers_agree(expected, got) else "wrong"
 
 
 def agreement_line(agree: int, refused: int, wrong: int) -> str:
