@@ -73,7 +73,7 @@ def _rows(qa, root: Path, examples, batch_size: int, dialect: str | None, check_
             escape_wtq(str(p.answer.program)),
             escape_wtq(sql),
         )
-        yield row, 1, int(p.correct), int(agree), 0
+        yield row, 1, int(p.correct), agree if isinstance(agree, str) else int(agree), 0
 
 
 # ---- --workers N: processes that each load the model once and answer contiguous chunks of questions

@@ -372,8 +372,8 @@ def _number_sql(raw: exp.Expression, t: exp.Expression, recipe: Recipe, dialect:
     elif "time" in recipe.formats:
         m, s = (_double(_regexp_group(t.copy(), _one_group(_TIME, _group_starts(_TIME), k), dialect), dialect)
                 for k in (1, 2))
-        h = exp.Coalesce(this=exp.Cast(this=exp.Nullif(this=_regexp_group(t.copy(), _one_group(
-            _TIME, _group_starts(_TIME), 0), dialect), expression=exp.convert("")), to=exp.DataType.build("DOUBLE")),
+        h = exp.Coalesce(this=_double(exp.Nullif(this=_regexp_group(t.copy(), _one_group(
+            _TIME, _group_starts(_TIME), 0), dialect), expression=exp.convert("")), dialect),
             expressions=[exp.convert(0.0)])  # an absent hour group is '' (DuckDB, Spark) or NULL (PostgreSQL)
         seconds = exp.Add(this=exp.Add(this=exp.Mul(this=h, expression=exp.convert(3600.0)),
                                        expression=exp.Mul(this=m, expression=exp.convert(60.0))), expression=s)
