@@ -20,10 +20,11 @@ relation, never for a physical layout. Only the columns the program reads are ty
 column's own cells: literal replacements (thousands separators, currency and unit marks, footnotes such
 as ``[a]`` or ``†``, unicode dashes), a trim, then a strict numeral test and a cast (number columns) or one
 of a few date formats (``2011-03-04``, ``March 4, 2011``, ``4 March 2011``, ``May 1998``, ``03/04/2011``,
-a bare year or season), parsed with regular expressions onto nprog's date scale. Before any SQL is
-printed, the recipe is run in Python on every distinct cell of the column, mirroring the SQL function by
-function, and must give nprog's value for each (NaN for NULL). Where it cannot — ``5.2 million``,
-``1:23.45``, ``two``, a date format the dialect cannot parse (SQLite has no regular expressions) — the
+a bare year or season), parsed with regular expressions onto nprog's date scale (SQLite, which has no
+regular expressions, gets the same formats from its string functions). Before any SQL is printed, the
+recipe is run on every distinct cell of the column — by SQLite itself for SQLite, otherwise in Python,
+mirroring the SQL function by function — and must give nprog's value for each (NaN for NULL). Where it
+cannot — ``5.2 million``, ``two``, ``03/04/2011`` in SQLite, a repeated or empty header — the
 export raises :class:`ExportError` naming the column and a cell, instead of printing SQL that silently
 answers something else. Text columns need no recipe (``select`` matches the cell text); ``mfe`` on a
 text column groups by the cell text where that partitions the cells exactly as nprog's normalized text
@@ -101,10 +102,6 @@ _DATE_FORMATS = (
     ("slash", "^([0-9]{1,2})/([0-9]{1,2})/([0-9]{4})$", "aby"),
     ("year", "^([12][0-9]{3})(?: ?- ?(?:[0-9]{2}|[0-9]{4}))?$", "y"),
 )
-_SQLITE_DATE_GLOBS = {  # SQLite has no regular expressions: fixed-width formats only, read with SUBSTR
-    "ymd": ("[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9]", {"y": (1, 4), "m": (6, 2), "d": (9, 2)}),
-    "year": ("[12][0-9][0-9][0-9]", {"y": (1, 4)}),
-}
 _FOOTNOTE = re.compile(r"\[[^\]]{0,12}\]|[*†‡§¶]+")
 _DASHES = "‐‑‒–—―−﹣－"
 _MAX_REPLACEMENTS = 24
@@ -146,9 +143,6 @@ def _simulate(strings: list[str], recipe: Recipe, dialect: str) -> np.ndarray:
             out[i] = float(raw)  # also how an engine that typed the column itself ("1." → 1.0) shows it
             continue
         if recipe.kind == "number":
-            if dialect == "sqlite":  # GLOB test: a digit or dot (after an optional '-'), then digits and dots
-                if re.fullmatch(r"-?[0-9.][0-9.]*", t) and not re.fullmatch(_NUMERAL, t):
-                    raise ValueError(f"{t!r} passes SQLite's numeral test but is not a plain numeral")
             if _full(_NUMERAL, t):
                 out[i] = float(t)
             elif "time" in recipe.formats and (m := _full(_TIME, t)):
@@ -163,18 +157,12 @@ def _simulate_date(t: str, recipe: Recipe, dialect: str) -> float:
     for name, pattern, roles in _DATE_FORMATS:
         if name not in recipe.formats:
             continue
-        if dialect == "sqlite":
-            glob, parts = _SQLITE_DATE_GLOBS[name]
-            if not re.fullmatch(glob, t):  # these GLOBs read the same as regular expressions
-                continue
-            got = {k: float(t[a - 1 : a - 1 + n]) for k, (a, n) in parts.items()}
-        else:
-            m = _full(pattern, t)
-            if m is None:
-                continue
-            got = {}
-            for role, text in zip(roles, m.groups(), strict=True):
-                got[role] = float(_MONTHS3.find(text[:3]) + 3) / 3 if role == "n" else float(text)
+        m = _full(pattern, t)
+        if m is None:
+            continue
+        got = {}
+        for role, text in zip(roles, m.groups(), strict=True):
+            got[role] = float(_MONTHS3.find(text[:3]) + 3) / 3 if role == "n" else float(text)
         y, mo, d = _parts(got)
         if _valid(name, y, mo, d):
             return y + (mo - 1.0) / 12.0 + (d - 1.0) / 372.0
@@ -516,24 +504,18 @@ def _date_sql(t: exp.Expression, recipe: Recipe, dialect: str) -> exp.Expression
     for name, pattern, roles in _DATE_FORMATS:
         if name not in recipe.formats:
             continue
-        if dialect == "sqlite":
-            glob, spans = _SQLITE_DATE_GLOBS[name]
-            test = exp.Glob(this=low.copy(), expression=exp.convert(glob))
-            got = {k: _double(exp.Substring(this=low.copy(), start=exp.convert(a), length=exp.convert(n)), dialect)
-                   for k, (a, n) in spans.items()}
-        else:
-            test = _regexp_like(low.copy(), pattern, dialect)
-            groups = _group_starts(pattern)
-            got = {}
-            for k, role in enumerate(roles):  # each group read alone: the others become (?: … )
-                part = _regexp_group(low.copy(), _one_group(pattern, groups, k), dialect)
-                if role == "n":
-                    pos = exp.StrPosition(this=exp.convert(_MONTHS3),
-                                          substr=exp.Substring(this=part, start=exp.convert(1), length=exp.convert(3)))
-                    got[role] = exp.Div(this=exp.Paren(this=exp.Add(this=_double(pos, dialect), expression=exp.convert(2.0))),
-                                        expression=exp.convert(3.0))
-                else:
-                    got[role] = _double(part, dialect)
+        test = _regexp_like(low.copy(), pattern, dialect)
+        groups = _group_starts(pattern)
+        got = {}
+        for k, role in enumerate(roles):  # each group read alone: the others become (?: … )
+            part = _regexp_group(low.copy(), _one_group(pattern, groups, k), dialect)
+            if role == "n":
+                pos = exp.StrPosition(this=exp.convert(_MONTHS3),
+                                      substr=exp.Substring(this=part, start=exp.convert(1), length=exp.convert(3)))
+                got[role] = exp.Div(this=exp.Paren(this=exp.Add(this=_double(pos, dialect), expression=exp.convert(2.0))),
+                                    expression=exp.convert(3.0))
+            else:
+                got[role] = _double(part, dialect)
         y = got["y"]
         mo = got.get("m", got.get("n", exp.convert(1.0)))
         d = got.get("d", exp.convert(1.0))

@@ -89,7 +89,10 @@ def test_sqlite_refuses_a_date_format_it_cannot_parse_naming_the_column():
     table = Table.from_dataframe(pd.DataFrame({"Film": ["a", "b"], "Released": ["03/04/2011", "12/25/2010"]}))
     with pytest.raises(ExportError, match="column 'Released'.*sqlite.*'03/04/2011'"):
         to_portable_sql(Program([Step("argmax", "Released"), Step("print", "Film")]), table, "sqlite")
-    assert "REGEXP_EXTRACT" in to_portable_sql(Program([Step("argmax", "Released"), Step("print", "Film")]), table)
+    program = Program([Step("argmax", "Released"), Step("print", "Film")])
+    with pytest.raises(ExportError, match="read_csv may read '03/04/2011' as a date in another order"):
+        to_portable_sql(program, table, "duckdb")  # its CSV sniffer may take the day first
+    assert "REGEXP_EXTRACT" in to_portable_sql(program, table, "spark", order_by="line")
 
 
 def test_a_reading_no_engine_reproduces_is_refused_with_the_column_and_a_cell():
