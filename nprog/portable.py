@@ -327,7 +327,7 @@ def _regexp_group(t: exp.Expression, pattern: str, dialect: str) -> exp.Expressi
 def _double(e: exp.Expression, dialect: str) -> exp.Expression:
     to = exp.DataType.build("DOUBLE")
     # TRY_CAST where the engine has it: Spark need not short-circuit AND, so a failed match may reach a cast
-    return exp.TryCast(this=e, to=to) if dialect in ("duckdb", "spark") else exp.Cast(this=e, to=to)
+    return exp.TryCast(this=e, to=to, safe=True) if dialect in ("duckdb", "spark") else exp.Cast(this=e, to=to)
 
 
 def _as_text(column: exp.Column) -> exp.Expression:
@@ -766,9 +766,17 @@ def load_csv_as_user(conn, csv_path: str | Path, dialect: str, table_name: str, 
             rows = list(csv.reader(f))
         header, body = rows[0], rows[1:]
         width = len(header)
+        seen: set[str] = set()
+        for k, h in enumerate(header):  # as CSV readers do: an empty or repeated header gets a name of its own
+            h = h.replace("\x00", "") or f"column{k}"
+            while h in seen:
+                h += f"_{k}"
+            header[k] = h
+            seen.add(h)
         names = header + ([order_by] if order_by else [])
         conn.execute(_drop_if_exists(target.copy()).sql("postgres"))
-        defs = [exp.ColumnDef(this=_id(n), kind=exp.DataType.build("TEXT")) for n in names]
+        defs = [exp.ColumnDef(this=_id(n), kind=exp.DataType.build("BIGINT" if k == width else "TEXT"))
+                for k, n in enumerate(names)]  # the order column is a number: "10" sorts after "9"
         conn.execute(exp.Create(this=exp.Schema(this=target.copy(), expressions=defs), kind="TABLE").sql("postgres"))
         copy = exp.Copy(this=exp.Schema(this=target, expressions=[_id(n) for n in names]), kind=True,
                         files=[exp.to_identifier("STDIN")])
