@@ -245,3 +245,21 @@ def test_portable_sql_on_duckdb_equals_the_executor_or_is_refused(tmp_path_facto
     got = run_sql(conn, sql)
     event("ran")
     assert answers_agree(execute(program, table).answer, got), got
+
+
+def test_ask_on_a_duckdb_file_prints_sql_that_runs_on_that_file(tmp_path):
+    """The issue's report: `nprog ask --db my.duckdb --table-name films` printed SQL over "t"."""
+    import json
+
+    csv_path, db = tmp_path / "films.csv", tmp_path / "my.duckdb"
+    write_csv(FILMS, csv_path)
+    with duckdb.connect(str(db)) as conn:
+        load_csv_as_user(conn, csv_path, "duckdb", "films")
+    cmd = [sys.executable, "-m", "app.cli", "ask", "which film had the highest attendance?", "--db", str(db),
+           "--table-name", "films", "--json"]
+    out = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr
+    data = json.loads(out.stdout)
+    assert 'FROM "films"' in data["sql"]
+    with duckdb.connect(str(db), read_only=True) as conn:
+        assert answers_agree(data["answer"], run_sql(conn, data["sql"]))
