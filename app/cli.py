@@ -53,7 +53,12 @@ def build_parser() -> argparse.ArgumentParser:
     src.add_argument("--table", help="a CSV file")
     src.add_argument("--db", help="a DuckDB (.duckdb) or SQLite (.sqlite/.db) file; use with --table-name")
     p.add_argument("--table-name", help="the table to read from --db")
-    p.add_argument("--sql", metavar="DIALECT", help="also print the program as SQL in this sqlglot dialect")
+    p.add_argument("--sql", metavar="DIALECT",
+                   help="also print the program as SQL over your own table: duckdb, sqlite, postgres or spark")
+    p.add_argument("--order-by", metavar="COLUMN",
+                   help="the column that holds the table's row order (PostgreSQL and Spark tables have none)")
+    p.add_argument("--layout", choices=["user", "nprog"], default="user",
+                   help="user: SQL over the table as you have it (default); nprog: over nprog.sql.load_into's layout")
     p.add_argument("--json", action="store_true", help="print a JSON object (answer, coordinates, cells, aggregator, program, sql)")
     _add_model(p)
 
@@ -62,7 +67,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--tables-root", required=True, help="directory the context paths are relative to")
     p.add_argument("--out", help="prediction TSV to write (id, answer, program, sql); default: stdout is not used")
     p.add_argument("--sql", metavar="DIALECT", default="duckdb", help="SQL dialect written per prediction")
-    p.add_argument("--check-sql", action="store_true", help="run each SQL on DuckDB and report agreement")
+    p.add_argument("--check-sql", nargs="?", const="nprog", choices=["nprog", "portable"],
+                   help="nprog: run each program's SQL on DuckDB over nprog's loaded layout; portable: run the --sql "
+                        "dialect's SQL over the table as that engine's own CSV reader loads it (PostgreSQL: "
+                        "$NPROG_PG_DSN) and report agreement, refusals and wrong answers")
+    p.add_argument("--order-by", metavar="COLUMN",
+                   help="with --check-sql portable: the loaded table gets this order column and the SQL uses it")
     p.add_argument("--batch-size", type=int, default=64)
     p.add_argument("--resume", action="store_true", help="continue an interrupted run of the same --out")
     p.add_argument("--workers", type=int, default=1,
@@ -200,7 +210,14 @@ def cmd_ask(args) -> int:
             print(("\n" if n else "") + _safe(f"Q: {question}", one_line=True))
         print(_safe(str(answer.program)))
         if dialect:
-            print(_safe(answer.sql(dialect)))
+            from nprog.portable import ExportError
+
+            try:
+                print(_safe(answer.sql(dialect, args.table_name if args.db else None, args.order_by, layout=args.layout)))
+            except ExportError as e:  # the answer stands; say why there is no SQL for it
+                print(f"nprog: no {dialect} SQL for this program: {_safe(str(e), one_line=True)}", file=sys.stderr)
+            except ValueError as e:  # a dialect sqlglot does not know
+                raise UserError(f"--sql {dialect}: {e}") from None
         print(_safe(", ".join(answer.answer), one_line=True) if answer.answer else "(no answer: the program selected no cells)")
     return 0
 

@@ -400,7 +400,7 @@ def _sql_view(asked: Asked) -> None:
     dialect = st.segmented_control("Dialect", data.DIALECTS, key="dialect", default="duckdb", required=True)
     dialect = dialect or "duckdb"
     try:
-        sql = a.sql(dialect)
+        sql = a.sql(dialect, layout="nprog")  # the layout the caption describes and "Run it here" loads
     except ImportError:
         st.info("SQL export is not available in this installation (nprog.sql is missing).")
         return

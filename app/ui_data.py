@@ -223,7 +223,7 @@ def run_sql_here(answer) -> SqlRun:
     conn = duckdb.connect()
     try:
         load_into(conn, answer.table)
-        rows = run_sql(conn, answer.sql("duckdb"))
+        rows = run_sql(conn, answer.sql("duckdb", layout="nprog"))
     finally:
         conn.close()
     return SqlRun(rows, lists_match(answer.answer, rows))

@@ -51,14 +51,27 @@ class Answer:
         """Per-step distributions (numpy) for the pictures: ops, columns, attention, tokens, choices."""
         return self.pictures() if self.pictures is not None else {}
 
-    def sql(self, dialect: str = "duckdb", table_name: str = "t") -> str:
-        from nprog.sql import to_sql  # sqlglot is imported only when SQL is asked for
+    def sql(self, dialect: str = "duckdb", table_name: str | None = None, order_by: str | None = None,
+            *, layout: str = "user") -> str:
+        """The program as SQL over your own table (``layout="user"``, see :mod:`nprog.portable`): its real name
+        (the CSV's stem, the ``--db`` table, else ``table_name``), its own columns, typed inside the query,
+        rows ordered by ``rowid`` (DuckDB, SQLite) or ``order_by``. Raises :class:`nprog.portable.ExportError`
+        where that SQL could answer differently. ``layout="nprog"``: SQL for :func:`nprog.sql.load_into`'s
+        layout (any sqlglot dialect; table ``t`` by default)."""
+        if layout == "nprog":
+            from nprog.sql import to_sql  # sqlglot is imported only when SQL is asked for
 
-        return to_sql(self.program, self.table, dialect=dialect, table_name=table_name)
+            return to_sql(self.program, self.table, dialect=dialect, table_name=table_name or "t")
+        if layout != "user":
+            raise ValueError(f"layout must be 'user' or 'nprog', not {layout!r}")
+        from nprog.portable import to_portable_sql
+
+        return to_portable_sql(self.program, self.table, dialect, table_name, order_by)
 
     def to_dict(self, dialect: str | None = "duckdb") -> dict:
         """The answer as plain data; ``sql`` in that dialect unless ``dialect`` is None (SQL is the costly
-        part, so the pipeline call leaves it out unless asked)."""
+        part, so the pipeline call leaves it out unless asked). Where the SQL over the user's table could
+        answer differently, ``sql`` is None and ``sql_error`` says why."""
         out = {
             "answer": self.answer,
             "coordinates": [list(c) for c in self.coordinates],
@@ -68,7 +81,12 @@ class Answer:
             "confidence": self.confidence,
         }
         if dialect is not None:
-            out["sql"] = self.sql(dialect)
+            from nprog.portable import ExportError
+
+            try:
+                out["sql"], out["sql_error"] = self.sql(dialect), None
+            except ExportError as e:  # the answer stands; only its SQL cannot be written exactly
+                out["sql"], out["sql_error"] = None, str(e)
         return out
 
 

@@ -68,3 +68,23 @@ def test_workers_give_the_same_file_as_one_process(questions, shipped_model, tmp
     assert proc.returncode == 0, err
     assert two.read_text() == one.read_text()
     assert "sql agreement: 1.000" in out
+
+
+@pytest.mark.parametrize("dialect", ["duckdb", "sqlite"])
+def test_portable_check_reports_agreement_refusals_and_wrong_answers(questions, shipped_model, tmp_path, dialect):
+    tsv, root = questions
+    proc = _batch(tsv, root, tmp_path / "p.tsv", "--check-sql", "portable", "--sql", dialect)
+    out, err = proc.communicate(timeout=300)
+    assert proc.returncode == 0, err
+    line = next(x for x in out.splitlines() if x.startswith("portable sql agreement: "))
+    assert line.endswith(", wrong 0"), line
+    assert 'FROM "' in (tmp_path / "p.tsv").read_text()  # the SQL names the user's table (the CSV's stem)
+
+
+def test_portable_check_on_postgres_needs_a_server_and_an_order(questions, tmp_path):
+    tsv, root = questions
+    env_less = {k: v for k, v in os.environ.items() if k != "NPROG_PG_DSN"}
+    cmd = [sys.executable, "-m", "app.cli", "batch", str(tsv), "--tables-root", str(root), "--check-sql", "portable",
+           "--sql", "postgres"]
+    proc = subprocess.run(cmd, cwd=ROOT, env=env_less, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 2 and "NPROG_PG_DSN" in proc.stderr
