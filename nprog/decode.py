@@ -53,6 +53,7 @@ def decode(trace: Trace, items: list[Encoded]) -> list[tuple[Program, float, lis
                 c = int(np.argmax(col_logp[b, t, k, :C]))
                 logp += col_logp[b, t, k, c]
                 step.column = e.table.names[c]
+                step.on_date = e.table.columns[c].kind == "date"
                 choice["column"] = c
                 if op.name == "select":
                     step.values = select_values(e, c)
