@@ -10,6 +10,7 @@ import torch
 
 from nprog import checkpoint
 from nprog.batch import Encoded, collate, encode
+from nprog.confidence import GUESS_THRESHOLD, calibrated
 from nprog.decode import decode
 from nprog.model import NeuralProgrammer, Trace
 from nprog.program import Program, execute
@@ -30,10 +31,11 @@ class Answer:
     coordinates: list[tuple[int, int]]  # printed cells (row, column) in the caller's table
     cells: list[str]
     program: Program
-    confidence: float  # probability of this program under the model
+    confidence: float  # chance the answer is right: its live steps' probability, calibrated (nprog.confidence)
     trace: dict = field(default_factory=dict, repr=False)  # per-step distributions (numpy) for pictures
     rows: list = field(default_factory=list, repr=False)  # row selection after each step (bool arrays)
     table: Table | None = field(default=None, repr=False)
+    confident: bool = True  # False: the confidence is below the model's guess threshold; the answer is a guess
 
     def sql(self, dialect: str = "duckdb", table_name: str = "t") -> str:
         from nprog.sql import to_sql  # sqlglot is imported only when SQL is asked for
@@ -49,6 +51,7 @@ class Answer:
             "program": str(self.program),
             "sql": self.sql(dialect),
             "confidence": self.confidence,
+            "confident": self.confident,
         }
 
 
@@ -98,6 +101,7 @@ class TableQA:
         self.vocab = vocab
         self.card = card or {}
         self.device = torch.device(device)
+        self.guess_threshold = float((self.card.get("calibration") or {}).get("threshold", GUESS_THRESHOLD))
 
     @classmethod
     def load(cls, path: str | os.PathLike | None = None, device: str = "auto") -> TableQA:
@@ -135,6 +139,7 @@ class TableQA:
             }
             if trace.halting is not None:
                 pictures["halting"] = trace.halting[b, : len(choices)].cpu().numpy()  # (steps,)
+            sure = float(calibrated(confidence, self.card.get("calibration")))
             answers.append(
                 Answer(
                     answer=result.answer,
@@ -142,10 +147,11 @@ class TableQA:
                     coordinates=result.coordinates,
                     cells=[e.table.cell(r, c) for r, c in result.coordinates],
                     program=program,
-                    confidence=confidence,
+                    confidence=sure,
                     trace=pictures,
                     rows=result.rows,
                     table=e.table,
+                    confident=bool(sure >= self.guess_threshold),
                 )
             )
         return answers
