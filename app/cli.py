@@ -74,6 +74,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--batch-size", type=int, default=64)
     p.add_argument("--errors", metavar="FILE", help="write the wrong predictions to this TSV")
     p.add_argument("--record", action="store_true", help="store the figures in the model's card.json")
+    p.add_argument("--shuffle-check", action="store_true",
+                   help="also: share of answers to questions naming no row order unchanged under 3 row shuffles")
     _add_model(p)
 
     p = sub.add_parser("calibrate", help="fit a model's confidence calibration on a WTQ split; store it in its card")
@@ -180,13 +182,8 @@ def cmd_evaluate(args) -> int:
     from tqdm import tqdm
 
     from nprog.evaluate import evaluate
-    from nprog.wtq import DataError, data_dir, read_examples, split_path
 
-    try:
-        root = data_dir(args.data_dir)
-        examples = read_examples(split_path(root, args.split))
-    except DataError as e:
-        raise UserError(str(e)) from None
+    root, examples = _split_examples(args)
     qa = _load_qa(args)
     with tqdm(total=len(examples), file=sys.stderr, desc=f"evaluate {args.split}", mininterval=1) as bar:
         report = evaluate(qa, root, examples, args.batch_size, progress=bar.update)
@@ -209,8 +206,26 @@ def cmd_evaluate(args) -> int:
             f"{name}_examples": report.n,
             f"{name}_by_answer_type": {k: {"correct": r, "total": t} for k, (r, t) in report.by_kind().items()},
         })
+    if args.shuffle_check:
+        from nprog.evaluate import shuffle_invariance
+
+        with tqdm(file=sys.stderr, desc="shuffle check (order-free questions)", mininterval=1) as bar:
+            shuffled = shuffle_invariance(qa, root, examples, progress=bar.update)
+        print(f"row-shuffle invariance: {shuffled.fraction:.3f} ({shuffled.unchanged}/{shuffled.order_free} answers "
+              f"to questions naming no row order unchanged under {shuffled.shuffles} shuffles)")
     print(f"accuracy: {report.accuracy:.3f} ({report.correct}/{report.n})")
     return 0
+
+
+def _split_examples(args):
+    """(WTQ root, examples of --split) or a one-line user error."""
+    from nprog.wtq import DataError, data_dir, read_examples, split_path
+
+    try:
+        root = data_dir(args.data_dir)
+        return root, read_examples(split_path(root, args.split))
+    except DataError as e:
+        raise UserError(str(e)) from None
 
 
 def cmd_calibrate(args) -> int:
@@ -218,17 +233,12 @@ def cmd_calibrate(args) -> int:
 
     from nprog.checkpoint import DEFAULT_MODEL, record_in_card
     from nprog.evaluate import calibrate
-    from nprog.wtq import DataError, data_dir, read_examples, split_path
 
     if args.split == "test" or "pristine-unseen" in args.split:
         raise UserError("calibrate on dev (or a training split), never on the test split")
     if args.threshold is not None and not 0 <= args.threshold <= 1:
         raise UserError(f"--threshold {args.threshold}: must be between 0 and 1")
-    try:
-        root = data_dir(args.data_dir)
-        examples = read_examples(split_path(root, args.split))
-    except DataError as e:
-        raise UserError(str(e)) from None
+    root, examples = _split_examples(args)
     qa = _load_qa(args)
     with tqdm(total=len(examples), file=sys.stderr, desc=f"calibrate {args.split}", mininterval=1) as bar:
         fitted = calibrate(qa, root, examples, args.batch_size, args.threshold, progress=bar.update)
