@@ -160,16 +160,20 @@ def _question(text: str, raw: list[str], norm: list[str], p) -> Question:
         if w not in MONTHS or (w == "may" and not (_DAY_RE.match(nxt) or _YEAR_RE.match(nxt))):
             continue
         span = None
+        # the day before the month: "3 march", "3rd of march"
+        before = i - 1 if i >= 1 and _DAY_RE.match(low[i - 1]) else None
+        if before is None and i >= 2 and low[i - 1] == "of" and _DAY_RE.match(low[i - 2]):
+            before = i - 2
         if i + 2 < len(low) and _DAY_RE.match(nxt) and _YEAR_RE.match(low[i + 2]):
             span = (i, i + 3)
-        elif i >= 1 and _DAY_RE.match(low[i - 1]) and _YEAR_RE.match(nxt):
-            span = (i - 1, i + 2)
+        elif before is not None and _YEAR_RE.match(nxt):
+            span = (before, i + 2)
         elif _YEAR_RE.match(nxt):
             span = (i, i + 2)
-        elif _DAY_RE.match(nxt) or (i >= 1 and _DAY_RE.match(low[i - 1])):
+        elif _DAY_RE.match(nxt) or before is not None:
             # "december 14", "14 december": a day of a month, not the number 14. Without a year it has no
             # place on the date scale, so it is no number mention at all; its words still name cells.
-            day = i + 1 if _DAY_RE.match(nxt) else i - 1
+            day = i + 1 if _DAY_RE.match(nxt) else before
             a, b = min(i, day), max(i, day) + 1
             if not taken[a:b].any() and 1 <= int(re.sub(r"\D", "", low[day])) <= 31:
                 taken[a:b] = True

@@ -17,6 +17,9 @@ CASES = [
     ("what happened on 14 december?", None, []),
     ("what was the score on march 3rd and who scored 2 goals?", None, [2.0]),
     ("what happened on may 14", None, []),
+    ("what happened on the 3rd of march?", None, []),
+    ("what happened on the 3rd of march 2011?", None, [2011 + 2 / 12 + 2 / 372]),
+    ("who won on 3 march 2011?", None, [2011 + 2 / 12 + 2 / 372]),
     ("who won on december 14, 2003?", None, [2003 + 11 / 12 + 13 / 372]),
     ("which team played 14 games in december?", None, [14.0]),
     ("who scored 14 in may?", None, [14.0]),  # "may" before nothing date-like is not a month
