@@ -16,7 +16,7 @@ import torch
 from nprog.features import Features, compute_features
 from nprog.model import N_COLUMN_FEATURES, Batch
 from nprog.ops import COMPARISONS, OPS, SoftInputs
-from nprog.questions import Question, Vocabulary, name_tokens, parse_question
+from nprog.questions import Question, Vocabulary, in_table_units, name_tokens, parse_question
 from nprog.tables import Table
 
 
@@ -91,7 +91,7 @@ def operation_masks(table: Table, f: Features, has_numbers: bool) -> tuple[np.nd
 
 
 def encode(table: Table, question: str | Question, vocab: Vocabulary, target=None) -> Encoded:
-    q = parse_question(question) if isinstance(question, str) else question
+    q = in_table_units(parse_question(question) if isinstance(question, str) else question, table)
     f = compute_features(table, q)
     words, positions = q.encoder_input(f.entity_spans)
     if not words:

@@ -20,6 +20,7 @@ import torch
 
 from nprog import checkpoint
 from nprog.batch import Encoded, collate, encode
+from nprog.confidence import GUESS_THRESHOLD, calibrated
 from nprog.decode import decode
 from nprog.model import NeuralProgrammer, Trace
 from nprog.program import Program, execute
@@ -40,9 +41,10 @@ class Answer:
     coordinates: list[tuple[int, int]]  # printed cells (row, column) in the caller's table
     cells: list[str]
     program: Program
-    confidence: float  # probability of this program under the model
+    confidence: float  # chance the answer is right: its live steps' probability, calibrated (nprog.confidence)
     rows: list = field(default_factory=list, repr=False)  # row selection after each step (bool arrays)
     table: Table | None = field(default=None, repr=False)
+    confident: bool = True  # False: the confidence is below the model's guess threshold; the answer is a guess
     # makes ``trace`` on first use: most callers never draw the pictures, so their copies are not made
     pictures: Callable[[], dict] | None = field(default=None, repr=False, compare=False)
 
@@ -79,6 +81,7 @@ class Answer:
             "aggregator": self.aggregator,
             "program": str(self.program),
             "confidence": self.confidence,
+            "confident": self.confident,
         }
         if dialect is not None:
             from nprog.portable import ExportError
@@ -217,6 +220,7 @@ class TableQA:
         self.card = card or {}
         self.device = torch.device(device)
         self.frames = FrameTables()
+        self.guess_threshold = float((self.card.get("calibration") or {}).get("threshold", GUESS_THRESHOLD))
 
     @classmethod
     def load(cls, path: str | os.PathLike | None = None, device: str = "auto") -> TableQA:
@@ -259,6 +263,7 @@ class TableQA:
         answers = []
         for b, (e, (program, confidence, choices)) in enumerate(zip(items, decoded, strict=True)):
             result = execute(program, e.table)
+            sure = float(calibrated(confidence, self.card.get("calibration")))
             answers.append(
                 Answer(
                     answer=result.answer,
@@ -266,9 +271,10 @@ class TableQA:
                     coordinates=result.coordinates,
                     cells=[e.table.cell(r, c) for r, c in result.coordinates],
                     program=program,
-                    confidence=confidence,
+                    confidence=sure,
                     rows=result.rows,
                     table=e.table,
+                    confident=bool(sure >= self.guess_threshold),
                     pictures=lambda b=b, e=e, choices=choices: self._pictures(trace, b, e, choices),
                 )
             )
