@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 
+from nprog.cues import order_op_mask
 from nprog.features import Features, compute_features
 from nprog.model import N_COLUMN_FEATURES, Batch
 from nprog.ops import COMPARISONS, OPS, SoftInputs
@@ -90,7 +91,8 @@ def operation_masks(table: Table, f: Features, has_numbers: bool) -> tuple[np.nd
     return op_ok, op_col
 
 
-def encode(table: Table, question: str | Question, vocab: Vocabulary, target=None) -> Encoded:
+def encode(table: Table, question: str | Question, vocab: Vocabulary, target=None, order_cues: bool = False) -> Encoded:
+    """``order_cues``: the order operations only where the question names a row order (nprog.cues)."""
     q = parse_question(question) if isinstance(question, str) else question
     f = compute_features(table, q)
     words, positions = q.encoder_input(f.entity_spans)
@@ -101,6 +103,8 @@ def encode(table: Table, question: str | Question, vocab: Vocabulary, target=Non
     numbers = np.array([q.mentions[i].value for i in kept], dtype=np.float64)
     names = [np.array(vocab.ids(name_tokens(n)) or [1], dtype=np.int64) for n in table.names]
     op_ok, op_col = operation_masks(table, f, len(numbers) > 0)
+    if order_cues:
+        op_ok &= order_op_mask([op.name for op in OPS], q.tokens)
     return Encoded(
         question=q,
         table=table,

@@ -53,6 +53,7 @@ class ModelConfig:
     word_dropout: float = 0.1  # question tokens replaced by <unk> in training (paper: keep 0.9)
     rnn_dropout: float = 0.1  # variational dropout on the history state (paper: keep 0.9)
     ops: list[str] = field(default_factory=lambda: [op.name for op in OPS])  # op set, by name
+    order_cues: bool = False  # order ops only where the question names a row order (nprog.cues)
 
     def to_dict(self) -> dict:
         return asdict(self)

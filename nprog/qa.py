@@ -107,7 +107,8 @@ class TableQA:
 
     def encode(self, table: Table, question: str | Question) -> Encoded:
         """A question (text, or a Question from ``parse_questions``) on a table, ready for answer_batch."""
-        return encode(table, question if isinstance(question, Question) else check_question(question), self.vocab)
+        return encode(table, question if isinstance(question, Question) else check_question(question), self.vocab,
+                      order_cues=self.model.config.order_cues)
 
     @torch.inference_mode()
     def run(self, items: list[Encoded]) -> tuple[Trace, list]:

@@ -26,6 +26,8 @@ import pyarrow as pa
 import torch
 
 from nprog.batch import Encoded
+from nprog.credit import Rules, refine
+from nprog.cues import names_row_order
 from nprog.decode import select_values
 from nprog.ops import OP_INDEX, OPS
 from nprog.program import Step
@@ -73,7 +75,9 @@ def _key(rows: np.ndarray) -> bytes:
     return np.packbits(rows).tobytes()
 
 
-def search(e: Encoded, steps: int = 4, halt_anywhere: bool = False) -> Graph:
+def search(e: Encoded, steps: int = 4, halt_anywhere: bool = False, rules: Rules | None = None) -> Graph:
+    """The graph of programs consistent with e's answer; ``rules`` (:mod:`nprog.credit`) keep only those
+    whose every step means something."""
     t = e.table
     R = t.n_rows
     choices = _choices(e)
@@ -109,11 +113,28 @@ def search(e: Encoded, steps: int = 4, halt_anywhere: bool = False) -> Graph:
         edges.append(step_edges)
         prev_states = layers[-1]
 
-    finals = [_consistent_finals(e, prev_states, steps - 1)]
-    if halt_anywhere:
-        finals = [_consistent_finals(e, np.ones((1, R), dtype=bool), 0)]
-        finals += [_consistent_finals(e, layer, k + 1) for k, layer in enumerate(layers)]
+    finals = every = [_consistent_finals(e, prev_states, steps - 1)]
+    if halt_anywhere or (rules is not None and rules.minimal):
+        every = [_consistent_finals(e, np.ones((1, R), dtype=bool), 0)]
+        every += [_consistent_finals(e, layer, k + 1) for k, layer in enumerate(layers)]
+        finals = every if halt_anywhere else finals
+    if rules is not None and rules.active:
+        return _prune(*_credited(e, layers, edges, np.concatenate(finals), np.concatenate(every), dynamic, rules))
     return _prune(edges, [len(s) for s in layers], np.concatenate(finals))
+
+
+def _credited(e: Encoded, layers, edges, finals, consistent, dynamic, rules: Rules):
+    """The search graph refined to the programs the credit rules accept (nprog.credit.refine)."""
+    t = e.table
+    steps = {(k, c, n): st for k, c, n, st in dynamic}
+
+    def apply(k, c, n, rows):
+        return OPS[k].discrete(rows, t.columns[c] if c >= 0 else None, steps[k, c, n])
+
+    all_rows = np.ones((1, t.n_rows), dtype=bool)
+    return refine([all_rows, *layers], edges, finals, consistent, [op.name for op in OPS],
+                  np.array([op.static for op in OPS]), apply, lambda c: t.columns[c], rules,
+                  names_row_order(e.question.tokens))  # fmt: skip
 
 
 def _consistent_finals(e: Encoded, states: np.ndarray, layer: int) -> np.ndarray:

@@ -39,6 +39,7 @@ from tqdm import tqdm
 from nprog import checkpoint
 from nprog.answers import lists_match
 from nprog.batch import Encoded, collate, encode
+from nprog.credit import Rules
 from nprog.model import ModelConfig, NeuralProgrammer
 from nprog.qa import TableQA, resolve_device
 from nprog.questions import Vocabulary, name_tokens, parse_question
@@ -75,6 +76,8 @@ class TrainConfig:
     dropout: float = 0.4  # measured best on dev (README ablation); the paper used 0.2
     ponder_cost: float = 0.01  # act controller: τ, the weight of the ponder cost N + R in the loss
     resume: bool = False  # continue from <out>/last (the state saved at every evaluation) if it exists
+    order_cues: bool = False  # order ops (previous/next/first/last) only where the question names an order
+    credit: str = ""  # program-search credit rules (nprog.credit): e.g. "minimal,no_ties,no_constant"
 
 
 def set_seed(seed: int) -> None:
@@ -103,7 +106,8 @@ def build_vocab(root: Path, examples: list[Example], min_count: int) -> Vocabula
 
 
 def prepare(
-    root: Path, examples: list[Example], vocab: Vocabulary, max_rows: int | None, halt_anywhere: bool = False
+    root: Path, examples: list[Example], vocab: Vocabulary, max_rows: int | None, halt_anywhere: bool = False,
+    order_cues: bool = False, rules: Rules | None = None,
 ) -> Prepared:
     """Encode the answerable examples and search their consistent programs (answering after the last
     step, or after any step for the ACT controller)."""
@@ -121,8 +125,8 @@ def prepare(
         if target.kind == "unreachable":
             skipped["unreachable"] += 1
             continue
-        e = encode(table, ex.question, vocab, target=target)
-        e.extra["graph"] = search(e, halt_anywhere=halt_anywhere)
+        e = encode(table, ex.question, vocab, target=target, order_cues=order_cues)
+        e.extra["graph"] = search(e, halt_anywhere=halt_anywhere, rules=rules)
         items.append(e)
     return Prepared(items, skipped)
 
@@ -198,11 +202,12 @@ def load_data(cfg: TrainConfig, log=print) -> Data:
     dev_examples = read_examples(split_path(root, "dev"))[: cfg.dev_limit]
     t0 = time.time()
     vocab = build_vocab(root, train_examples, cfg.min_count)
-    prepared = prepare(root, train_examples, vocab, cfg.max_rows, halt_anywhere=cfg.controller == "act")
+    prepared = prepare(root, train_examples, vocab, cfg.max_rows, halt_anywhere=cfg.controller == "act",
+                       order_cues=cfg.order_cues, rules=Rules.parse(cfg.credit))
     dev = []
     for ex in dev_examples:
         try:
-            dev.append((ex, encode(load_table(root, ex.context), ex.question, vocab)))
+            dev.append((ex, encode(load_table(root, ex.context), ex.question, vocab, order_cues=cfg.order_cues)))
         except (TableError, ValueError):
             dev.append((ex, None))
     n_consistent = sum(not e.extra["graph"].empty for e in prepared.items)
@@ -295,7 +300,8 @@ def train(cfg: TrainConfig, log=print, data: Data | None = None) -> dict:
     data = data or load_data(cfg, log)
     set_seed(cfg.seed)
     vocab, prepared, dev = data.vocab, data.prepared, data.dev
-    model_cfg = ModelConfig(vocab_size=len(vocab), d=cfg.d, controller=cfg.controller, dropout=cfg.dropout)
+    model_cfg = ModelConfig(vocab_size=len(vocab), d=cfg.d, controller=cfg.controller, dropout=cfg.dropout,
+                            order_cues=cfg.order_cues)
     model = NeuralProgrammer(model_cfg).to(device)
     net = DistributedDataParallel(model) if world > 1 else model  # the same weights on every rank
     optimizer = torch.optim.Adam(model.parameters(), lr=cfg.lr, eps=cfg.adam_eps)
