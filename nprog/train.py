@@ -168,14 +168,78 @@ def loss_fn(trace, batch, targets) -> torch.Tensor:
     return per_example.mean()
 
 
+class Chunk(list):
+    """One training batch's examples; the same object every epoch (``key`` indexes its collated tensors)."""
+
+    key: int
+
+
 def batches(items: list[Encoded], batch_size: int, rng: random.Random):
-    """Endless batches bucketed by table size (less padding), in a seeded random order."""
+    """Endless batches bucketed by table size (less padding), in a seeded random order.
+
+    The chunks are fixed (only their order changes from epoch to epoch), so each is yielded as the same
+    :class:`Chunk` object every time and its tensors can be collated once (:func:`training_tensors`)."""
     order = sorted(range(len(items)), key=lambda i: (items[i].table.n_rows, items[i].table.n_columns))
+    fixed = []
+    for key, i in enumerate(range(0, len(order), batch_size)):
+        chunk = Chunk(items[j] for j in order[i : i + batch_size])
+        chunk.key = key
+        fixed.append(chunk)
     while True:
-        chunks = [order[i : i + batch_size] for i in range(0, len(order), batch_size)]
+        chunks = list(fixed)
         rng.shuffle(chunks)
-        for chunk in chunks:
-            yield [items[i] for i in chunk]
+        yield from chunks
+
+
+def training_tensors(items: list[Encoded], device, mml: bool, cache: dict | None = None):
+    """(batch, loss targets, program graphs) of a training batch on ``device``; a :class:`Chunk` is
+    collated once and then served from ``cache`` (about 1/20 of the step time at batch 64 on a CPU)."""
+    key = items.key if isinstance(items, Chunk) and cache is not None else None
+    if key is not None and key in cache:
+        return cache[key]
+    batch = collate(items, soft=True)
+    C, R = batch.soft.cell_mask.shape[1:]
+    targets = tuple(t.to(device) for t in target_tensors(items, C, R))
+    graphs = None
+    if mml:
+        steps, finals, has = collate_graphs([e.extra["graph"] for e in items])
+        graphs = ([(e.to(device), n) for e, n in steps], finals.to(device), has)
+    out = (batch.to(device), targets, graphs)
+    if key is not None:
+        cache[key] = out
+    return out
+
+
+def add_l2_gradient(model: torch.nn.Module, l2: float) -> None:
+    """Add ∇(½·λ·Σθ²) = λ·θ to every gradient in place: the paper's L2 term, without building it into the
+    autograd graph (one fused update instead of a square and a sum per parameter, forward and backward)."""
+    params = list(model.parameters())
+    for p in params:
+        if p.grad is None:
+            p.grad = torch.zeros_like(p)
+    torch._foreach_add_([p.grad for p in params], params, alpha=l2)
+
+
+def train_step(net, model, optimizer, cfg: TrainConfig, batch, targets, graphs) -> torch.Tensor:
+    """One optimisation step: paper losses + MML (+ ponder cost), L2, global-norm clipping, Adam.
+    Returns the loss without the L2 term (what the progress bar shows)."""
+    trace = net(batch, execute=cfg.soft_weight > 0)
+    loss = cfg.soft_weight * loss_fn(trace, batch, targets) if cfg.soft_weight else 0.0
+    if cfg.mml_weight:
+        loss = loss + cfg.mml_weight * mml_loss(trace, graphs)
+    if trace.ponder is not None:
+        loss = loss + cfg.ponder_cost * trace.ponder.mean()
+    optimizer.zero_grad(set_to_none=True)
+    loss.backward()
+    add_l2_gradient(model, cfg.l2)
+    torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.clip)
+    optimizer.step()
+    return loss.detach()
+
+
+def make_optimizer(model: torch.nn.Module, cfg: TrainConfig) -> torch.optim.Optimizer:
+    """Adam (lr, ε of the config); the multi-tensor implementation, one kernel per update for all tensors."""
+    return torch.optim.Adam(model.parameters(), lr=cfg.lr, eps=cfg.adam_eps, foreach=True)
 
 
 def dev_accuracy(qa: TableQA, dev: list[tuple[Example, Encoded | None]], batch_size: int = 128) -> float:
@@ -304,7 +368,7 @@ def train(cfg: TrainConfig, log=print, data: Data | None = None) -> dict:
                             order_cues=cfg.order_cues)
     model = NeuralProgrammer(model_cfg).to(device)
     net = DistributedDataParallel(model) if world > 1 else model  # the same weights on every rank
-    optimizer = torch.optim.Adam(model.parameters(), lr=cfg.lr, eps=cfg.adam_eps)
+    optimizer = make_optimizer(model, cfg)
     rng = random.Random(cfg.seed)
     stream = batches(prepared.items, cfg.batch_size, rng)
     qa = TableQA(model, vocab, device=device)
@@ -373,27 +437,11 @@ def train(cfg: TrainConfig, log=print, data: Data | None = None) -> dict:
         return bool(stop.item())
 
     model.train()
+    collated: dict = {}
     while not should_stop():
         items = [next(stream) for _ in range(world)][rank]
-        batch = collate(items, soft=True)
-        C, R = batch.soft.cell_mask.shape[1:]
-        targets = target_tensors(items, C, R)
-        batch = batch.to(device)
-        targets = tuple(t.to(device) for t in targets)
-        trace = net(batch, execute=cfg.soft_weight > 0)
-        loss = cfg.soft_weight * loss_fn(trace, batch, targets) if cfg.soft_weight else 0.0
-        if cfg.mml_weight:
-            graphs = collate_graphs([e.extra["graph"] for e in items])
-            graphs = ([(e.to(device), n) for e, n in graphs[0]], graphs[1].to(device), graphs[2])
-            loss = loss + cfg.mml_weight * mml_loss(trace, graphs)
-        if trace.ponder is not None:
-            loss = loss + cfg.ponder_cost * trace.ponder.mean()
-        l2 = sum((p * p).sum() for p in model.parameters())
-        total = loss + 0.5 * cfg.l2 * l2
-        optimizer.zero_grad(set_to_none=True)
-        total.backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.clip)
-        optimizer.step()
+        batch, targets, graphs = training_tensors(items, device, cfg.mml_weight > 0, collated)
+        loss = train_step(net, model, optimizer, cfg, batch, targets, graphs)
         step += 1
         seen += len(items) * world
         losses.append(loss.item())
