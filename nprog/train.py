@@ -132,6 +132,10 @@ def prepare(
 
 
 def target_tensors(items: list[Encoded], C: int, R: int):
+    """(answer cells (B, C, R), item cells as (b, k, c, r) rows, item mask (B, K), kinds (B,), y (B,)).
+
+    The item cells are listed, not stored as a dense (B, K, C, R) mask: a batch with a 56-item answer made
+    that mask 4 M entries, filled and reduced at every step."""
     B = len(items)
     K = max(max(e.target.item_cells.shape[0] for e in items), 1)
     G = np.zeros((B, K, C, R), dtype=bool)
@@ -145,20 +149,23 @@ def target_tensors(items: list[Encoded], C: int, R: int):
         item_mask[b, :k] = True
         kinds[b] = KIND_CODES[e.target.kind]
         y[b] = e.target.y if e.target.y is not None else 0.0
-    return torch.from_numpy(G), torch.from_numpy(item_mask), torch.from_numpy(kinds), torch.from_numpy(y)
+    cells = torch.from_numpy(np.argwhere(G))  # (M, 4) b, k, c, r
+    return torch.from_numpy(G.any(1)), cells, torch.from_numpy(item_mask), torch.from_numpy(kinds), torch.from_numpy(y)
 
 
 def loss_fn(trace, batch, targets) -> torch.Tensor:
-    G, item_mask, kinds, y = targets
+    answer_cells, cells, item_mask, kinds, y = targets
     soft = batch.soft
     n_rows = soft.row_mask.sum(1).clamp(min=1.0)  # (B,)
     n_cells = soft.cell_mask.sum((1, 2)).clamp(min=1.0)  # (B,)
     L_s = torch.clamp((trace.scalar - y) ** 2 / (2 * n_rows), max=3.0)  # (B,)
 
     lp = trace.lookup_logp  # (B, C, R) log ℓ
-    best = lp.unsqueeze(1).masked_fill(~G, -1e9).amax(dim=(2, 3))  # (B, K): the item's most likely cell
-    pos = torch.where(item_mask, -best, torch.zeros_like(best)).sum(1)  # (B,)
-    negatives = soft.cell_mask.bool() & ~G.any(1)  # (B, C, R)
+    B, K = item_mask.shape
+    b, k, c, r = cells.unbind(1)
+    best = lp.new_full((B * K,), -1e9).scatter_reduce(0, b * K + k, lp[b, c, r], "amax").view(B, K)
+    pos = torch.where(item_mask, -best, torch.zeros_like(best)).sum(1)  # (B,) best: the item's most likely cell
+    negatives = soft.cell_mask.bool() & ~answer_cells  # (B, C, R)
     neg_log = -torch.log1p(-lp.exp().clamp(max=1 - 1e-6))  # −log(1 − ℓ), finite as ℓ → 1
     neg = (neg_log * negatives).sum((1, 2))
     L_l = 50.0 * (pos + neg) / n_cells

@@ -170,3 +170,40 @@ def test_act_halting_distribution_and_where_the_program_stops():
     trace = m(batch, execute=True)
     assert torch.allclose(trace.halting[:, -1], torch.ones(3), atol=1e-6)
     assert all(len(a.trace["choices"]) == m.config.steps for a in TableQA(m, VOCAB).answer_batch(items()))
+
+
+def _dense_loss(trace, batch, G, item_mask, kinds, y):
+    """The spec's losses with a dense (B, K, C, R) item-cell mask (loss_fn before it listed the cells)."""
+    soft = batch.soft
+    n_rows, n_cells = soft.row_mask.sum(1).clamp(min=1.0), soft.cell_mask.sum((1, 2)).clamp(min=1.0)
+    L_s = torch.clamp((trace.scalar - y) ** 2 / (2 * n_rows), max=3.0)
+    lp = trace.lookup_logp
+    best = lp.unsqueeze(1).masked_fill(~G, -1e9).amax(dim=(2, 3))
+    pos = torch.where(item_mask, -best, torch.zeros_like(best)).sum(1)
+    neg = (-torch.log1p(-lp.exp().clamp(max=1 - 1e-6)) * (soft.cell_mask.bool() & ~G.any(1))).sum((1, 2))
+    L_l = 50.0 * (pos + neg) / n_cells
+    soft_min = torch.clamp(-torch.logsumexp(torch.stack([-5 * L_s, -5 * L_l]), 0) / 5, min=0.0)
+    return torch.where(kinds == 0, L_l, torch.where(kinds == 2, L_s, soft_min)).mean()
+
+
+def test_lookup_loss_with_listed_item_cells_equals_the_dense_mask():
+    """Same loss and gradients: −log of each answer item's most likely cell (ties share the gradient)."""
+    m = tiny().eval()
+    b = Table.from_dataframe(pd.DataFrame({"x": ["1", "2", "1"], "y": ["a", "b", "a"]}))
+    enc = items() + [encode(b, "which y", VOCAB, target=make_target(b, ["a", "b"]))]  # item "a" in two cells
+    batch = collate(enc, soft=True)
+    C, R = batch.soft.cell_mask.shape[1:]
+    targets = target_tensors(enc, C, R)
+    answer_cells, cells, item_mask, kinds, y = targets
+    G = torch.zeros((*item_mask.shape, C, R), dtype=torch.bool)
+    G[tuple(cells.T)] = True
+    assert torch.equal(G.any(1), answer_cells)
+    results = []
+    for loss in (lambda t: loss_fn(t, batch, targets), lambda t: _dense_loss(t, batch, G, item_mask, kinds, y)):
+        m.zero_grad()
+        value = loss(m(batch, execute=True))
+        value.backward()
+        results.append((float(value), [p.grad.clone() for p in m.parameters() if p.grad is not None]))
+    assert results[0][0] == pytest.approx(results[1][0], rel=1e-6)
+    for g0, g1 in zip(results[0][1], results[1][1], strict=True):
+        assert torch.allclose(g0, g1, atol=1e-7)
