@@ -200,7 +200,7 @@ class Batch:
         moved = {k: (v.to(device) if torch.is_tensor(v) else v) for k, v in self.__dict__.items() if k != "soft"}
         soft = None
         if self.soft is not None:
-            soft = SoftInputs(**{k: v.to(device) for k, v in self.soft.__dict__.items()})
+            soft = SoftInputs(**{k: v.to(device) for k, v in self.soft.__dict__.items() if not k.startswith("_")})
         return Batch(**moved, soft=soft)
 
 

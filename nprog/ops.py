@@ -142,10 +142,21 @@ def _static(fn):
     return discrete
 
 
+def _batch_constant(inp: SoftInputs, key, make):
+    """A tensor that depends on the batch only, made once per SoftInputs object (a training batch is
+    collated once per run, so once per run) and kept beside its fields (``Batch.to`` skips it)."""
+    cache = inp.__dict__.setdefault("_constants", {})
+    if key not in cache:
+        cache[key] = make()
+    return cache[key]
+
+
 def _compare(fn):
     def soft(s, beta, inp: SoftInputs, pi):
         # (B, C, R, N): cell value vs each question number; π (B, N) mixes the numbers
-        hit = fn(inp.values.unsqueeze(-1), inp.numbers[:, None, None, :]) & inp.valid.bool().unsqueeze(-1)
+        hit = _batch_constant(inp, fn, lambda: (
+            fn(inp.values.unsqueeze(-1), inp.numbers[:, None, None, :]) & inp.valid.bool().unsqueeze(-1)
+        ).to(inp.valid.dtype))  # fmt: skip
         per_column = torch.einsum("bcrn,bn->bcr", hit.to(beta.dtype), pi * inp.number_mask)
         return _mix_columns(per_column, beta)
 
