@@ -10,7 +10,7 @@ import torch
 from nprog.answers import lists_match
 from nprog.batch import collate, encode
 from nprog.model import ModelConfig, NeuralProgrammer
-from nprog.ops import ANSWER_OPS, OPS, ROW_OPS
+from nprog.ops import ANSWER_OPS, LEGACY_OPS, OPS, ROW_OPS, soft_scalar
 from nprog.qa import TableQA
 from nprog.questions import Vocabulary
 from nprog.search import collate_graphs, mml_loss, search
@@ -160,9 +160,15 @@ def test_act_halting_distribution_and_where_the_program_stops():
         m.halt.bias.fill_(20.0)
     trace = m(batch, execute=True)
     assert torch.allclose(trace.halting[:, 0], torch.ones(3))
-    assert torch.allclose(trace.scalar, trace.answer_logp[:, 0, ANSWER_OPS[0]].exp() * batch.soft.row_mask.sum(1))
+    expected = soft_scalar(batch.soft.data_rows, batch.soft, trace.answer_logp[:, 0].exp(), trace.col_logp[:, 0].exp(), m.ops)
+    assert torch.allclose(trace.scalar, expected)
+    legacy = tiny(controller="act", ops=LEGACY_OPS).eval()  # count is the one scalar op of the 2017 set
+    with torch.no_grad():
+        legacy.halt.bias.fill_(20.0)
+    trace = legacy(batch, execute=True)
+    assert torch.allclose(trace.scalar, trace.answer_logp[:, 0, 0].exp() * batch.soft.row_mask.sum(1))
     for a in TableQA(m, VOCAB).answer_batch(items()):
-        assert [s.op for s in a.program.steps] in (["count"], ["print"])
+        assert len(a.program.steps) == 1 and a.program.steps[0].op in {OPS[k].name for k in ANSWER_OPS}
         assert len(a.trace["choices"]) == 1 and a.trace["ops"].shape[0] == 1
     # never halting early: the full four steps, as the fixed-length model
     with torch.no_grad():
