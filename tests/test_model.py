@@ -176,3 +176,26 @@ def test_act_halting_distribution_and_where_the_program_stops():
     trace = m(batch, execute=True)
     assert torch.allclose(trace.halting[:, -1], torch.ones(3), atol=1e-6)
     assert all(len(a.trace["choices"]) == m.config.steps for a in TableQA(m, VOCAB).answer_batch(items()))
+
+
+def test_a_checkpoint_keeps_its_own_op_set(tmp_path):
+    """A model of the 2017 operations (the shipped one) saves, loads and answers as it did; a config.json
+    written before checkpoints named their op set loads as that set too."""
+    import json
+
+    from nprog import checkpoint
+
+    old = tiny(ops=list(LEGACY_OPS)).eval()
+    checkpoint.save(tmp_path / "old", old, VOCAB, {"name": "legacy"})
+    qa = TableQA.load(tmp_path / "old", device="cpu")
+    assert [op.name for op in qa.model.ops] == LEGACY_OPS and qa.model.op_embedding.shape[0] == 15
+    batch = collate(items())
+    with torch.no_grad():
+        assert torch.equal(qa.model(batch).op_logp, old(batch).op_logp)
+    before = [(a.answer, str(a.program)) for a in qa.answer_batch(items())]
+    config = json.loads((tmp_path / "old" / "config.json").read_text())
+    del config["model"]["ops"]
+    (tmp_path / "old" / "config.json").write_text(json.dumps(config))
+    again = TableQA.load(tmp_path / "old", device="cpu")
+    assert [(a.answer, str(a.program)) for a in again.answer_batch(items())] == before
+    assert all(a.trace["ops"].shape[1] == len(OPS) for a in again.answer_batch(items()))  # pictures: registry-wide
