@@ -21,7 +21,14 @@ Deviations from the 2017 code, all documented in the spec's pitfalls:
 * argmax and argmin both break ties towards the top-most row (one rule the SQL can say: ORDER BY value,
   __row);
 * program steps 1…T−1 choose among the row operations and step T among the answer operations (count,
-  print); the original let any step choose anything and scored non-answer endings as wrong.
+  print, sum …); the original let any step choose anything and scored non-answer endings as wrong;
+* operations the 2017 set lacks (sum, average, difference, exists, contains, AND filters, exclude), and
+  totals rows kept out of the starting selection (:func:`totals_rows`).
+
+"How many more A than B" is ``select`` (both rows the question names) then ``difference``: the highest
+minus the lowest value of the column over the selected rows. One order-free answer op over one row set
+needs no second selector (which the controller, blind to rows, could not keep apart anyway), reads the
+same whichever row the question names first, and is ``MAX(v) - MIN(v)`` in SQL.
 """
 
 from __future__ import annotations

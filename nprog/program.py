@@ -2,7 +2,8 @@
 
 A :class:`Program` is a list of :class:`Step` s. Each step names an operation of the registry
 (:mod:`nprog.ops`), the column it reads (by its unique name), and its literal: the question number of a
-comparison, or the cell values a ``select`` matched. Programs are self-contained: executing one needs only
+comparison, the cell values a ``select`` (``and_select``, ``exclude``) matched, or the question words a
+``contains`` looks for (the op's declared ``literal``). Programs are self-contained: executing one needs only
 the table, not the question, so the reference executor here and the SQL of :mod:`nprog.sql` can be
 checked against each other on any table.
 

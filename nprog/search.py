@@ -13,7 +13,8 @@ The sum is exact and cheap because of two properties of the Neural Programmer:
 
 Search runs forward over distinct row selections (the states) with the registry's own discrete forms on
 stacks of selections (no second copy of op semantics), then keeps only states from which a consistent
-final step (count = y, or print of cells that match every answer item) can be reached. The result is a
+final step (a scalar answer op — count, sum, average, difference — equal to y; print of cells that match
+every answer item; exists for a yes/no answer) can be reached. The result is a
 small graph per example; :func:`mml_loss` runs the forward algorithm over it for a whole batch at once.
 """
 
