@@ -166,7 +166,8 @@ def cmd_ask(args) -> int:
     print(_safe(str(answer.program)))
     if dialect:
         print(_safe(answer.sql(dialect)))
-    print(_safe(", ".join(answer.answer), one_line=True) if answer.answer else "(no answer: the program selected no cells)")
+    shown = answer.display or answer.answer  # a computed number with its column's unit
+    print(_safe(", ".join(shown), one_line=True) if shown else "(no answer: the program selected no cells)")
     return 0
 
 

@@ -5,11 +5,12 @@ them are right by accident: ``the row above each → the row with the highest Go
 "which nation won the most gold medals?" on a table whose winner is not the last row, and the model then
 learns to drop the last row. The rules here take such programs out of the marginal likelihood:
 
-* **minimal** — no *dynamic* step (one that reads the incoming rows: previous, next, first, last, argmax,
-  argmin) can be dropped without changing the answer: it must change its input, the step after it must
-  give another result without it, and if it is the last row step the answer must differ without it.
-  Static steps (select, comparisons, mfe) are kept even when droppable on this table: their literal comes
-  from the question, so they say what the question says.
+* **minimal** — no *dynamic* step without a literal (one that reads the incoming rows and names nothing
+  of the question: previous, next, first, last, argmax, argmin) can be dropped without changing the
+  answer: it must change its input, the step after it must give another result without it, and if it is
+  the last row step the answer must differ without it. Steps whose literal comes from the question
+  (select, contains, comparisons, their AND and negated forms) and mfe are kept even when droppable on
+  this table: they say what the question says.
 * **no_ties** — on a question that names no row order, argmax/argmin must have a single winner: with ties
   the answer depends on which tied row comes first, i.e. on the row order.
 * **no_constant** — no count after an operation that always leaves at most one row (first, last, argmax,
@@ -90,6 +91,7 @@ def refine(
     consistent: np.ndarray,
     op_names: list[str],
     static: np.ndarray,
+    anchored: np.ndarray,
     apply: Callable[[int, int, int, np.ndarray], np.ndarray],
     column: Callable[[int], object],
     rules: Rules,
@@ -100,7 +102,9 @@ def refine(
     layers: selections (S_t, R) for t = 0 … T−1 (layer 0: all rows); edges[t]: transitions
     (prev or START, op, column, number, next) into layer t + 1; finals (F, 4): the answering steps
     (layer, state, op, column); consistent (G, 4): consistent final steps at *every* layer (the
-    drop-the-last-step check); apply(op, column, number, rows) runs a dynamic step on a stack of rows.
+    drop-the-last-step check); static / anchored (O,): the op ignores the incoming rows / carries a
+    literal from the question (a cell, a word, a number); apply(op, column, number, rows) runs a dynamic
+    step on a stack of rows.
     """
     O = len(op_names)
     count = op_names.index("count")
@@ -122,16 +126,17 @@ def refine(
         prev, k, c, n, nxt = E.T
         dynamic = ~static[k]
         x_in = np.where(dynamic, np.maximum(prev, 0), -1)  # layer 1's dynamic steps read all rows (state 0)
+        droppable = dynamic & ~anchored[k]  # what minimality may drop: dynamic steps the question does not name
         X, Y = layers[t][np.maximum(x_in, 0)], layers[t + 1][nxt]
         keep = np.ones(len(E), dtype=bool)
         if rules.minimal:
-            keep &= ~(dynamic & (X == Y).all(1))  # a step that changes nothing can be dropped
+            keep &= ~(droppable & (X == Y).all(1))  # a step that changes nothing can be dropped
         if rules.no_ties and not order_named:
             for op, big in largest.items():
                 for col in np.unique(c[keep & (k == op)]):
                     at = np.flatnonzero(keep & (k == op) & (c == col))
                     keep[at[has_tie(X[at], column(int(col)), big)]] = False
-        E, x_in = E[keep], x_in[keep]
+        E, x_in = E[keep], np.where(droppable, x_in, -1)[keep]  # node_in: −1 where nothing may be dropped
         prev, k, c, n, nxt = E.T
         rows = [np.stack([np.full(len(E), START), k, c, n, np.arange(len(E))], 1)[static[k] | (t == 0)]]
         if t:
@@ -141,7 +146,7 @@ def refine(
             ok = reachable[pred]
             if rules.minimal:
                 pred_in = node_in[t - 1][pred]
-                check = np.flatnonzero(ok & (pred_in >= 0))  # the node was reached by a dynamic step
+                check = np.flatnonzero(ok & (pred_in >= 0))  # the node was reached by a droppable step
                 if len(check):
                     choice = np.stack([k[step[check]], c[step[check]], n[step[check]]], 1)
                     uniq, inverse = np.unique(choice, axis=0, return_inverse=True)

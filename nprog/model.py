@@ -34,7 +34,7 @@ from torch import nn
 from memory.act import halting_distribution
 from memory.attention import DotProductAttention
 from memory.ntm import NTMCell, NTMConfig
-from nprog.ops import ANSWER_OPS, OPS, ROW_OPS, SoftInputs, soft_row_ops
+from nprog.ops import OP_INDEX, OPS, Op, SoftInputs, op_set, soft_row_ops, soft_scalar
 
 N_COLUMN_FEATURES = 11
 
@@ -63,7 +63,7 @@ class ModelConfig:
     dropout: float = 0.2  # embeddings, controller vectors, column vectors (paper: keep 0.8)
     word_dropout: float = 0.1  # question tokens replaced by <unk> in training (paper: keep 0.9)
     rnn_dropout: float = 0.1  # variational dropout on the history state (paper: keep 0.9)
-    ops: list[str] = field(default_factory=lambda: [op.name for op in OPS])  # op set, by name
+    ops: list[str] = field(default_factory=lambda: [op.name for op in OPS])  # op set, by name (nprog.ops)
     order_cues: bool = False  # order ops only where the question names a row order (nprog.cues)
 
     def to_dict(self) -> dict:
@@ -85,6 +85,26 @@ class Trace:
     answer_logp: torch.Tensor | None = None  # (B, T, O) log α over the answer ops at every step
     halting: torch.Tensor | None = None  # (B, T) ACT halting distribution over the answering step
     ponder: torch.Tensor | None = None  # (B,) ponder cost N + R
+    ops: tuple[Op, ...] = ()  # the model's operations: O indexes these declarations
+
+    def stop_steps(self) -> torch.Tensor:
+        """(B,) long: the step at which each program answers, by the controller's own stop rule.
+
+        Fixed-length controllers answer at the last step; ACT where its halting mass runs out (the last
+        step with weight)."""
+        B, T, _ = self.op_logp.shape
+        if self.halting is None:
+            return torch.full((B,), T - 1, dtype=torch.long, device=self.op_logp.device)
+        return T - 1 - (self.halting > 0).flip(1).to(torch.uint8).argmax(1)
+
+    def executed_op_logp(self) -> torch.Tensor:
+        """(B, T, O): the distribution each step's operation is chosen from; under ACT the answering step
+        chooses from its answer distribution."""
+        if self.halting is None:
+            return self.op_logp
+        stop = self.stop_steps()
+        at_stop = torch.arange(self.op_logp.shape[1], device=stop.device)[None, :, None] == stop[:, None, None]
+        return torch.where(at_stop, self.answer_logp, self.op_logp)
 
     def final_logp(self) -> tuple[torch.Tensor, torch.Tensor]:
         """(answer-op log α per step (B, T, O), log probability of answering at each step (B, T)).
@@ -214,7 +234,9 @@ class NeuralProgrammer(nn.Module):
     def __init__(self, config: ModelConfig):
         super().__init__()
         self.config = config
-        d, O = config.d, len(OPS)
+        self.ops = op_set(config.ops)  # the operations this model chooses among (its config names them)
+        self.op_ids = [OP_INDEX[op.name] for op in self.ops]  # their places in a Batch's registry-wide masks
+        d, O = config.d, len(self.ops)
         self.embedding = nn.Embedding(config.vocab_size, d, padding_idx=0)
         self.encoder = QuestionEncoder(config)
         self.attention = DotProductAttention()
@@ -269,12 +291,14 @@ class NeuralProgrammer(nn.Module):
             rnn_keep = dropout(q.new_ones(B, cfg.d), cfg.rnn_dropout, True)  # one mask per sequence
         state = self.controller.initial_state(B, q)
         h = q.new_zeros(B, cfg.d)
-        is_row = torch.zeros(len(OPS), dtype=torch.bool, device=q.device)
-        is_row[ROW_OPS] = True
+        is_row = torch.tensor([not op.answers for op in self.ops], dtype=torch.bool, device=q.device)
+        lookup = next(k for k, op in enumerate(self.ops) if op.yields == "lookup")  # print
+        batch_op_mask = batch.op_mask[:, self.op_ids]  # (B, O) this model's ops
+        batch_op_col_mask = batch.op_col_mask[:, self.op_ids]  # (B, O, C)
         act = self.halt is not None
         op_logps, col_logps, attentions, rows = [], [], [], []
         answer_logps, halt_units, counts, print_logps, row_logs = [], [], [], [], []
-        s = batch.soft.row_mask if (execute and batch.soft is not None) else None
+        s = batch.soft.data_rows if (execute and batch.soft is not None) else None  # no totals rows
         scalar = lookup_logp = None
         for t in range(cfg.steps):
             last = t == cfg.steps - 1
@@ -283,10 +307,10 @@ class NeuralProgrammer(nn.Module):
             g_pre = F.relu(self.W_op_h(h) + self.W_op(qa))
             g = dropout(g_pre, cfg.dropout, self.training)  # (B, d)
             step_ops = ~is_row if last else is_row
-            op_mask = batch.op_mask & step_ops  # (B, O)
+            op_mask = batch_op_mask & step_ops  # (B, O)
             op_logp = _masked_log_softmax(g @ U.T, op_mask)  # (B, O)
             if act:  # every step may be the answering one: its answer-op distribution and halting unit
-                answer_logp = op_logp if last else _masked_log_softmax(g @ U.T, batch.op_mask & ~is_row)
+                answer_logp = op_logp if last else _masked_log_softmax(g @ U.T, batch_op_mask & ~is_row)
                 answer_logps.append(answer_logp)
                 halt_units.append(torch.sigmoid(self.halt(g_pre)).squeeze(-1))  # (B,) h^t
             alpha = op_logp.exp()
@@ -295,20 +319,20 @@ class NeuralProgrammer(nn.Module):
             k_dep = dropout(k_dep, cfg.dropout, self.training)
             col_logits = torch.einsum("bd,bcd->bc", k_dep, C_vec) + col_bias  # (B, C)
             col_logp = _masked_log_softmax(
-                col_logits.unsqueeze(1).expand(-1, len(OPS), -1), batch.op_col_mask
+                col_logits.unsqueeze(1).expand(-1, len(self.ops), -1), batch_op_col_mask
             )  # (B, O, C): each op's own column distribution
             beta = torch.einsum("bo,boc->bc", alpha, col_logp.exp())  # effective column attention
             if s is not None:
                 if act:  # the answer if the program stops here, mixed by halting weight after the loop
-                    counts.append(answer_logp[:, ANSWER_OPS[0]].exp() * s.sum(-1))  # (B,)
-                    print_logps.append(answer_logp[:, ANSWER_OPS[1], None] + col_logp[:, ANSWER_OPS[1]])  # (B, C)
+                    counts.append(soft_scalar(s, batch.soft, answer_logp.exp(), col_logp.exp(), self.ops))  # (B,)
+                    print_logps.append(answer_logp[:, lookup, None] + col_logp[:, lookup])  # (B, C)
                     row_logs.append(torch.log(s.clamp(min=1e-30)))  # (B, R)
                 elif last:
-                    scalar = alpha[:, ANSWER_OPS[0]] * s.sum(-1)  # count
-                    lp_print = op_logp[:, ANSWER_OPS[1], None, None] + col_logp[:, ANSWER_OPS[1], :, None]
+                    scalar = soft_scalar(s, batch.soft, alpha, col_logp.exp(), self.ops)  # count, sum …
+                    lp_print = op_logp[:, lookup, None, None] + col_logp[:, lookup, :, None]
                     lookup_logp = lp_print + torch.log(s.clamp(min=1e-30)).unsqueeze(1)  # (B, C, R)
                 if not last:
-                    outs = soft_row_ops(s, batch.soft, num_logp.exp(), col_logp.exp())  # (B, O, R)
+                    outs = soft_row_ops(s, batch.soft, num_logp.exp(), col_logp.exp(), self.ops)  # (B, O, R)
                     s = torch.einsum("bo,bor->br", alpha, outs) * batch.soft.row_mask
                     rows.append(s)
             x = torch.cat([alpha @ U, torch.einsum("bc,bcd->bd", beta, C_vec)], -1)  # (B, 2d)
@@ -341,4 +365,5 @@ class NeuralProgrammer(nn.Module):
             answer_logp=torch.stack(answer_logps, 1) if act else None,
             halting=halting,
             ponder=ponder,
+            ops=self.ops,
         )

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 
+import numpy as np
 import pandas as pd
 import torch
 
@@ -12,6 +13,7 @@ from nprog import checkpoint
 from nprog.batch import Encoded, collate, encode
 from nprog.decode import decode
 from nprog.model import NeuralProgrammer, Trace
+from nprog.ops import OP_INDEX, OPS
 from nprog.program import Program, execute
 from nprog.questions import Question, Vocabulary
 from nprog.tables import Table, TableError
@@ -26,7 +28,7 @@ class QuestionError(ValueError):
 @dataclass
 class Answer:
     answer: list[str]  # display values
-    aggregator: str  # "NONE" (printed cells) | "COUNT"
+    aggregator: str  # the answer op's: "NONE" (printed cells) | "COUNT" | "SUM" | "AVERAGE" | "DIFFERENCE" | "YES/NO"
     coordinates: list[tuple[int, int]]  # printed cells (row, column) in the caller's table
     cells: list[str]
     program: Program
@@ -34,6 +36,7 @@ class Answer:
     trace: dict = field(default_factory=dict, repr=False)  # per-step distributions (numpy) for pictures
     rows: list = field(default_factory=list, repr=False)  # row selection after each step (bool arrays)
     table: Table | None = field(default=None, repr=False)
+    display: list[str] = field(default_factory=list)  # the answer as shown: a computed number with its unit
 
     def sql(self, dialect: str = "duckdb", table_name: str = "t") -> str:
         from nprog.sql import to_sql  # sqlglot is imported only when SQL is asked for
@@ -49,6 +52,7 @@ class Answer:
             "program": str(self.program),
             "sql": self.sql(dialect),
             "confidence": self.confidence,
+            "display": self.display,
         }
 
 
@@ -118,21 +122,21 @@ class TableQA:
 
     def answer_batch(self, items: list[Encoded]) -> list[Answer]:
         trace, decoded = self.run(items)
+        model_ops = [OP_INDEX[op.name] for op in trace.ops]  # the model's op k is the registry's model_ops[k]
         answers = []
         for b, (e, (program, confidence, choices)) in enumerate(zip(items, decoded, strict=True)):
             result = execute(program, e.table)
             C, L = e.table.n_columns, len(e.tokens)
-            ops = trace.op_logp[b].exp().cpu().numpy()  # (T, O)
-            if trace.halting is not None:  # ACT: the answering step shows its answer distribution
-                stop = len(choices) - 1
-                ops = ops[: stop + 1].copy()
-                ops[stop] = trace.answer_logp[b, stop].exp().cpu().numpy()
+            # the distribution each executed step chose from (ACT: its answering step's answer distribution),
+            # over the whole registry (an op this model lacks has probability 0), as the pictures name ops
+            ops = np.zeros((len(choices), len(OPS)), dtype=np.float32)
+            ops[:, model_ops] = trace.executed_op_logp()[b, : len(choices)].exp().cpu().numpy()
             pictures = {
-                "ops": ops,
+                "ops": ops,  # (steps, len(OPS))
                 "columns": [trace.col_logp[b, t, c["op"], :C].exp().cpu().numpy() for t, c in enumerate(choices)],
                 "attention": trace.attention[b, :, :L].cpu().numpy(),  # (T, L)
                 "tokens": [self.vocab.words[i] for i in e.tokens],
-                "choices": choices,
+                "choices": [{**c, "op": model_ops[c["op"]]} for c in choices],  # registry indices
             }
             if trace.halting is not None:
                 pictures["halting"] = trace.halting[b, : len(choices)].cpu().numpy()  # (steps,)
@@ -147,6 +151,7 @@ class TableQA:
                     trace=pictures,
                     rows=result.rows,
                     table=e.table,
+                    display=result.display,
                 )
             )
         return answers

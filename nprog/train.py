@@ -47,7 +47,7 @@ from nprog.search import collate_graphs, mml_loss, search
 from nprog.tables import TableError
 from nprog.wtq import Example, load_table, make_target, read_examples, split_path
 
-KIND_CODES = {"lookup-word": 0, "lookup-number": 1, "calc": 2}
+KIND_CODES = {"lookup-word": 0, "lookup-number": 1, "calc": 2, "yesno": 3}
 
 
 @dataclass
@@ -172,6 +172,7 @@ def loss_fn(trace, batch, targets) -> torch.Tensor:
 
     soft_min = torch.clamp(-torch.logsumexp(torch.stack([-5 * L_s, -5 * L_l]), 0) / 5, min=0.0)
     per_example = torch.where(kinds == 0, L_l, torch.where(kinds == 2, L_s, soft_min))
+    per_example = torch.where(kinds == 3, torch.zeros_like(per_example), per_example)  # yes/no: MML only
     return per_example.mean()
 
 

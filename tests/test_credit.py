@@ -57,10 +57,11 @@ def _credited(e, program, final, rules):
         if OPS[k].static:
             continue
         x, y = rows[i], rows[i + 1]
+        droppable = not OPS[k].literal  # a dynamic step that names nothing of the question
         if rules.no_ties and OPS[k].name in ("argmax", "argmin") and not names_row_order(e.question.tokens):
             if has_tie(x[None], cols[c], OPS[k].name == "argmax")[0]:
                 return False
-        if rules.minimal:
+        if rules.minimal and droppable:
             if (x == y).all():
                 return False
             if i + 1 < len(program):

@@ -107,3 +107,16 @@ def test_batches_are_fixed_chunks_in_a_seeded_order_collated_once(tiny_wtq):
     assert training_tensors(again, "cpu", True, cache) is once
     fresh = training_tensors(list(first[0]), "cpu", True, cache)  # a plain list is never served from the cache
     assert fresh is not once and torch.equal(fresh[0].tokens, once[0].tokens)
+
+
+def test_training_uses_and_records_the_whole_op_set(tiny_wtq, tmp_path):
+    """A new model chooses among every registered operation and its checkpoint names them, so it loads
+    with the same set (an old checkpoint names the 15 of 2017 and loads with those)."""
+    from nprog.ops import OPS
+    from nprog.qa import TableQA
+
+    train(_cfg(tiny_wtq, tmp_path / "m", 3), lambda m: None)
+    qa = TableQA.load(tmp_path / "m", device="cpu")
+    assert qa.model.config.ops == [op.name for op in OPS] and len(qa.model.ops) == len(OPS)
+    answer = qa.ask(str(tiny_wtq / "csv" / "tiny" / "0.csv"), "what is the total points of team norway?")
+    assert answer.program.steps[-1].op in {op.name for op in OPS if op.answers}
