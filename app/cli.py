@@ -74,6 +74,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--batch-size", type=int, default=64)
     p.add_argument("--errors", metavar="FILE", help="write the wrong predictions to this TSV")
     p.add_argument("--record", action="store_true", help="store the figures in the model's card.json")
+    p.add_argument("--shuffle-check", action="store_true",
+                   help="also: share of answers to questions naming no row order unchanged under 3 row shuffles")
+    _add_model(p)
+
+    p = sub.add_parser("calibrate", help="fit a model's confidence calibration on a WTQ split; store it in its card")
+    p.add_argument("--data-dir", default=_default_data_dir(), help="WTQ directory (default $NPROG_WTQ_DIR)")
+    p.add_argument("--split", default="dev", help="the split to fit on (default dev; never the test split)")
+    p.add_argument("--batch-size", type=int, default=64)
+    p.add_argument("--threshold", type=float, help="calibrated confidence below which an answer is a guess (0.5)")
+    p.add_argument("--dry-run", action="store_true", help="print the figures, leave the card alone")
     _add_model(p)
 
     p = sub.add_parser("train", help="weakly supervised training on WTQ (answers only)")
@@ -166,8 +176,10 @@ def cmd_ask(args) -> int:
     print(_safe(str(answer.program)))
     if dialect:
         print(_safe(answer.sql(dialect)))
-    shown = answer.display or answer.answer  # a computed number with its column's unit
-    print(_safe(", ".join(shown), one_line=True) if shown else "(no answer: the program selected no cells)")
+    display = answer.display or answer.answer  # a computed number with its column's unit
+    shown = _safe(", ".join(display), one_line=True) if display else "(no answer: the program selected no cells)"
+    guess = "" if answer.confident else "  [low confidence — this is a guess]"
+    print(f"answer: {shown} (confidence {answer.confidence:.2f}){guess}")
     return 0
 
 
@@ -175,13 +187,8 @@ def cmd_evaluate(args) -> int:
     from tqdm import tqdm
 
     from nprog.evaluate import evaluate
-    from nprog.wtq import DataError, data_dir, read_examples, split_path
 
-    try:
-        root = data_dir(args.data_dir)
-        examples = read_examples(split_path(root, args.split))
-    except DataError as e:
-        raise UserError(str(e)) from None
+    root, examples = _split_examples(args)
     qa = _load_qa(args)
     with tqdm(total=len(examples), file=sys.stderr, desc=f"evaluate {args.split}", mininterval=1) as bar:
         report = evaluate(qa, root, examples, args.batch_size, progress=bar.update)
@@ -204,7 +211,46 @@ def cmd_evaluate(args) -> int:
             f"{name}_examples": report.n,
             f"{name}_by_answer_type": {k: {"correct": r, "total": t} for k, (r, t) in report.by_kind().items()},
         })
+    if args.shuffle_check:
+        from nprog.evaluate import shuffle_invariance
+
+        with tqdm(file=sys.stderr, desc="shuffle check (order-free questions)", mininterval=1) as bar:
+            shuffled = shuffle_invariance(qa, root, examples, progress=bar.update)
+        print(f"row-shuffle invariance: {shuffled.fraction:.3f} ({shuffled.unchanged}/{shuffled.order_free} answers "
+              f"to questions naming no row order unchanged under {shuffled.shuffles} shuffles)")
     print(f"accuracy: {report.accuracy:.3f} ({report.correct}/{report.n})")
+    return 0
+
+
+def _split_examples(args):
+    """(WTQ root, examples of --split) or a one-line user error."""
+    from nprog.wtq import DataError, data_dir, read_examples, split_path
+
+    try:
+        root = data_dir(args.data_dir)
+        return root, read_examples(split_path(root, args.split))
+    except DataError as e:
+        raise UserError(str(e)) from None
+
+
+def cmd_calibrate(args) -> int:
+    from tqdm import tqdm
+
+    from nprog.checkpoint import DEFAULT_MODEL, record_in_card
+    from nprog.evaluate import calibrate
+
+    if args.split == "test" or "pristine-unseen" in args.split:
+        raise UserError("calibrate on dev (or a training split), never on the test split")
+    if args.threshold is not None and not 0 <= args.threshold <= 1:
+        raise UserError(f"--threshold {args.threshold}: must be between 0 and 1")
+    root, examples = _split_examples(args)
+    qa = _load_qa(args)
+    with tqdm(total=len(examples), file=sys.stderr, desc=f"calibrate {args.split}", mininterval=1) as bar:
+        fitted = calibrate(qa, root, examples, args.batch_size, args.threshold, progress=bar.update)
+    fitted["fitted_on"] = f"{args.split}: {fitted['fitted_on']}"
+    print(json.dumps(fitted, indent=2))
+    if not args.dry_run:
+        record_in_card(Path(args.model) if args.model else DEFAULT_MODEL, {"calibration": fitted})
     return 0
 
 
@@ -292,6 +338,7 @@ COMMANDS = {
     "ask": cmd_ask,
     "batch": cmd_batch,
     "evaluate": cmd_evaluate,
+    "calibrate": cmd_calibrate,
     "train": cmd_train,
     "data": cmd_data,
     "bench": cmd_bench,

@@ -36,6 +36,9 @@ CSS = """
 .np-answer { font-size: 2.6rem; font-weight: 700; line-height: 1.15; color: #111827; margin: .1rem 0 .4rem 0;
              overflow-wrap: anywhere; }
 .np-answer.np-none { color: #9ca3af; font-weight: 500; font-size: 1.6rem; }
+.np-answer.np-guess { color: #6b7280; font-weight: 500; font-size: 1.5rem; }
+.np-guess-tag { font-size: .8rem; font-weight: 600; color: #92400e; background: #fef3c7; border-radius: .3rem;
+                padding: .1rem .4rem; margin-right: .5rem; vertical-align: middle; }
 .np-asked { color: #6b7280; font-size: .95rem; margin-bottom: .1rem; }
 .np-steps { margin: .2rem 0 0 0; padding-left: 1.6rem; line-height: 1.9; }
 .np-steps li { font-size: 1.05rem; }
@@ -273,7 +276,11 @@ def _answer_view(asked: Asked) -> None:
         shown = a.display or a.answer  # a computed number with its column's unit
         if shown:
             text = " · ".join(html.escape(v) for v in shown[:20]) + (" …" if len(shown) > 20 else "")
-            st.markdown(f'<div class="np-answer">{text}</div>', unsafe_allow_html=True)
+            if a.confident:
+                st.markdown(f'<div class="np-answer">{text}</div>', unsafe_allow_html=True)
+            else:  # a guess is not shown in the type of a sure answer
+                tag = '<span class="np-guess-tag">guess</span>'
+                st.markdown(f'<div class="np-answer np-guess">{tag}{text}</div>', unsafe_allow_html=True)
         else:
             st.markdown('<div class="np-answer np-none">no answer — the program selected no cells</div>', unsafe_allow_html=True)
         st.markdown(_facts(a), unsafe_allow_html=True)
@@ -282,8 +289,11 @@ def _answer_view(asked: Asked) -> None:
                 "Nothing in the question names a cell or a column of this table, or gives a number, "
                 "so this answer is a guess. Try using words that appear in the table."
             )
-        elif a.confidence < 0.2:
-            st.caption("Low confidence: the model was unsure which program to run. Check the steps on the right.")
+        elif not a.confident:
+            st.warning(
+                f"Low confidence ({_percent(a.confidence)} chance of being right): this answer is a guess. "
+                "Check the steps on the right, or rephrase the question."
+            )
     with right:
         st.markdown("**The program**")
         st.markdown(program_html(a), unsafe_allow_html=True)

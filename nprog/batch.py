@@ -17,7 +17,7 @@ from nprog.cues import order_op_mask
 from nprog.features import Features, compute_features
 from nprog.model import N_COLUMN_FEATURES, Batch
 from nprog.ops import OPS, SoftInputs, data_rows
-from nprog.questions import Question, Vocabulary, name_tokens, parse_question
+from nprog.questions import Question, Vocabulary, in_table_units, name_tokens, parse_question
 from nprog.tables import Table
 
 
@@ -92,7 +92,7 @@ def operation_masks(
 
 def encode(table: Table, question: str | Question, vocab: Vocabulary, target=None, order_cues: bool = False) -> Encoded:
     """``order_cues``: the order operations only where the question names a row order (nprog.cues)."""
-    q = parse_question(question) if isinstance(question, str) else question
+    q = in_table_units(parse_question(question) if isinstance(question, str) else question, table)
     f = compute_features(table, q)
     words, positions = q.encoder_input(f.entity_spans)
     if not words:

@@ -183,6 +183,11 @@ def _check_card(card: dict, directory: Path) -> dict:
         raise CheckpointError(f"{directory}: card.json 'ops' must be a list of operation names")
     if not all(isinstance(point, dict) for point in card.get("dev_curve", [])):
         raise CheckpointError(f"{directory}: card.json 'dev_curve' must be a list of objects")
+    if "calibration" in card:
+        from nprog.confidence import check_calibration
+
+        if why := check_calibration(card["calibration"]):
+            raise CheckpointError(f"{directory}: card.json 'calibration' {why}")
     return card
 
 

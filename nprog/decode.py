@@ -10,6 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from nprog.batch import Encoded
+from nprog.confidence import live_steps
 from nprog.model import Trace
 from nprog.ops import Op
 from nprog.program import Program, Step
@@ -51,7 +52,8 @@ def make_step(op: Op, e: Encoded, c: int = -1, n: int = -1) -> Step:
 
 
 def decode(trace: Trace, items: list[Encoded]) -> list[tuple[Program, float, list[dict]]]:
-    """For each example: the program, its probability under the model, and per-step choices (indices)."""
+    """For each example: the program, the probability of its live steps under the model
+    (:func:`nprog.confidence.live_steps`), and per-step choices (indices, log-probability, live)."""
     stops = trace.stop_steps().cpu().numpy()  # (B,) the controller's own stop rule
     op_logp = trace.executed_op_logp().float().cpu().numpy()  # (B, T, O): the distribution each step chose from
     halting = None if trace.halting is None else trace.halting.float().cpu().numpy()  # (B, T) ACT only
@@ -60,26 +62,35 @@ def decode(trace: Trace, items: list[Encoded]) -> list[tuple[Program, float, lis
     out = []
     for b, e in enumerate(items):  # per example: a handful of argmaxes over O, C, N (tiny)
         C, N = e.table.n_columns, len(e.numbers)
-        steps, choices, logp = [], [], 0.0
+        steps, choices = [], []
         stop = int(stops[b])
         for t in range(stop + 1):
             dist = op_logp[b, t]
             k = int(np.argmax(dist))
             op = trace.ops[k]
-            logp += dist[k]
+            logp = float(dist[k])
             choice = {"op": k, "column": None, "number": None}
             if op.column:
                 c = int(np.argmax(col_logp[b, t, k, :C]))
-                logp += col_logp[b, t, k, c]
+                logp += float(col_logp[b, t, k, c])
                 choice["column"] = c
             if op.number and N:
                 n = int(np.argmax(num_logp[b, k, :N]))
-                logp += num_logp[b, k, n]
+                logp += float(num_logp[b, k, n])
                 choice["number"] = n
-            steps.append(make_step(op, e, -1 if choice["column"] is None else choice["column"],
-                                   -1 if choice["number"] is None else choice["number"]))  # fmt: skip
+            if halting is not None and t == stop:  # ACT: stopping here is part of the answer step
+                logp += float(np.log(max(float(halting[b, stop]), 1e-30)))
+            step = make_step(op, e, -1 if choice["column"] is None else choice["column"],
+                             -1 if choice["number"] is None else choice["number"])  # fmt: skip
+            if choice["column"] is not None:
+                step.on_date = e.table.columns[choice["column"]].kind == "date"
+            choice["logp"] = logp  # log-probability of this step's choices (op, column, number)
+            steps.append(step)
             choices.append(choice)
-        if halting is not None:
-            logp += np.log(max(float(halting[b, stop]), 1e-30))
-        out.append((Program(steps).simplified(), float(np.exp(logp)), choices))
+        # confidence from the live steps only: a step that changes nothing on this table adds no doubt
+        live = live_steps(steps, e.table)
+        for choice, alive in zip(choices, live, strict=True):
+            choice["live"] = bool(alive)
+        confidence = float(np.exp(sum(c["logp"] for c in choices if c["live"])))
+        out.append((Program(steps).simplified(), confidence, choices))
     return out

@@ -15,6 +15,7 @@ never used, so it is not carried). The first step reads every row but the totals
 from __future__ import annotations
 
 import json
+import math
 import re
 from collections import Counter
 from dataclasses import asdict, dataclass, field
@@ -36,17 +37,43 @@ class Step:
     column: str | None = None
     number: float | None = None  # comparisons: the question number
     values: list = field(default_factory=list)  # select: matched cell strings (text) or numbers
+    on_date: bool = False  # the column holds dates: its numbers are on the date scale, shown as dates
 
     def describe(self) -> str:
         op = by_name(self.op)
-        shown = [repr(v) if isinstance(v, str) else format_number(float(v)) for v in self.values[:5]]
+        number = format_date if self.on_date else format_number
+        shown = [repr(v) if isinstance(v, str) else number(float(v)) for v in self.values[:5]]
         if len(self.values) > 5:
             shown.append(f"… ({len(self.values)} values)")
-        return op.label.format(
+        label = op.label
+        if self.on_date:  # "rows where Date is after 14 December 2003", not "Date > 2003.95"
+            for symbol, words in _DATE_COMPARISONS.items():
+                label = label.replace(symbol, words)
+        return label.format(
             col=self.column,
-            num=format_number(self.number) if self.number is not None else "?",
+            num=number(self.number) if self.number is not None else "?",
             values=" or ".join(shown) if shown else "(nothing named in the question)",
         )
+
+
+_DATE_COMPARISONS = {" > {num}": " is after {num}", " < {num}": " is before {num}",
+                     " ≥ {num}": " is on or after {num}", " ≤ {num}": " is on or before {num}"}  # fmt: skip
+_MONTH_NAMES = ["January", "February", "March", "April", "May", "June", "July", "August", "September",
+                "October", "November", "December"]  # fmt: skip
+
+
+def format_date(x: float) -> str:
+    """A value on the date scale of nprog.values (year + (month-1)/12 + (day-1)/372) as people write it:
+    "14 December 2003"; the first of a month as the month ("March 2024"); 1 January as the year ("1998",
+    which is also how a bare year sits on the scale)."""
+    if not math.isfinite(x):
+        return format_number(x)
+    year = math.floor(x + 1e-9)
+    month = min(int(math.floor((x - year) * 12 + 1e-6)), 11) + 1
+    day = int(round((x - year - (month - 1) / 12) * 372)) + 1
+    if day == 1:
+        return str(year) if month == 1 else f"{_MONTH_NAMES[month - 1]} {year}"
+    return f"{day} {_MONTH_NAMES[month - 1]} {year}"
 
 
 @dataclass
@@ -57,7 +84,8 @@ class Program:
         return "\n".join(f"{i + 1}. {s.describe()}" for i, s in enumerate(self.steps))
 
     def to_json(self) -> str:
-        return json.dumps([asdict(s) for s in self.steps], ensure_ascii=False)
+        steps = [{k: v for k, v in asdict(s).items() if k != "on_date" or v} for s in self.steps]
+        return json.dumps(steps, ensure_ascii=False)
 
     @classmethod
     def from_json(cls, text: str) -> Program:

@@ -11,6 +11,7 @@ import torch
 
 from nprog import checkpoint
 from nprog.batch import Encoded, collate, encode
+from nprog.confidence import GUESS_THRESHOLD, calibrated
 from nprog.decode import decode
 from nprog.model import NeuralProgrammer, Trace
 from nprog.ops import OP_INDEX, OPS
@@ -32,11 +33,12 @@ class Answer:
     coordinates: list[tuple[int, int]]  # printed cells (row, column) in the caller's table
     cells: list[str]
     program: Program
-    confidence: float  # probability of this program under the model
+    confidence: float  # chance the answer is right: its live steps' probability, calibrated (nprog.confidence)
     trace: dict = field(default_factory=dict, repr=False)  # per-step distributions (numpy) for pictures
     rows: list = field(default_factory=list, repr=False)  # row selection after each step (bool arrays)
     table: Table | None = field(default=None, repr=False)
     display: list[str] = field(default_factory=list)  # the answer as shown: a computed number with its unit
+    confident: bool = True  # False: the confidence is below the model's guess threshold; the answer is a guess
 
     def sql(self, dialect: str = "duckdb", table_name: str = "t") -> str:
         from nprog.sql import to_sql  # sqlglot is imported only when SQL is asked for
@@ -53,6 +55,7 @@ class Answer:
             "sql": self.sql(dialect),
             "confidence": self.confidence,
             "display": self.display,
+            "confident": self.confident,
         }
 
 
@@ -102,6 +105,7 @@ class TableQA:
         self.vocab = vocab
         self.card = card or {}
         self.device = torch.device(device)
+        self.guess_threshold = float((self.card.get("calibration") or {}).get("threshold", GUESS_THRESHOLD))
 
     @classmethod
     def load(cls, path: str | os.PathLike | None = None, device: str = "auto") -> TableQA:
@@ -140,6 +144,7 @@ class TableQA:
             }
             if trace.halting is not None:
                 pictures["halting"] = trace.halting[b, : len(choices)].cpu().numpy()  # (steps,)
+            sure = float(calibrated(confidence, self.card.get("calibration")))
             answers.append(
                 Answer(
                     answer=result.answer,
@@ -147,11 +152,12 @@ class TableQA:
                     coordinates=result.coordinates,
                     cells=[e.table.cell(r, c) for r, c in result.coordinates],
                     program=program,
-                    confidence=confidence,
+                    confidence=sure,
                     trace=pictures,
                     rows=result.rows,
                     table=e.table,
                     display=result.display,
+                    confident=bool(sure >= self.guess_threshold),
                 )
             )
         return answers

@@ -16,10 +16,11 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
 
 import numpy as np
+import pyarrow.compute as pc
 
 from nprog.tables import normalize_text
 from nprog.values import MONTHS, parse_strings, strip_accents
@@ -34,7 +35,30 @@ _TOKEN_RE = re.compile(
 _NOT_NUMBERS = {"first", "once"}
 _ONE_NOT_A_NUMBER_BEFORE = {"which", "the", "each", "any", "no", "every", "this", "that"}
 _DAY_RE = re.compile(r"^\d{1,2}(?:st|nd|rd|th)?$")
+# Units of duration after a question number: "4 minutes" is 240 seconds on a table whose times read
+# "4:05" (m:ss cells parse to seconds); on a table of plain numbers ("Minutes: 2126") it stays 4.
+DURATION_SECONDS = {
+    "second": 1.0, "seconds": 1.0, "sec": 1.0, "secs": 1.0, "minute": 60.0, "minutes": 60.0, "min": 60.0,
+    "mins": 60.0, "hour": 3600.0, "hours": 3600.0, "hr": 3600.0, "hrs": 3600.0,
+}  # fmt: skip
+# A cell that reads as a clock duration ("4:05", "1:23.45", "2:03:05"): the column counts seconds.
+CLOCK_CELL_RE = r"^\s*[-+]?(?:\d+:)?\d+:\d{2}(?:\.\d+)?\s*$"
 _YEAR_RE = re.compile(r"^[12]\d{3}$")
+
+# Words by which a question names an order of the rows (or a position in it): such a question may rightly
+# get another answer when the rows are rearranged; any other question must not. The one list: the
+# row-shuffle invariance measure (nprog.evaluate.shuffle_invariance) and whatever else needs the cue.
+ROW_ORDER_WORDS = frozenset(
+    """first last before after next previous above below top bottom higher lower preceding preceded precedes
+    following followed follows prior earlier later until since then succeeding succeeded subsequent
+    consecutive consecutively successive ahead behind beginning start end listed list order row rows""".split()
+)
+
+
+def names_row_order(question: Question) -> bool:
+    """True when the question uses a word of ROW_ORDER_WORDS."""
+    return not ROW_ORDER_WORDS.isdisjoint(question.tokens)
+
 
 STOPWORDS = frozenset(
     """a an the of in on at to for from by with and or is are was were be been what which who whom whose
@@ -49,6 +73,7 @@ class Mention:
     end: int  # one past the last token
     value: float  # number, or date on the date scale of nprog.values
     text: str  # the raw text
+    seconds: float | None = None  # a duration ("4 minutes"): its length in seconds
 
 
 @dataclass
@@ -135,12 +160,24 @@ def _question(text: str, raw: list[str], norm: list[str], p) -> Question:
         if w not in MONTHS or (w == "may" and not (_DAY_RE.match(nxt) or _YEAR_RE.match(nxt))):
             continue
         span = None
+        # the day before the month: "3 march", "3rd of march"
+        before = i - 1 if i >= 1 and _DAY_RE.match(low[i - 1]) else None
+        if before is None and i >= 2 and low[i - 1] == "of" and _DAY_RE.match(low[i - 2]):
+            before = i - 2
         if i + 2 < len(low) and _DAY_RE.match(nxt) and _YEAR_RE.match(low[i + 2]):
             span = (i, i + 3)
-        elif i >= 1 and _DAY_RE.match(low[i - 1]) and _YEAR_RE.match(nxt):
-            span = (i - 1, i + 2)
+        elif before is not None and _YEAR_RE.match(nxt):
+            span = (before, i + 2)
         elif _YEAR_RE.match(nxt):
             span = (i, i + 2)
+        elif _DAY_RE.match(nxt) or before is not None:
+            # "december 14", "14 december": a day of a month, not the number 14. Without a year it has no
+            # place on the date scale, so it is no number mention at all; its words still name cells.
+            day = i + 1 if _DAY_RE.match(nxt) else before
+            a, b = min(i, day), max(i, day) + 1
+            if not taken[a:b].any() and 1 <= int(re.sub(r"\D", "", low[day])) <= 31:
+                taken[a:b] = True
+            continue
         if span and not taken[span[0] : span[1]].any():
             words = " ".join(raw[span[0] : span[1]])
             scale = parse_strings([words]).date_scale[0]
@@ -156,10 +193,28 @@ def _question(text: str, raw: list[str], norm: list[str], p) -> Question:
         ):
             continue
         found.append((i, i + 1, float(p.number[i]), r))
+    unit = {i: DURATION_SECONDS.get(low[i + 1]) for i in range(len(low) - 1)}
     q.mentions = [
-        Mention(span_of[a][0], span_of[b - 1][1], value, words) for a, b, value, words in sorted(found)
-    ]
+        Mention(span_of[a][0], span_of[b - 1][1], value, words,
+                value * unit[a] if b == a + 1 and unit.get(a) else None)
+        for a, b, value, words in sorted(found)
+    ]  # fmt: skip
     return q
+
+
+def in_table_units(q: Question, table) -> Question:
+    """The question with its durations in the unit the table's clock cells use: "4 minutes" becomes 240
+    where a number column reads "4:05" (seconds), and stays 4 on a table of plain minutes."""
+    if not any(m.seconds is not None for m in q.mentions):
+        return q
+    clock = any(
+        c.kind == "number" and pc.sum(pc.match_substring_regex(c.strings, CLOCK_CELL_RE)).as_py() * 2 > len(c.strings)
+        for c in table.columns
+    )
+    if not clock:
+        return q
+    mentions = [replace(m, value=m.seconds) if m.seconds is not None else m for m in q.mentions]
+    return replace(q, mentions=mentions)
 
 
 class Vocabulary:

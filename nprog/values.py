@@ -10,7 +10,9 @@ Rules (each one a row of the table-driven tests in ``tests/test_values.py``):
 * Cleaning: footnote markers are dropped (``12[a]``, ``5*``, ``†``, ``‡``, ``§``), non-breaking spaces become
   spaces, every dash and the unicode minus become ``-``.
 * Missing markers (``""``, ``-``, ``—``, ``n/a``, ``?``, ``tbd`` …) parse to nothing and set ``missing``.
-* Numbers: thousands separators, decimals, signs, percentages (``12%`` → 12), currency (``$ £ € ¥``),
+* A trailing parenthesised aside is set aside: ``435 sq mi (1,127 km2)`` → 435, ``258 (79)`` → 258,
+  ``5 May 1990 (aged 33)`` is that date (the loose reading below still sees the whole string).
+* Numbers: thousands separators (commas, or spaces between groups of three: ``733 226``), decimals, signs, percentages (``12%`` → 12), currency (``$ £ € ¥``),
   scale words (``5.2 million`` → 5.2e6), ordinals (``22nd`` → 22), a short unit after the number
   (``1,280 m`` → 1280, ``12 km`` → 12), spelled-out numbers and ordinals (``two`` → 2, ``third`` → 3).
 * Times: ``1:23.45`` → 83.45 seconds, ``1:02:03`` → 3723 seconds.
@@ -67,7 +69,8 @@ MISSING_MARKERS = frozenset(
 SCALES = {"thousand": 1e3, "million": 1e6, "billion": 1e9, "trillion": 1e12}
 
 _MONTH_RE = "|".join(sorted(MONTHS, key=len, reverse=True))
-_NUM = r"(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?|\.\d+"
+# digits with comma thousands ("1,234"), space thousands ("733 226": groups of exactly three), or none
+_NUM = r"(?:\d{1,3}(?:,\d{3})+|\d{1,3}(?: \d{3})+\b|\d+)(?:\.\d+)?|\.\d+"
 _ORD = r"(?:st|nd|rd|th)"
 
 # A full-string number: sign, currency, digits, scale word, percent or ordinal, short unit.
@@ -76,6 +79,9 @@ NUMBER_RE = re.compile(
     rf"(?P<scale>thousand|million|billion|trillion)?\s*(?:%|{_ORD}|[$£€])?"
     r"(?:\s*[a-z°º'\"′″²³/.]{1,12}(?:\s[a-z°²³/.]{1,8})?)?$"
 )
+# A trailing parenthesised aside after a value: "435 sq mi (1,127 km2)", "258 (79)", "5 May 1990 (aged 33)".
+# Numbers, times, scores and dates are read from the text before it; a person reads the leading value.
+ASIDE_RE = r"\s*\([^()]*\)$"
 # Ranges and scores "1998-99", "2-1", "10 to 20": the first number counts.
 RANGE_RE = re.compile(rf"^(?P<a>[-+]?(?:{_NUM}))\s*{_ORD}?\s*(?:-|/|to|:)\s*(?:{_NUM})\s*{_ORD}?$")
 TIME_RE = re.compile(r"^[-+]?(?:(?P<h>\d+):)??(?P<m>\d+):(?P<s>\d{2}(?:\.\d+)?)$")
@@ -148,7 +154,7 @@ def _extract(strings: pa.Array, pattern: re.Pattern) -> dict[str, pa.Array]:
 
 
 def _to_float(text: pa.Array) -> np.ndarray:
-    values = pc.cast(pc.replace_substring(text, ",", ""), pa.float64())
+    values = pc.cast(pc.replace_substring_regex(text, "[, ]", ""), pa.float64())  # thousands separators
     return values.to_numpy(zero_copy_only=False).astype(np.float64)  # nulls → NaN
 
 
@@ -165,6 +171,9 @@ def _parse_unique(s: pa.Array) -> Parsed:
     """Parse cleaned, distinct strings (see the module docstring for the rules)."""
     n = len(s)
     missing = pc.is_in(s, value_set=pa.array(sorted(MISSING_MARKERS))).to_numpy(zero_copy_only=False)
+    whole = s  # the loose reading still sees the whole string
+    core = pc.replace_substring_regex(s, ASIDE_RE, "")  # the value before a trailing "(…)"
+    s = pc.if_else(pc.equal(core, ""), s, core)  # "(5)" alone keeps its parentheses (no leading value)
 
     # --- numbers: spelled-out words, full-string numbers, times, ranges (first wins in that order);
     # the regexes run only on strings that start like a number (a cheap RE2 prefilter)
@@ -215,7 +224,7 @@ def _parse_unique(s: pa.Array) -> Parsed:
     # a full date is not a number ("2011-03-03" is not 2011); a bare year or a season is both
     number = np.where(np.isnan(month), number, np.nan)
 
-    loose = _extract(s, LOOSE_RE)
+    loose = _extract(whole, LOOSE_RE)
     loose_value = _to_float(loose["num"])
     loose_value = np.where(loose["sign"].to_numpy(zero_copy_only=False) == "-", -loose_value, loose_value)
     loose_value = np.where(np.isnan(number), loose_value, number)

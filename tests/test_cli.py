@@ -1,6 +1,7 @@
 """The `nprog` command line end to end: answers, JSON keys, errors as one line with exit code 2."""
 
 import json
+import re
 import subprocess
 import sys
 
@@ -22,6 +23,22 @@ def test_ask_prints_program_and_answer_last(capsys, tiny_model_dir):
     assert code == 0
     lines = out.strip().splitlines()
     assert lines[0].startswith("1. ") and len(lines) >= 2
+    assert re.fullmatch(r"answer: .* \(confidence [01]\.\d\d\)(  \[low confidence — this is a guess\])?", lines[-1])
+
+
+@pytest.mark.parametrize(("threshold", "guess"), [(1.0, True), (0.0, False)])
+def test_ask_says_when_the_answer_is_a_guess(capsys, tiny_model_dir, tmp_path, threshold, guess):
+    import shutil
+
+    model = tmp_path / "model"
+    shutil.copytree(tiny_model_dir, model)
+    card = json.loads((model / "card.json").read_text())
+    (model / "card.json").write_text(json.dumps({**card, "calibration": {"a": 1.0, "b": 0.0, "threshold": threshold}}))
+    code, out, _ = run(capsys, "ask", "--table", str(SAMPLES / "medals.csv"), "--model", str(model), "which nation won?")
+    last = out.strip().splitlines()[-1]
+    assert code == 0 and last.startswith("answer: ") and ("low confidence — this is a guess" in last) == guess
+    code, out, _ = run(capsys, "ask", "--table", str(SAMPLES / "medals.csv"), "--model", str(model), "--json", "which nation won?")
+    assert json.loads(out)["confident"] is (not guess)
 
 
 def test_ask_json_has_the_contract_keys(capsys, tiny_model_dir):

@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 
 from nprog.ops import OPS
-from nprog.program import Program, ProgramError, Step, execute, validate
+from nprog.program import Program, ProgramError, Step, execute, format_date, validate
 from nprog.tables import Table
 
 # rank is a number column with a tie (5) and an invalid cell; date mixes full and partial dates
@@ -287,3 +287,62 @@ def test_a_computed_number_keeps_the_columns_unit():
     assert execute(Program([Step("count")]), length).display == ["2"]  # a count has no unit
     mixed = Table.from_dataframe(pd.DataFrame({"x": ["1 km", "2 mi", "3 km"]}))
     assert execute(Program([Step("sum", "x")]), mixed).display == ["6"]  # the cells disagree: no unit
+
+
+# (value on the date scale of nprog.values, how program text shows it)
+DATE_TEXTS = [
+    (2003 + 11 / 12 + 13 / 372, "14 December 2003"),
+    (2024 + 2 / 12, "March 2024"),  # the first of a month: the month, as "march 2024" was asked
+    (1998.0, "1998"),  # a bare year sits at 1 January
+    (2011 + 2 / 12 + 2 / 372, "3 March 2011"),
+    (2000 + 1 / 12 + 28 / 372, "29 February 2000"),
+    (1990 + 11 / 12 + 30 / 372, "31 December 1990"),
+]
+
+
+@pytest.mark.parametrize(("value", "text"), DATE_TEXTS)
+def test_dates_are_written_as_dates(value, text):
+    from nprog.values import parse_strings
+
+    assert format_date(value) == text
+    assert parse_strings([text]).date_scale[0] == pytest.approx(value)  # and read back to the same value
+
+
+def test_program_text_shows_dates_as_dates():
+    """A step on a date column shows its literal as a date ("after 14 December 2003"), never as the
+    decimal of the date scale; decode marks such steps (checked on a real decode below)."""
+    dec14 = 2003 + 11 / 12 + 13 / 372
+    program = Program([
+        Step("greater", "Date", dec14, on_date=True),
+        Step("select", "Date", values=[2024 + 2 / 12], on_date=True),
+        Step("leq", "Gold", 3.5),
+        Step("count"),
+    ])  # fmt: skip
+    assert str(program).splitlines() == [
+        "1. rows where Date is after 14 December 2003",
+        "2. rows where Date is March 2024",
+        "3. rows where Gold ≤ 3.5",
+        "4. count the rows",
+    ]
+    assert Program.from_json(program.to_json()) == program
+    assert "on_date" not in Program([Step("leq", "Gold", 3.5)]).to_json()  # the old JSON form is unchanged
+
+
+def test_decoded_steps_on_date_columns_are_marked():
+    """Every step the shipped model decodes on a date column is marked, so its text has no decimals."""
+    import re
+
+    from nprog.qa import TableQA
+
+    qa = TableQA.load(device="cpu")
+    table = pd.DataFrame({"Date": ["3 March 2024", "14 December 2003", "1 January 2010", "5 May 1999"],
+                          "Event": ["a", "b", "c", "d"]})  # fmt: skip
+    questions = ["which events were after 14 december 2003?", "how many events happened before may 2010?",
+                 "what event was on march 3, 2024?"]  # fmt: skip
+    on_dates = 0
+    for answer in qa.answer_batch([qa.encode(Table.from_dataframe(table), q) for q in questions]):
+        for step in answer.program.steps:
+            assert step.on_date == (step.column == "Date")
+            on_dates += step.on_date and step.op != "print"
+        assert not re.search(r"\d\.\d", str(answer.program)), str(answer.program)
+    assert on_dates >= 1  # the model did compare or select on the dates

@@ -248,3 +248,24 @@ def test_most_frequent_mask(keys, expected):
     firsts = [keys[[str(k) for k in keys].index(d)] for d in distinct]
     by_codes = pa.array(firsts) if isinstance(per_cell, pa.Array) else np.array(firsts)
     assert most_frequent_mask(by_codes, codes).tolist() == expected
+
+
+# (cells of one column, its kind, its values): columns typed as a person reads them
+COLUMN_KINDS = [
+    (["435 sq mi (1,127 km2)", "1,001 sq mi (2,593 km2)", "12.5 sq mi (32 km2)"], "number", [435, 1001, 12.5]),
+    (["258 (79)", "1,204 (12)", "33 (2)"], "number", [258, 1204, 33]),
+    (["733 226", "1 204 511", "98 000"], "number", [733226, 1204511, 98000]),
+    (["1,234 km", "56 km", "789 km"], "number", [1234, 56, 789]),
+    (["2–1", "0–0", "3–2 (a.e.t.)"], "number", [2, 0, 3]),  # scores: the first (own) score, as before
+    (["Norway (NOR)", "Germany (GER)", "Canada (CAN)"], "text", None),
+    (["12 May 1990 (aged 33)", "3 June 1991 (aged 32)", "1 July 1985 (aged 38)"], "date", None),
+]
+
+
+@pytest.mark.parametrize("cells, kind, values", COLUMN_KINDS)
+def test_cells_with_units_and_asides_type_their_column(cells, kind, values):
+    column = Table.from_dataframe(pd.DataFrame({"x": cells})).columns[0]
+    assert column.kind == kind
+    if values is not None:
+        assert column.value.tolist() == pytest.approx(values)
+    assert column.strings.to_pylist() == cells  # shown as written

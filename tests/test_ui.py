@@ -206,3 +206,28 @@ def test_about_shows_the_model_card(model, qa, monkeypatch):
     assert name in [s.value for s in at.subheader]
     if qa.card.get("training_command"):
         assert qa.card["training_command"] in [c.value for c in at.code]
+
+
+def _model_with_threshold(model, tmp_path, threshold: float):
+    """A copy of the model whose card calls every answer a guess (threshold 1) or none (threshold 0)."""
+    import json
+    import shutil
+
+    copy = tmp_path / f"model-{threshold}"
+    shutil.copytree(model, copy)
+    card_path = copy / "card.json"
+    card = json.loads(card_path.read_text()) if card_path.exists() else {}
+    card["calibration"] = {**card.get("calibration", {"method": "platt", "a": 1.0, "b": 0.0}), "threshold": threshold}
+    card_path.write_text(json.dumps(card))
+    return copy
+
+
+def test_a_guess_is_labelled_and_not_shown_in_the_type_of_a_sure_answer(model, monkeypatch, tmp_path):
+    for threshold, guess in ((1.0, True), (0.0, False)):
+        at = new_app(_model_with_threshold(model, tmp_path, threshold), monkeypatch).run()
+        at.selectbox(key="sample").set_value("medals.csv").run()
+        ask(at, QUESTION)
+        assert_clean(at)
+        shown = shown_answer(at)
+        assert ("np-guess" in shown) == guess and ("guess</span>" in shown) == guess
+        assert any("this answer is a guess" in w.value for w in at.warning) == guess

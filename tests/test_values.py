@@ -24,7 +24,15 @@ CASES = [
     ("−7", -7, (nan, nan, nan), False),  # unicode minus
     ("–3", -3, (nan, nan, nan), False),  # en dash as minus
     (" 15 ", 15, (nan, nan, nan), False),
-    ("1 234", nan, (nan, nan, nan), False),  # a space is not a thousands separator here
+    # space thousands: groups of exactly three digits
+    ("733 226", 733226, (nan, nan, nan), False),
+    ("1 234", 1234, (nan, nan, nan), False),
+    ("1 234 567", 1234567, (nan, nan, nan), False),
+    ("12 345.6", 12345.6, (nan, nan, nan), False),
+    ("1 000 m", 1000, (nan, nan, nan), False),
+    ("12 3456", nan, (nan, nan, nan), False),  # not a grouping: two numbers
+    ("2003 2004", nan, (nan, nan, nan), False),  # two years, not 20,032,004
+    ("12 34", nan, (nan, nan, nan), False),
     # percentages, currency, scale words
     ("45%", 45, (nan, nan, nan), False),
     ("12.5 %", 12.5, (nan, nan, nan), False),
@@ -59,6 +67,21 @@ CASES = [
     ("7†", 7, (nan, nan, nan), False),
     ("1,000[3]", 1000, (nan, nan, nan), False),
     ("9‡", 9, (nan, nan, nan), False),
+    # a leading value before a parenthesised aside: the value a person reads first
+    ("435 sq mi (1,127 km2)", 435, (nan, nan, nan), False),
+    ("258 (79)", 258, (nan, nan, nan), False),
+    ("2 (1979)", 2, (nan, nan, nan), False),
+    ("12 m (39 ft)", 12, (nan, nan, nan), False),
+    ("58.2 kg (128 lb)", 58.2, (nan, nan, nan), False),
+    ("1.2 million (2010 est.)", 1.2e6, (nan, nan, nan), False),
+    ("$1,200 (2005)", 1200, (nan, nan, nan), False),
+    ("1:23.45 (PB)", 83.45, (nan, nan, nan), False),
+    ("3-2 (a.e.t.)", 3, (nan, nan, nan), False),  # a score reads as before: its first number
+    ("17 September 1995 (aged 33)", nan, (1995, 9, 17), False),
+    ("(5)", nan, (nan, nan, nan), False),  # nothing before the parentheses: no leading value
+    ("Germany (GER)", nan, (nan, nan, nan), False),
+    ("Won (3-1)", nan, (nan, nan, nan), False),
+    ("1,234 km", 1234, (nan, nan, nan), False),
     # ranges and scores: the first number
     ("2–1", 2, (nan, nan, nan), False),
     ("3-0", 3, (nan, nan, nan), False),

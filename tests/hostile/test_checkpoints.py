@@ -179,6 +179,9 @@ CARD_CASES = {
     "ops of numbers": (_card(ops=[1, 2]), r"card\.json 'ops' must be a list of operation names"),
     "dev curve of numbers": (_card(dev_curve=[1, 2]), r"card\.json 'dev_curve' must be a list of objects"),
     "training command a list": (_card(training_command=["rm", "-rf"]), r"card\.json 'training_command' must be str"),
+    "calibration as text": (_card(calibration="platt"), r"card\.json 'calibration' must be an object"),
+    "calibration infinite": (_card(calibration={"a": 1e999, "b": 0}), r"card\.json 'calibration' 'a' must be a finite"),
+    "guess threshold 3": (_card(calibration={"a": 1, "b": 0, "threshold": 3}), r"'threshold' must be a number between"),
 }
 
 
