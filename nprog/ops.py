@@ -82,7 +82,8 @@ YIELDS = ("rows", "scalar", "lookup", "yesno")
 # Question cues: an operation with a cue is offered only for questions that say it (a yes/no answer
 # only for "is/did/was …" questions, a negation only where the question negates …), so neither the
 # model nor the program search reaches for it where nothing in the question asks for it.
-_AUXILIARIES = {"is", "are", "was", "were", "did", "does", "do", "has", "have", "had", "can", "could", "will"}
+_AUXILIARIES = {"is", "are", "was", "were", "did", "does", "do", "has", "have", "had", "can", "could", "will",
+                "isn", "aren", "wasn", "weren", "didn", "doesn", "don", "hasn", "haven", "hadn", "couldn"}
 _NEGATIONS = {"not", "other", "except", "besides", "excluding", "without", "no", "never", "didn", "doesn", "isn",
               "wasn", "weren", "aren", "don", "hasn", "haven"}  # normalized text splits "didn't" into didn t
 def _asks_difference(words: list[str]) -> bool:

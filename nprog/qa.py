@@ -127,6 +127,7 @@ class TableQA:
     def answer_batch(self, items: list[Encoded]) -> list[Answer]:
         trace, decoded = self.run(items)
         model_ops = [OP_INDEX[op.name] for op in trace.ops]  # the model's op k is the registry's model_ops[k]
+        executed = trace.executed_op_logp().exp().cpu().numpy()  # (B, T, O) what each step chose from
         answers = []
         for b, (e, (program, confidence, choices)) in enumerate(zip(items, decoded, strict=True)):
             result = execute(program, e.table)
@@ -134,7 +135,7 @@ class TableQA:
             # the distribution each executed step chose from (ACT: its answering step's answer distribution),
             # over the whole registry (an op this model lacks has probability 0), as the pictures name ops
             ops = np.zeros((len(choices), len(OPS)), dtype=np.float32)
-            ops[:, model_ops] = trace.executed_op_logp()[b, : len(choices)].exp().cpu().numpy()
+            ops[:, model_ops] = executed[b, : len(choices)]
             pictures = {
                 "ops": ops,  # (steps, len(OPS))
                 "columns": [trace.col_logp[b, t, c["op"], :C].exp().cpu().numpy() for t, c in enumerate(choices)],

@@ -350,8 +350,8 @@ def _aggregate(fn: Callable[[exp.Column], exp.Expression], empty_is_zero: bool =
 
     def build(step: Step, ctx: _Context) -> exp.Select:
         value = ctx.value(step)
-        if value is None:
-            return exp.select(exp.convert(0)) if empty_is_zero else ctx.rows_where(exp.false())
+        if value is None:  # a text column: no values, as if every cell were invalid
+            value = exp.Cast(this=exp.null(), to=exp.DataType.build("DOUBLE"))
         total = fn(value)
         if empty_is_zero:
             total = exp.Coalesce(this=total, expressions=[exp.convert(0.0)])

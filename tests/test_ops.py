@@ -199,3 +199,25 @@ def test_parity_with_totals_rows(steps):
         value = soft_answer(enc, soft[-1].unsqueeze(0), final)
         expected = execute(Program([*steps, final]), enc.table)
         assert value == (expected.scalar if expected.scalar is not None else float(expected.answer == ["yes"]))
+
+
+@pytest.mark.parametrize(
+    ("question", "offered", "not_offered"),
+    [
+        ("is norway above germany", {"exists"}, {"sum", "average", "difference", "exclude"}),
+        ("which nation won the most gold", set(), {"exists", "sum", "average", "difference", "exclude"}),
+        ("how many more gold did norway win than germany", {"difference"}, {"exists"}),
+        ("how many nations won more than 10 gold", set(), {"difference"}),  # a comparison, not a difference
+        ("what is the difference in gold between norway and japan", {"difference"}, set()),
+        ("which nation other than norway won the most gold", {"exclude"}, {"exists"}),
+        ("what is the total gold of all nations", {"sum"}, {"average"}),
+        ("what was the average gold", {"average"}, {"sum"}),
+        ("didn't canada win gold", {"exists", "exclude"}, set()),
+    ],
+)
+def test_question_cues_offer_the_ops_the_question_asks_for(question, offered, not_offered):
+    from nprog.questions import parse_question
+
+    words = parse_question(question).tokens
+    cued = {op.name for op in OPS if op.cue and op.cued(words)}
+    assert offered <= cued and not (not_offered & cued), cued
