@@ -114,6 +114,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--mml-weight", type=float, default=1.0, help="weight of the searched-program MML loss (0 = off)")
     p.add_argument("--soft-weight", type=float, default=1.0, help="weight of the paper's scalar/lookup losses (0 = off)")
     p.add_argument("--dropout", type=float, default=0.4, help="dropout on embeddings and controller vectors")
+    p.add_argument("--order-cues", action="store_true",
+                   help="order operations (previous/next/first/last) only where the question names a row order")
+    p.add_argument("--credit", default="",
+                   help="program-search credit rules, comma-separated: minimal, no_ties, no_constant (nprog.credit)")
     p.add_argument("--train-limit", type=int, help="use only the first N training examples")
     p.add_argument("--dev-limit", type=int, help="evaluate on the first N dev examples only")
     p.add_argument("--device", default="auto", help="auto | cpu | cuda")
@@ -228,7 +232,8 @@ def cmd_ask(args) -> int:
                 print(f"nprog: no {dialect} SQL for this program: {_safe(str(e), one_line=True)}", file=sys.stderr)
             except ValueError as e:  # a dialect sqlglot does not know
                 raise UserError(f"--sql {dialect}: {e}") from None
-        shown = _safe(", ".join(answer.answer), one_line=True) if answer.answer else "(no answer: the program selected no cells)"
+        display = answer.display or answer.answer  # a computed number with its column's unit
+        shown = _safe(", ".join(display), one_line=True) if display else "(no answer: the program selected no cells)"
         guess = "" if answer.confident else "  [low confidence — this is a guess]"
         print(f"answer: {shown} (confidence {answer.confidence:.2f}){guess}")
     return 0
@@ -332,6 +337,8 @@ def cmd_train(args) -> int:
         mml_weight=args.mml_weight,
         soft_weight=args.soft_weight,
         dropout=args.dropout,
+        order_cues=args.order_cues,
+        credit=args.credit,
         train_limit=args.train_limit,
         dev_limit=args.dev_limit,
         resume=args.resume,

@@ -283,8 +283,9 @@ def _answer_view(asked: Asked) -> None:
     st.markdown(f'<div class="np-asked">{html.escape(asked.question)}</div>', unsafe_allow_html=True)
     left, right = st.columns([3, 2], gap="large")
     with left:
-        if a.answer:
-            text = " · ".join(html.escape(v) for v in a.answer[:20]) + (" …" if len(a.answer) > 20 else "")
+        shown = a.display or a.answer  # a computed number with its column's unit
+        if shown:
+            text = " · ".join(html.escape(v) for v in shown[:20]) + (" …" if len(shown) > 20 else "")
             if a.confident:
                 st.markdown(f'<div class="np-answer">{text}</div>', unsafe_allow_html=True)
             else:  # a guess is not shown in the type of a sure answer
@@ -325,7 +326,8 @@ def _percent(p: float) -> str:
 def _facts(a: Answer) -> str:
     """One line under the answer: confidence, how many rows, what was done with them."""
     selected = int(np.asarray(a.rows[-1]).sum()) if a.rows else 0
-    result = "counted them" if a.aggregator == "COUNT" else f"printed {_plural(len(a.coordinates), 'cell')}"
+    # printed cells, else what the answer step did with the rows ("count the rows", "the sum of their Gold" …)
+    result = f"printed {_plural(len(a.coordinates), 'cell')}" if a.aggregator == "NONE" else a.program.steps[-1].describe()
     return (
         f'<div class="np-facts"><b>{_percent(a.confidence)}</b> confidence'
         f'<span class="np-dot">·</span>{_plural(selected, "row")} selected, {result}</div>'

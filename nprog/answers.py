@@ -86,7 +86,12 @@ def lists_match(gold: list[str] | list[Value], predicted: list[str] | list[Value
 
 
 def format_number(x: float) -> str:
-    """How nprog prints a computed number: integers without a decimal point."""
+    """How nprog prints a computed number: integers without a decimal point.
+
+    Rounded to 12 significant digits first, so a sum or an average prints the same whichever engine
+    (numpy, DuckDB, SQLite, PostgreSQL) added the values up, in whatever order."""
+    if math.isfinite(x):
+        x = float(f"{x:.12g}")
     if math.isfinite(x) and x == round(x):
         return str(int(round(x)))
     return f"{x:.6g}"

@@ -13,9 +13,10 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 
+from nprog.cues import order_op_mask
 from nprog.features import Features, compute_features
 from nprog.model import N_COLUMN_FEATURES, Batch
-from nprog.ops import COMPARISONS, OPS, SoftInputs
+from nprog.ops import OPS, SoftInputs, data_rows
 from nprog.questions import Question, Vocabulary, in_table_units, name_tokens, parse_question
 from nprog.tables import Table
 
@@ -63,34 +64,34 @@ def column_features(table: Table, f: Features) -> np.ndarray:
     return feats
 
 
-def operation_masks(table: Table, f: Features, has_numbers: bool) -> tuple[np.ndarray, np.ndarray]:
-    """Which operations, and which columns for each, can mean something here (the rest are masked)."""
+def operation_masks(
+    table: Table, f: Features, has_numbers: bool, words: list[str] | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """Which operations (of the whole registry), and which columns for each, can mean something here (the
+    rest are masked): each op's declared column rule, literal and question cue decide."""
     C = table.n_columns
-    numeric = np.array([c.kind != "text" and bool(c.valid.any()) for c in table.columns])
-    with_match = f.exact.any(1)
-    with_mode = f.mfe.any(1)
+    usable = {
+        "any": np.ones(C, dtype=bool),
+        "numeric": np.array([c.kind != "text" and bool(c.valid.any()) for c in table.columns], dtype=bool),
+        "named": f.exact.any(1),  # a cell the question names
+        "worded": f.partial.any(1),  # a cell holding a question word
+        "mode": f.mfe.any(1),
+    }
     op_col = np.ones((len(OPS), C), dtype=bool)
     op_ok = np.ones(len(OPS), dtype=bool)
     for k, op in enumerate(OPS):
+        op_ok[k] = (has_numbers or not op.number) and (words is None or op.cued(words))
         if not op.column:
             continue
-        if op.name == "select":
-            allowed = with_match
-        elif op.name == "mfe":
-            allowed = with_mode
-        elif set(op.kinds) <= {"number", "date"}:
-            allowed = numeric & (has_numbers or not op.number)
-        else:
-            allowed = np.ones(C, dtype=bool)
+        allowed = usable[op.columns] & op_ok[k]
         op_ok[k] = bool(allowed.any())
         if op_ok[k]:
             op_col[k] = allowed
-    for k in COMPARISONS:
-        op_ok[k] &= has_numbers
     return op_ok, op_col
 
 
-def encode(table: Table, question: str | Question, vocab: Vocabulary, target=None) -> Encoded:
+def encode(table: Table, question: str | Question, vocab: Vocabulary, target=None, order_cues: bool = False) -> Encoded:
+    """``order_cues``: the order operations only where the question names a row order (nprog.cues)."""
     q = in_table_units(parse_question(question) if isinstance(question, str) else question, table)
     f = compute_features(table, q)
     words, positions = q.encoder_input(f.entity_spans)
@@ -100,7 +101,9 @@ def encode(table: Table, question: str | Question, vocab: Vocabulary, target=Non
     number_pos = np.array([positions[i] for i in kept], dtype=np.int64)
     numbers = np.array([q.mentions[i].value for i in kept], dtype=np.float64)
     names = [np.array(vocab.ids(name_tokens(n)) or [1], dtype=np.int64) for n in table.names]
-    op_ok, op_col = operation_masks(table, f, len(numbers) > 0)
+    op_ok, op_col = operation_masks(table, f, len(numbers) > 0, q.tokens)
+    if order_cues:
+        op_ok &= order_op_mask([op.name for op in OPS], q.tokens)
     return Encoded(
         question=q,
         table=table,
@@ -131,6 +134,8 @@ def soft_inputs(items: list[Encoded], R: int, C: int, N: int) -> SoftInputs:
     valid = np.zeros((B, C, R), dtype=np.float32)
     cell_mask = np.zeros((B, C, R), dtype=np.float32)
     exact = np.zeros((B, C, R), dtype=np.float32)
+    partial = np.zeros((B, C, R), dtype=np.float32)
+    data = np.zeros((B, R), dtype=np.float32)
     mfe = np.zeros((B, C, R), dtype=np.float32)
     pad_order = np.broadcast_to(np.arange(R, dtype=np.int64), (B, C, R))
     order_desc, order_asc = pad_order.copy(), pad_order.copy()
@@ -138,12 +143,14 @@ def soft_inputs(items: list[Encoded], R: int, C: int, N: int) -> SoftInputs:
         t = e.table
         r, c = t.n_rows, t.n_columns
         row_mask[b, :r] = 1
+        data[b, :r] = data_rows(t)
         cell_mask[b, :c, :r] = 1
         v = np.stack([col.value for col in t.columns])  # (c, r)
         ok = ~np.isnan(v)
         values[b, :c, :r] = np.where(ok, v, 0.0)
         valid[b, :c, :r] = ok
         exact[b, :c, :r] = e.features.exact
+        partial[b, :c, :r] = e.features.partial
         mfe[b, :c, :r] = e.features.mfe
         order_desc[b, :c, :r] = np.stack([col.order_desc for col in t.columns])
         order_asc[b, :c, :r] = np.stack([col.order_asc for col in t.columns])
@@ -155,11 +162,13 @@ def soft_inputs(items: list[Encoded], R: int, C: int, N: int) -> SoftInputs:
         valid=torch.from_numpy(valid),
         cell_mask=torch.from_numpy(cell_mask),
         exact=torch.from_numpy(exact),
+        partial=torch.from_numpy(partial),
         mfe=torch.from_numpy(mfe),
         order_desc=torch.from_numpy(order_desc),
         order_asc=torch.from_numpy(order_asc),
         numbers=torch.from_numpy(numbers),
         number_mask=torch.from_numpy(number_mask),
+        data_rows=torch.from_numpy(data),
     )
 
 

@@ -23,7 +23,7 @@ from safetensors.torch import load_file, save_file
 
 from nprog import layout
 from nprog.model import ModelConfig, NeuralProgrammer
-from nprog.ops import OPS
+from nprog.ops import LEGACY_OPS, OPS, op_set
 from nprog.questions import SPECIALS, Vocabulary
 
 PREPROCESSING_VERSION = 1
@@ -140,9 +140,15 @@ def load_config(directory: Path) -> tuple[ModelConfig, Vocabulary]:
     raw = cfg.get("model")
     if not isinstance(raw, dict):
         raise CheckpointError(f"{directory}: config.json has no model section")
+    if "ops" not in raw:  # written before checkpoints named their op set: the 2017 operations
+        raw = {**raw, "ops": list(LEGACY_OPS)}
     config = _model_config(raw, directory)
-    if config.ops != [op.name for op in OPS]:
-        raise CheckpointError(f"{directory}: trained with operations {config.ops}, this nprog has {[o.name for o in OPS]}")
+    known = [op.name for op in OPS]
+    unknown = [name for name in config.ops if name not in known]
+    if unknown or len(set(config.ops)) != len(config.ops):
+        raise CheckpointError(f"{directory}: trained with operations {config.ops}; this nprog has {known}")
+    if not any(op.yields == "lookup" for op in op_set(config.ops)) or all(op.answers for op in op_set(config.ops)):
+        raise CheckpointError(f"{directory}: trained with operations {config.ops}: no print or no row operation")
     if config.vocab_size != len(words):
         raise CheckpointError(f"{directory}: vocab_size {config.vocab_size} != {len(words)} words")
     return config, Vocabulary(words[len(SPECIALS) :])

@@ -1,7 +1,8 @@
 """Hard programs from a Trace: a true argmax at every step (spec pitfall 5), masks respected.
 
 The program returned is simplified (dead and repeated steps dropped; same result); the per-step
-choices keep the model's full T steps for the pictures.
+choices keep the model's full T steps for the pictures. :func:`make_step` is the one builder of a
+:class:`~nprog.program.Step` from a choice (op, column, number), shared with the program search.
 """
 
 from __future__ import annotations
@@ -11,8 +12,9 @@ import numpy as np
 from nprog.batch import Encoded
 from nprog.confidence import live_steps
 from nprog.model import Trace
-from nprog.ops import OPS
+from nprog.ops import Op
 from nprog.program import Program, Step
+from nprog.questions import STOPWORDS
 
 
 def select_values(e: Encoded, c: int) -> list:
@@ -24,19 +26,37 @@ def select_values(e: Encoded, c: int) -> list:
     return sorted({float(v) for v in column.value[hit]})
 
 
+def contains_words(e: Encoded, c: int) -> list[str]:
+    """The literal of a contains on column c: the question's content words that some cell of the column
+    holds as a whole word (the words behind the partial-match feature, nprog.features)."""
+    column = e.table.columns[c]
+    if column.kind != "text" or not e.features.partial[c].any():
+        return []
+    content = {t for t in e.question.tokens if t not in STOPWORDS and len(t) > 1}
+    held = {w for norm in column.norm.filter(e.features.partial[c]).to_pylist() for w in norm.split(" ")}
+    return sorted(content & held)
+
+
+_LITERALS = {"cells": select_values, "words": contains_words}
+
+
+def make_step(op: Op, e: Encoded, c: int = -1, n: int = -1) -> Step:
+    """The step for op on column c (−1: none) with question number n (−1: none), its literal filled in as
+    the op's declaration says."""
+    step = Step(op.name, e.table.names[c] if op.column and c >= 0 else None)
+    if op.number and n >= 0:
+        step.number = float(e.numbers[n])
+    if op.literal in _LITERALS and c >= 0:
+        step.values = _LITERALS[op.literal](e, c)
+    return step
+
+
 def decode(trace: Trace, items: list[Encoded]) -> list[tuple[Program, float, list[dict]]]:
     """For each example: the program, the probability of its live steps under the model
     (:func:`nprog.confidence.live_steps`), and per-step choices (indices, log-probability, live)."""
-    op_logp = trace.op_logp.float().cpu().numpy()  # (B, T, O)
-    T = op_logp.shape[1]
-    if trace.halting is not None:
-        # ACT: the program stops at the step where the halting mass runs out (the last step with weight)
-        # and answers there; its answer op comes from that step's answer distribution.
-        halting = trace.halting.float().cpu().numpy()  # (B, T)
-        stops = T - 1 - np.argmax((halting > 0)[:, ::-1], axis=1)  # (B,)
-        answer_logp = trace.answer_logp.float().cpu().numpy()
-    else:
-        stops = np.full(op_logp.shape[0], T - 1)
+    stops = trace.stop_steps().cpu().numpy()  # (B,) the controller's own stop rule
+    op_logp = trace.executed_op_logp().float().cpu().numpy()  # (B, T, O): the distribution each step chose from
+    halting = None if trace.halting is None else trace.halting.float().cpu().numpy()  # (B, T) ACT only
     col_logp = trace.col_logp.float().cpu().numpy()  # (B, T, O, C)
     num_logp = trace.num_logp.float().cpu().numpy()  # (B, O, N)
     out = []
@@ -45,27 +65,25 @@ def decode(trace: Trace, items: list[Encoded]) -> list[tuple[Program, float, lis
         steps, choices = [], []
         stop = int(stops[b])
         for t in range(stop + 1):
-            dist = answer_logp[b, t] if (trace.halting is not None and t == stop) else op_logp[b, t]
+            dist = op_logp[b, t]
             k = int(np.argmax(dist))
-            op = OPS[k]
+            op = trace.ops[k]
             logp = float(dist[k])
-            step = Step(op.name)
             choice = {"op": k, "column": None, "number": None}
             if op.column:
                 c = int(np.argmax(col_logp[b, t, k, :C]))
                 logp += float(col_logp[b, t, k, c])
-                step.column = e.table.names[c]
-                step.on_date = e.table.columns[c].kind == "date"
                 choice["column"] = c
-                if op.name == "select":
-                    step.values = select_values(e, c)
             if op.number and N:
                 n = int(np.argmax(num_logp[b, k, :N]))
                 logp += float(num_logp[b, k, n])
-                step.number = float(e.numbers[n])
                 choice["number"] = n
-            if trace.halting is not None and t == stop:  # ACT: stopping here is part of the answer step
+            if halting is not None and t == stop:  # ACT: stopping here is part of the answer step
                 logp += float(np.log(max(float(halting[b, stop]), 1e-30)))
+            step = make_step(op, e, -1 if choice["column"] is None else choice["column"],
+                             -1 if choice["number"] is None else choice["number"])  # fmt: skip
+            if choice["column"] is not None:
+                step.on_date = e.table.columns[choice["column"]].kind == "date"
             choice["logp"] = logp  # log-probability of this step's choices (op, column, number)
             steps.append(step)
             choices.append(choice)

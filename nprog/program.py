@@ -2,27 +2,29 @@
 
 A :class:`Program` is a list of :class:`Step` s. Each step names an operation of the registry
 (:mod:`nprog.ops`), the column it reads (by its unique name), and its literal: the question number of a
-comparison, or the cell values a ``select`` matched. Programs are self-contained: executing one needs only
+comparison, the cell values a ``select`` (``and_select``, ``exclude``) matched, or the question words a
+``contains`` looks for (the op's declared ``literal``). Programs are self-contained: executing one needs only
 the table, not the question, so the reference executor here and the SQL of :mod:`nprog.sql` can be
 checked against each other on any table.
 
 Every step reads the previous step's row selection (the 2017 model's ``previous``-previous selector was
-never used, so it is not carried). The last step is ``count`` or ``print``.
+never used, so it is not carried). The first step reads every row but the totals rows
+(:func:`nprog.ops.totals_rows`). The last step is an answer operation (count, print, sum …).
 """
 
 from __future__ import annotations
 
 import json
 import math
+import re
+from collections import Counter
 from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
 from nprog.answers import format_number
-from nprog.ops import OP_INDEX, OPS
-from nprog.tables import Table
-
-_IDEMPOTENT = {"first", "last", "argmax", "argmin"} | {op.name for op in OPS if op.static}
+from nprog.ops import OP_INDEX, OPS, by_name, data_rows
+from nprog.tables import Column, Table
 
 
 class ProgramError(ValueError):
@@ -38,7 +40,7 @@ class Step:
     on_date: bool = False  # the column holds dates: its numbers are on the date scale, shown as dates
 
     def describe(self) -> str:
-        op = OPS[OP_INDEX[self.op]]
+        op = by_name(self.op)
         number = format_date if self.on_date else format_number
         shown = [repr(v) if isinstance(v, str) else number(float(v)) for v in self.values[:5]]
         if len(self.values) > 5:
@@ -110,28 +112,57 @@ class Program:
         """
         steps = list(self.steps)
         body, final = steps[:-1], steps[-1:]
-        last_static = max((i for i, st in enumerate(body) if OPS[OP_INDEX[st.op]].static), default=-1)
+        last_static = max((i for i, st in enumerate(body) if by_name(st.op).static), default=-1)
         if last_static > 0:
             body = body[last_static:]
         kept: list[Step] = []
         for st in body:
-            if kept and st == kept[-1] and st.op in _IDEMPOTENT:
+            op = by_name(st.op)
+            if kept and st == kept[-1] and (op.idempotent or op.static):
                 continue
             kept.append(st)
-        if kept and kept[0].op == "reset" and len(kept) > 1:
-            kept = kept[1:]  # starting from all rows is what every program does anyway
+        if kept and _is_start(kept[0]) and len(kept) > 1:
+            kept = kept[1:]  # starting from all (data) rows is what every program does anyway
         return Program(kept + final)
+
+
+def _is_start(step: Step) -> bool:
+    """A static step that selects what every program starts from (reset): no column, no literal."""
+    op = by_name(step.op)
+    return op.static and not op.column and not op.literal
 
 
 @dataclass
 class Result:
     """What a program computes on a table."""
 
-    answer: list[str]  # display values (de-duplicated printed cells, or the count)
+    answer: list[str]  # answer values (de-duplicated printed cells, the computed number, yes/no)
     rows: list[np.ndarray]  # row selection after each step (bool (R,)); the final answer step repeats
     coordinates: list[tuple[int, int]]  # printed cells (row, column index)
-    aggregator: str  # "NONE" for printed cells, "COUNT" for a count
+    aggregator: str  # the answer op's aggregator: "NONE" printed cells, "COUNT", "SUM", …
     scalar: float | None = None
+    display: list[str] = field(default_factory=list)  # the answer as shown: a computed number with its unit
+
+
+_NUMBER_IN_CELL = re.compile(r"^(\D*?)[-+]?\d[\d,]*(?:\.\d+)?(.*)$")
+
+
+def column_unit(column: Column) -> tuple[str, str]:
+    """(prefix, suffix) around the number shared by every valid cell of a number column ("$", " km"), so a
+    computed number is shown as the column shows its numbers; ("", "") when the cells disagree."""
+    if column.kind != "number":
+        return "", ""
+    strings = column.strings.filter(column.valid).to_pylist() if column.valid.any() else []
+    parts = Counter()
+    for text in strings[:1000]:  # a sample: the unit is a property of the column, not of every cell
+        m = _NUMBER_IN_CELL.match(text.strip())
+        parts[(m.group(1), m.group(2)) if m else None] += 1
+    if len(parts) != 1:
+        return "", ""
+    unit = next(iter(parts))
+    if unit is None or any(ch.isdigit() for ch in unit[0] + unit[1]) or len(unit[0] + unit[1]) > 12:
+        return "", ""
+    return unit
 
 
 def validate(program: Program, table: Table) -> None:
@@ -141,34 +172,47 @@ def validate(program: Program, table: Table) -> None:
     for i, step in enumerate(program.steps):
         if step.op not in OP_INDEX:
             raise ProgramError(f"step {i + 1}: unknown operation {step.op!r}")
-        op = OPS[OP_INDEX[step.op]]
+        op = by_name(step.op)
         if op.column and step.column not in names:
             raise ProgramError(f"step {i + 1}: {step.op} needs a column of the table, got {step.column!r}")
         if op.number and step.number is None:
             raise ProgramError(f"step {i + 1}: {step.op} needs a number")
-        if op.yields != "rows" and i != len(program.steps) - 1:
+        if op.answers and i != len(program.steps) - 1:
             raise ProgramError(f"step {i + 1}: {step.op} can only be the last step")
-    if OPS[OP_INDEX[program.steps[-1].op]].yields == "rows":
-        raise ProgramError("the last step must be count or print")
+    if not by_name(program.steps[-1].op).answers:
+        answers = ", ".join(op.name for op in OPS if op.answers)
+        raise ProgramError(f"the last step must be an answer operation ({answers})")
 
 
 def execute(program: Program, table: Table) -> Result:
     """The reference executor: pure numpy over the typed table, any size."""
     validate(program, table)
-    rows = np.ones(table.n_rows, dtype=bool)
+    data = data_rows(table)  # every row but the totals rows
+    rows = data.copy()
     history = []
     for step in program.steps[:-1]:
-        op = OPS[OP_INDEX[step.op]]
+        op = by_name(step.op)
         column = table.column(step.column) if op.column else None
         rows = op.discrete(rows, column, step).astype(bool)
+        if op.static and not op.totals:
+            rows &= data
         history.append(rows)
     final = program.steps[-1]
+    op = by_name(final.op)
     history.append(rows)
-    if final.op == "count":
-        n = int(rows.sum())
-        return Result([format_number(n)], history, [], "COUNT", float(n))
+    column = table.column(final.column) if op.column else None
+    if op.yields == "yesno":
+        answer = ["yes" if rows.any() else "no"]
+        return Result(answer, history, [], op.aggregator, display=answer)
+    if op.yields == "scalar":
+        x = float(op.discrete(rows, column))
+        if np.isnan(x):
+            return Result([], history, [], op.aggregator)
+        prefix, suffix = column_unit(column) if column is not None else ("", "")
+        shown = format_number(x)
+        return Result([shown], history, [], op.aggregator, x, [f"{prefix}{shown}{suffix}"])
     c = table.names.index(final.column)
     idx = np.flatnonzero(rows)
     strings = table.columns[c].strings.take(idx).to_pylist() if len(idx) else []
     answer = list(dict.fromkeys(strings))  # de-duplicated, in row order
-    return Result(answer, history, [(int(r), c) for r in idx], "NONE")
+    return Result(answer, history, [(int(r), c) for r in idx], op.aggregator, display=answer)

@@ -23,6 +23,7 @@ from nprog.batch import Encoded, collate, encode
 from nprog.confidence import GUESS_THRESHOLD, calibrated
 from nprog.decode import decode
 from nprog.model import NeuralProgrammer, Trace
+from nprog.ops import OP_INDEX, OPS
 from nprog.program import Program, execute
 from nprog.questions import Question, Vocabulary, parse_questions
 from nprog.tables import LARGE_TABLE_ROWS, Table, TableError
@@ -37,13 +38,14 @@ class QuestionError(ValueError):
 @dataclass
 class Answer:
     answer: list[str]  # display values
-    aggregator: str  # "NONE" (printed cells) | "COUNT"
+    aggregator: str  # the answer op's: "NONE" (printed cells) | "COUNT" | "SUM" | "AVERAGE" | "DIFFERENCE" | "YES/NO"
     coordinates: list[tuple[int, int]]  # printed cells (row, column) in the caller's table
     cells: list[str]
     program: Program
     confidence: float  # chance the answer is right: its live steps' probability, calibrated (nprog.confidence)
     rows: list = field(default_factory=list, repr=False)  # row selection after each step (bool arrays)
     table: Table | None = field(default=None, repr=False)
+    display: list[str] = field(default_factory=list)  # the answer as shown: a computed number with its unit
     confident: bool = True  # False: the confidence is below the model's guess threshold; the answer is a guess
     # makes ``trace`` on first use: most callers never draw the pictures, so their copies are not made
     pictures: Callable[[], dict] | None = field(default=None, repr=False, compare=False)
@@ -81,6 +83,7 @@ class Answer:
             "aggregator": self.aggregator,
             "program": str(self.program),
             "confidence": self.confidence,
+            "display": self.display,
             "confident": self.confident,
         }
         if dialect is not None:
@@ -230,7 +233,8 @@ class TableQA:
 
     def encode(self, table: Table, question: str | Question) -> Encoded:
         """A question (text, or a Question from ``parse_questions``) on a table, ready for answer_batch."""
-        return encode(table, question if isinstance(question, Question) else check_question(question), self.vocab)
+        return encode(table, question if isinstance(question, Question) else check_question(question), self.vocab,
+                      order_cues=self.model.config.order_cues)
 
     @torch.inference_mode()
     def run(self, items: list[Encoded]) -> tuple[Trace, list]:
@@ -241,18 +245,19 @@ class TableQA:
     def _pictures(self, trace: Trace, b: int, e: Encoded, choices: list) -> dict:
         """Example b's per-step distributions as numpy, for the pictures (made on first use of .trace)."""
         C, L = e.table.n_columns, len(e.tokens)
+        model_ops = [OP_INDEX[op.name] for op in trace.ops]  # the model's op k is the registry's model_ops[k]
         with torch.inference_mode():
-            ops = trace.op_logp[b].exp().cpu().numpy()  # (T, O)
-            if trace.halting is not None:  # ACT: the answering step shows its answer distribution
-                stop = len(choices) - 1
-                ops = ops[: stop + 1].copy()
-                ops[stop] = trace.answer_logp[b, stop].exp().cpu().numpy()
+            executed = trace.executed_op_logp()[b].exp().cpu().numpy()  # (T, O) what each step chose from
+            # the distribution each executed step chose from (ACT: its answering step's answer distribution),
+            # over the whole registry (an op this model lacks has probability 0), as the pictures name ops
+            ops = np.zeros((len(choices), len(OPS)), dtype=np.float32)
+            ops[:, model_ops] = executed[: len(choices)]
             pictures = {
-                "ops": ops,
+                "ops": ops,  # (steps, len(OPS))
                 "columns": [trace.col_logp[b, t, c["op"], :C].exp().cpu().numpy() for t, c in enumerate(choices)],
                 "attention": trace.attention[b, :, :L].cpu().numpy(),  # (T, L)
                 "tokens": [self.vocab.words[i] for i in e.tokens],
-                "choices": choices,
+                "choices": [{**c, "op": model_ops[c["op"]]} for c in choices],  # registry indices
             }
             if trace.halting is not None:
                 pictures["halting"] = trace.halting[b, : len(choices)].cpu().numpy()  # (steps,)
@@ -274,6 +279,7 @@ class TableQA:
                     confidence=sure,
                     rows=result.rows,
                     table=e.table,
+                    display=result.display,
                     confident=bool(sure >= self.guess_threshold),
                     pictures=lambda b=b, e=e, choices=choices: self._pictures(trace, b, e, choices),
                 )

@@ -13,7 +13,8 @@ The sum is exact and cheap because of two properties of the Neural Programmer:
 
 Search runs forward over distinct row selections (the states) with the registry's own discrete forms on
 stacks of selections (no second copy of op semantics), then keeps only states from which a consistent
-final step (count = y, or print of cells that match every answer item) can be reached. The result is a
+final step (a scalar answer op — count, sum, average, difference — equal to y; print of cells that match
+every answer item; exists for a yes/no answer) can be reached. The result is a
 small graph per example; :func:`mml_loss` runs the forward algorithm over it for a whole batch at once.
 """
 
@@ -26,9 +27,10 @@ import pyarrow as pa
 import torch
 
 from nprog.batch import Encoded
-from nprog.decode import select_values
-from nprog.ops import OP_INDEX, OPS
-from nprog.program import Step
+from nprog.credit import Rules, refine
+from nprog.cues import names_row_order
+from nprog.decode import make_step
+from nprog.ops import OPS, data_rows
 
 MAX_STATES = 256  # per step; a bound on search effort (the marginal is then a lower bound)
 START = -1  # "any prefix" (static transitions and the first step)
@@ -50,22 +52,19 @@ class Graph:
 
 
 def _choices(e: Encoded):
-    """Row-step choices: (op, column, number, static?, Step) for this table and question."""
+    """Row-step choices: (op, column, number, static?, Step) for this table and question.
+
+    Op indices are the registry's (nprog.ops.OPS), which is the op set of every model train() builds."""
     out = []
     C, N = e.table.n_columns, len(e.numbers)
     for k, op in enumerate(OPS):
-        if op.yields != "rows" or not e.op_mask[k]:
+        if op.answers or not e.op_mask[k]:
             continue
         cols = [c for c in range(C) if e.op_col_mask[k, c]] if op.column else [-1]
         nums = range(N) if op.number else [-1]
         for c in cols:
             for n in nums:
-                step = Step(op.name, e.table.names[c] if c >= 0 else None)
-                if op.number:
-                    step.number = float(e.numbers[n])
-                if op.name == "select":
-                    step.values = select_values(e, c)
-                out.append((k, c, n, op.static, step))
+                out.append((k, c, n, op.static, make_step(op, e, c, n)))
     return out
 
 
@@ -73,17 +72,21 @@ def _key(rows: np.ndarray) -> bytes:
     return np.packbits(rows).tobytes()
 
 
-def search(e: Encoded, steps: int = 4, halt_anywhere: bool = False) -> Graph:
+def search(e: Encoded, steps: int = 4, halt_anywhere: bool = False, rules: Rules | None = None) -> Graph:
+    """The graph of programs consistent with e's answer; ``rules`` (:mod:`nprog.credit`) keep only those
+    whose every step means something."""
     t = e.table
     R = t.n_rows
     choices = _choices(e)
-    static = [(k, c, n, OPS[k].discrete(np.ones(R, dtype=bool), t.columns[c] if c >= 0 else None, st))
+    data = data_rows(t)  # every row but the totals rows: the start, and what non-word static ops range over
+    static = [(k, c, n, OPS[k].discrete(np.ones(R, dtype=bool), t.columns[c] if c >= 0 else None, st)
+               & (True if OPS[k].totals else data))
               for k, c, n, is_static, st in choices if is_static]  # fmt: skip
     dynamic = [(k, c, n, st) for k, c, n, is_static, st in choices if not is_static]
 
     layers: list[np.ndarray] = []  # states (S_t, R) after each row step
     edges: list[list[tuple[int, int, int, int, int]]] = []
-    prev_states = np.ones((1, R), dtype=bool)  # s0 = all rows
+    prev_states = data[None, :].copy()  # s0 = all rows but the totals rows
     for _ in range(steps - 1):
         index: dict[bytes, int] = {}
         states: list[np.ndarray] = []
@@ -109,11 +112,27 @@ def search(e: Encoded, steps: int = 4, halt_anywhere: bool = False) -> Graph:
         edges.append(step_edges)
         prev_states = layers[-1]
 
-    finals = [_consistent_finals(e, prev_states, steps - 1)]
-    if halt_anywhere:
-        finals = [_consistent_finals(e, np.ones((1, R), dtype=bool), 0)]
-        finals += [_consistent_finals(e, layer, k + 1) for k, layer in enumerate(layers)]
+    finals = every = [_consistent_finals(e, prev_states, steps - 1)]
+    if halt_anywhere or (rules is not None and rules.minimal):
+        every = [_consistent_finals(e, data[None, :].copy(), 0)]
+        every += [_consistent_finals(e, layer, k + 1) for k, layer in enumerate(layers)]
+        finals = every if halt_anywhere else finals
+    if rules is not None and rules.active:
+        return _prune(*_credited(e, data, layers, edges, np.concatenate(finals), np.concatenate(every), dynamic, rules))
     return _prune(edges, [len(s) for s in layers], np.concatenate(finals))
+
+
+def _credited(e: Encoded, data, layers, edges, finals, consistent, dynamic, rules: Rules):
+    """The search graph refined to the programs the credit rules accept (nprog.credit.refine)."""
+    t = e.table
+    steps = {(k, c, n): st for k, c, n, st in dynamic}
+
+    def apply(k, c, n, rows):
+        return OPS[k].discrete(rows, t.columns[c] if c >= 0 else None, steps[k, c, n])
+
+    return refine([data[None, :].copy(), *layers], edges, finals, consistent, [op.name for op in OPS],
+                  np.array([op.static for op in OPS]), np.array([bool(op.literal) for op in OPS]), apply,
+                  lambda c: t.columns[c], rules, names_row_order(e.question.tokens))  # fmt: skip
 
 
 def _consistent_finals(e: Encoded, states: np.ndarray, layer: int) -> np.ndarray:
@@ -121,12 +140,28 @@ def _consistent_finals(e: Encoded, states: np.ndarray, layer: int) -> np.ndarray
     target = e.target
     out = []
     sizes = states.sum(1)
-    if target.y is not None and target.kind in ("calc", "lookup-number"):
-        for s in np.flatnonzero(sizes == target.y):
-            out.append((layer, s, OP_INDEX["count"], -1))
+    for k, op in enumerate(OPS):
+        if not op.answers or not e.op_mask[k]:
+            continue
+        if op.yields == "scalar" and target.y is not None and target.kind in ("calc", "lookup-number"):
+            for c in ([c for c in range(e.table.n_columns) if e.op_col_mask[k, c]] if op.column else [-1]):
+                x = op.discrete(states, e.table.columns[c] if c >= 0 else None)  # (S,)
+                for s in np.flatnonzero(np.abs(x - target.y) < 1e-6):
+                    out.append((layer, s, k, c))
+        elif op.yields == "yesno" and target.yesno is not None:
+            for s in np.flatnonzero((sizes > 0) == (target.yesno == "yes")):
+                out.append((layer, s, k, -1))
+        elif op.yields == "lookup":
+            out += _print_finals(e, states, sizes, layer, k)
+    return np.array(out, dtype=np.int64).reshape(-1, 4)
+
+
+def _print_finals(e: Encoded, states: np.ndarray, sizes: np.ndarray, layer: int, p: int) -> list:
+    """Print steps whose cells match every answer item and nothing else."""
+    target = e.target
+    out = []
     K = target.item_cells.shape[0]
     if K and target.kind != "calc":
-        p = OP_INDEX["print"]
         for c, column in enumerate(e.table.columns):
             cells = target.item_cells[:, c, :]  # (K, R)
             member = cells.any(0)
@@ -140,7 +175,7 @@ def _consistent_finals(e: Encoded, states: np.ndarray, layer: int) -> np.ndarray
             for s in np.flatnonzero(ok):
                 if len(np.unique(codes[states[s]])) == K:  # as many distinct strings as answer items
                     out.append((layer, s, p, c))
-    return np.array(out, dtype=np.int64).reshape(-1, 4)
+    return out
 
 
 def _prune(edges, n_states, finals) -> Graph:

@@ -49,6 +49,7 @@ from sqlglot import Dialect, exp
 
 from nprog.answers import format_number, lists_match
 from nprog.databases import DatabaseReadError, connect_read_only, read_frame
+from nprog.ops import by_name, totals_rows
 from nprog.program import Program, Step, execute, validate
 from nprog.tables import Table, TableError
 
@@ -166,21 +167,34 @@ class _Context:
 
     layout: Layout
     table: str  # the loaded table's name
-    source: str | None  # CTE holding the incoming rows; None: all rows (the first step)
+    source: str | None  # CTE holding the incoming rows; None: all rows but the totals rows (the first step)
+    totals: tuple[int, ...] = ()  # the totals rows' "__row" s (nprog.ops.totals_rows)
 
     @property
     def row(self) -> exp.Column:
         return _col(self.layout.row)
 
+    def data(self) -> exp.Expression | None:
+        """``NOT "__row" IN (totals rows)``; None when the table has none."""
+        if not self.totals:
+            return None
+        return exp.not_(self.row.isin(*(exp.convert(r) for r in self.totals)))
+
+    def from_incoming(self, *columns: exp.Expression) -> exp.Select:
+        """SELECT columns FROM <the incoming rows> (the first step: the table's data rows)."""
+        query = exp.select(*columns).from_(_table_ref(self.source or self.table))
+        data = self.data() if self.source is None else None
+        return query if data is None else query.where(data)
+
     def incoming(self) -> exp.Select:
         """SELECT "__row" FROM <the incoming rows>."""
-        return exp.select(self.row).from_(_table_ref(self.source or self.table))
+        return self.from_incoming(self.row)
 
     def selected(self, row_expr: exp.Expression | None = None) -> exp.Expression | None:
         """``row_expr IN (incoming rows)``; None when it is trivially true (own row, all rows)."""
         if row_expr is None:
             if self.source is None:
-                return None
+                return self.data()
             row_expr = self.row
         return row_expr.isin(query=self.incoming())
 
@@ -211,7 +225,7 @@ def _extreme_row(fn: type[exp.Func]) -> Callable[[Step, _Context], exp.Select]:
     """first/last: the row equal to MIN/MAX of the incoming rows (no row when they are empty)."""
 
     def build(step: Step, ctx: _Context) -> exp.Select:
-        edge = exp.Subquery(this=exp.select(fn(this=ctx.row)).from_(_table_ref(ctx.source or ctx.table)))
+        edge = exp.Subquery(this=ctx.from_incoming(fn(this=ctx.row)))
         return ctx.rows_where(exp.EQ(this=ctx.row, expression=edge))
 
     return build
@@ -266,11 +280,12 @@ def _mfe(step: Step, ctx: _Context) -> exp.Select:
     return ctx.rows_where(exp.EQ(this=key.copy(), expression=exp.Subquery(this=mode)))
 
 
-def _select(step: Step, ctx: _Context) -> exp.Select:
-    """Static: rows whose display string (text) or value (number/date) is one of the step's values.
+def _is_named(step: Step, ctx: _Context) -> exp.Expression:
+    """A row's display string (text) or value (number/date) is one of the step's values.
 
     The values are read exactly as the executor reads them: text columns match strings only; number and
     date columns convert with numpy's float64 and keep finite values (NaN and ±inf match no valid cell).
+    An invalid (NULL) value gives NULL, which WHERE reads as no match.
     """
     value = ctx.value(step)
     if value is None:
@@ -281,8 +296,44 @@ def _select(step: Step, ctx: _Context) -> exp.Select:
         literals = [float(v) for v in np.asarray(step.values, dtype=np.float64) if math.isfinite(v)]
     literals = list(dict.fromkeys(literals))  # -0.0 and 0.0 collapse too: they are equal
     if not literals:
-        return ctx.rows_where(exp.false())
-    return ctx.rows_where(target.isin(*(_text(v) if isinstance(v, str) else exp.convert(v) for v in literals)))
+        return exp.false()
+    return target.isin(*(_text(v) if isinstance(v, str) else exp.convert(v) for v in literals))
+
+
+def _holds_word(step: Step, ctx: _Context) -> exp.Expression:
+    """A text cell's normalized text holds one of the step's words as a whole word: ``' ' || norm || ' '``
+    contains ``' word '`` (the normalized text is words joined by single spaces; an empty cell's is NULL,
+    which WHERE reads as no match)."""
+    words = list(dict.fromkeys(w for w in step.values if isinstance(w, str) and w))
+    if ctx.value(step) is not None or not words:
+        return exp.false()
+    norm = _col(ctx.layout.columns[step.column].key)
+    padded = exp.DPipe(this=exp.DPipe(this=exp.convert(" "), expression=norm), expression=exp.convert(" "))
+    hits = [exp.GT(this=exp.StrPosition(this=padded.copy(), substr=_text(f" {w} ")), expression=exp.convert(0))
+            for w in words]  # fmt: skip
+    return exp.or_(*hits)
+
+
+def _select(step: Step, ctx: _Context) -> exp.Select:
+    """Static: rows whose cell the question names."""
+    return ctx.rows_where(_is_named(step, ctx))
+
+
+def _contains(step: Step, ctx: _Context) -> exp.Select:
+    """Static: rows whose text cell holds one of the step's words."""
+    return ctx.rows_where(_holds_word(step, ctx))
+
+
+def _and(condition: Callable[[Step, _Context], exp.Expression], negate: bool = False):
+    """A filter ANDed with the incoming rows (negate: the incoming rows the condition does not hold for)."""
+
+    def build(step: Step, ctx: _Context) -> exp.Select:
+        hit = condition(step, ctx)
+        if negate:  # NOT of a NULL (an invalid cell) is NULL: such a cell is "not" any of the values
+            hit = exp.not_(exp.Coalesce(this=hit, expressions=[exp.false()]))
+        return ctx.rows_where(ctx.selected(), hit)
+
+    return build
 
 
 def _reset(step: Step, ctx: _Context) -> exp.Select:
@@ -290,9 +341,38 @@ def _reset(step: Step, ctx: _Context) -> exp.Select:
 
 
 def _count(step: Step, ctx: _Context) -> exp.Select:
-    return exp.select(exp.alias_(exp.Count(this=exp.Star()), _id("count"))).from_(
-        _table_ref(ctx.source or ctx.table)
-    )
+    return ctx.from_incoming(exp.alias_(exp.Count(this=exp.Star()), _id("count")))
+
+
+def _aggregate(fn: Callable[[exp.Column], exp.Expression], empty_is_zero: bool = False):
+    """sum/average/difference of the step column's values over the incoming rows: one number, or no row
+    when nothing valid is selected (a sum of nothing is 0). A text column has no values."""
+
+    def build(step: Step, ctx: _Context) -> exp.Select:
+        value = ctx.value(step)
+        if value is None:  # a text column: no values, as if every cell were invalid
+            value = exp.Cast(this=exp.null(), to=exp.DataType.build("DOUBLE"))
+        total = fn(value)
+        if empty_is_zero:
+            total = exp.Coalesce(this=total, expressions=[exp.convert(0.0)])
+        inner = exp.select(exp.alias_(total, _id("x"))).from_(_table_ref(ctx.table))
+        condition = ctx.selected()
+        if condition is not None:
+            inner = inner.where(condition)
+        if empty_is_zero:
+            return inner
+        x = _col("x")
+        return exp.select(x).from_(exp.Subquery(this=inner, alias=exp.TableAlias(this=_id("a")))).where(
+            exp.not_(x.is_(exp.null()))
+        )
+
+    return build
+
+
+def _exists(step: Step, ctx: _Context) -> exp.Select:
+    """'yes' when any row is selected, else 'no'."""
+    any_row = exp.Exists(this=ctx.incoming())
+    return exp.select(exp.Case(ifs=[exp.If(this=any_row, true=exp.convert("yes"))], default=exp.convert("no")))
 
 
 def _print(step: Step, ctx: _Context) -> exp.Select:
@@ -322,6 +402,14 @@ SQL_FORMS: dict[str, Callable[[Step, _Context], exp.Select]] = {
     "select": _select,
     "reset": _reset,
     "print": _print,
+    "sum": _aggregate(lambda v: exp.Sum(this=v), empty_is_zero=True),
+    "average": _aggregate(lambda v: exp.Avg(this=v)),
+    "difference": _aggregate(lambda v: exp.Sub(this=exp.Max(this=v), expression=exp.Min(this=v.copy()))),
+    "exists": _exists,
+    "contains": _contains,
+    "and_select": _and(_is_named),
+    "and_contains": _and(_holds_word),
+    "exclude": _and(_is_named, negate=True),
 }
 
 
@@ -342,13 +430,19 @@ def to_expression(program: Program, table: Table, table_name: str = "t") -> exp.
     """The program as one sqlglot SELECT over the loaded table: a CTE per row step, then the answer."""
     validate(program, table)
     lay = layout(table)
+    totals = tuple(int(r) for r in np.flatnonzero(totals_rows(table)))
     prefix = _cte_prefix(table_name, len(program.steps))
     ctes: list[tuple[str, exp.Select]] = []
     source = None
     for k, step in enumerate(program.steps[:-1], start=1):
-        ctes.append((f"{prefix}{k}", SQL_FORMS[step.op](step, _Context(lay, table_name, source))))
+        ctx = _Context(lay, table_name, source, totals)
+        query = SQL_FORMS[step.op](step, ctx)
+        op = by_name(step.op)
+        if op.static and not op.totals and totals:  # non-word static ops range over the data rows
+            query = query.where(ctx.data())
+        ctes.append((f"{prefix}{k}", query))
         source = ctes[-1][0]
-    query = SQL_FORMS[program.steps[-1].op](program.steps[-1], _Context(lay, table_name, source))
+    query = SQL_FORMS[program.steps[-1].op](program.steps[-1], _Context(lay, table_name, source, totals))
     for name, cte in ctes:
         query = query.with_(exp.TableAlias(this=_id(name)), as_=cte, copy=False)
     return query

@@ -31,7 +31,7 @@ SPLITS = {
     "dev": "random-split-1-dev.tsv",
     "test": "pristine-unseen-tables.tsv",
 }
-ANSWER_TYPES = ("lookup-word", "lookup-number", "calc", "unreachable")
+ANSWER_TYPES = ("lookup-word", "lookup-number", "calc", "yesno", "unreachable")
 
 
 class DataError(ValueError):
@@ -236,6 +236,7 @@ class Target:
     kind: str  # one of ANSWER_TYPES
     y: float | None  # the number for lookup-number and calc
     item_cells: np.ndarray  # (K, C, R) bool: cell matches answer item k (K = 0 for calc/unreachable)
+    yesno: str | None = None  # "yes" / "no" for a yes/no answer (kind "yesno"): the exists op's target
 
 
 @dataclass
@@ -287,6 +288,8 @@ def make_target(table: Table, answers: list[str]) -> Target:
         return Target(kind, gold[0].number if single_number else None, item_cells)
     if single_number:
         return Target("calc", gold[0].number, np.zeros((0, C, R), dtype=bool))
+    if [a.strip().lower() for a in answers] in (["yes"], ["no"]):
+        return Target("yesno", None, np.zeros((0, C, R), dtype=bool), answers[0].strip().lower())
     return Target("unreachable", None, np.zeros((0, C, R), dtype=bool))
 
 

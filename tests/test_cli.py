@@ -46,7 +46,7 @@ def test_ask_json_has_the_contract_keys(capsys, tiny_model_dir):
                        "--json", "how many planets have rings?")
     assert code == 0
     data = json.loads(out)
-    assert {"answer", "coordinates", "cells", "aggregator", "program", "sql"} <= set(data)
+    assert {"answer", "coordinates", "cells", "aggregator", "program", "sql", "display"} <= set(data)
 
 
 @pytest.mark.parametrize(

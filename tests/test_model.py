@@ -10,7 +10,7 @@ import torch
 from nprog.answers import lists_match
 from nprog.batch import collate, encode
 from nprog.model import ModelConfig, NeuralProgrammer
-from nprog.ops import ANSWER_OPS, OPS, ROW_OPS
+from nprog.ops import ANSWER_OPS, LEGACY_OPS, OPS, ROW_OPS, soft_scalar
 from nprog.qa import TableQA
 from nprog.questions import Vocabulary
 from nprog.search import collate_graphs, mml_loss, search
@@ -160,9 +160,15 @@ def test_act_halting_distribution_and_where_the_program_stops():
         m.halt.bias.fill_(20.0)
     trace = m(batch, execute=True)
     assert torch.allclose(trace.halting[:, 0], torch.ones(3))
-    assert torch.allclose(trace.scalar, trace.answer_logp[:, 0, ANSWER_OPS[0]].exp() * batch.soft.row_mask.sum(1))
+    expected = soft_scalar(batch.soft.data_rows, batch.soft, trace.answer_logp[:, 0].exp(), trace.col_logp[:, 0].exp(), m.ops)
+    assert torch.allclose(trace.scalar, expected)
+    legacy = tiny(controller="act", ops=LEGACY_OPS).eval()  # count is the one scalar op of the 2017 set
+    with torch.no_grad():
+        legacy.halt.bias.fill_(20.0)
+    trace = legacy(batch, execute=True)
+    assert torch.allclose(trace.scalar, trace.answer_logp[:, 0, 0].exp() * batch.soft.row_mask.sum(1))
     for a in TableQA(m, VOCAB).answer_batch(items()):
-        assert [s.op for s in a.program.steps] in (["count"], ["print"])
+        assert len(a.program.steps) == 1 and a.program.steps[0].op in {OPS[k].name for k in ANSWER_OPS}
         assert len(a.trace["choices"]) == 1 and a.trace["ops"].shape[0] == 1
     # never halting early: the full four steps, as the fixed-length model
     with torch.no_grad():
@@ -170,3 +176,64 @@ def test_act_halting_distribution_and_where_the_program_stops():
     trace = m(batch, execute=True)
     assert torch.allclose(trace.halting[:, -1], torch.ones(3), atol=1e-6)
     assert all(len(a.trace["choices"]) == m.config.steps for a in TableQA(m, VOCAB).answer_batch(items()))
+
+
+def _dense_loss(trace, batch, G, item_mask, kinds, y):
+    """The spec's losses with a dense (B, K, C, R) item-cell mask (loss_fn before it listed the cells)."""
+    soft = batch.soft
+    n_rows, n_cells = soft.row_mask.sum(1).clamp(min=1.0), soft.cell_mask.sum((1, 2)).clamp(min=1.0)
+    L_s = torch.clamp((trace.scalar - y) ** 2 / (2 * n_rows), max=3.0)
+    lp = trace.lookup_logp
+    best = lp.unsqueeze(1).masked_fill(~G, -1e9).amax(dim=(2, 3))
+    pos = torch.where(item_mask, -best, torch.zeros_like(best)).sum(1)
+    neg = (-torch.log1p(-lp.exp().clamp(max=1 - 1e-6)) * (soft.cell_mask.bool() & ~G.any(1))).sum((1, 2))
+    L_l = 50.0 * (pos + neg) / n_cells
+    soft_min = torch.clamp(-torch.logsumexp(torch.stack([-5 * L_s, -5 * L_l]), 0) / 5, min=0.0)
+    per_example = torch.where(kinds == 0, L_l, torch.where(kinds == 2, L_s, soft_min))
+    return torch.where(kinds == 3, torch.zeros_like(per_example), per_example).mean()
+
+
+def test_lookup_loss_with_listed_item_cells_equals_the_dense_mask():
+    """Same loss and gradients: −log of each answer item's most likely cell (ties share the gradient)."""
+    m = tiny().eval()
+    b = Table.from_dataframe(pd.DataFrame({"x": ["1", "2", "1"], "y": ["a", "b", "a"]}))
+    enc = items() + [encode(b, "which y", VOCAB, target=make_target(b, ["a", "b"]))]  # item "a" in two cells
+    batch = collate(enc, soft=True)
+    C, R = batch.soft.cell_mask.shape[1:]
+    targets = target_tensors(enc, C, R)
+    answer_cells, cells, item_mask, kinds, y = targets
+    G = torch.zeros((*item_mask.shape, C, R), dtype=torch.bool)
+    G[tuple(cells.T)] = True
+    assert torch.equal(G.any(1), answer_cells)
+    results = []
+    for loss in (lambda t: loss_fn(t, batch, targets), lambda t: _dense_loss(t, batch, G, item_mask, kinds, y)):
+        m.zero_grad()
+        value = loss(m(batch, execute=True))
+        value.backward()
+        results.append((float(value), [p.grad.clone() for p in m.parameters() if p.grad is not None]))
+    assert results[0][0] == pytest.approx(results[1][0], rel=1e-6)
+    for g0, g1 in zip(results[0][1], results[1][1], strict=True):
+        assert torch.allclose(g0, g1, atol=1e-7)
+
+
+def test_a_checkpoint_keeps_its_own_op_set(tmp_path):
+    """A model of the 2017 operations (the shipped one) saves, loads and answers as it did; a config.json
+    written before checkpoints named their op set loads as that set too."""
+    import json
+
+    from nprog import checkpoint
+
+    old = tiny(ops=list(LEGACY_OPS)).eval()
+    checkpoint.save(tmp_path / "old", old, VOCAB, {"name": "legacy"})
+    qa = TableQA.load(tmp_path / "old", device="cpu")
+    assert [op.name for op in qa.model.ops] == LEGACY_OPS and qa.model.op_embedding.shape[0] == 15
+    batch = collate(items())
+    with torch.no_grad():
+        assert torch.equal(qa.model(batch).op_logp, old(batch).op_logp)
+    before = [(a.answer, str(a.program)) for a in qa.answer_batch(items())]
+    config = json.loads((tmp_path / "old" / "config.json").read_text())
+    del config["model"]["ops"]
+    (tmp_path / "old" / "config.json").write_text(json.dumps(config))
+    again = TableQA.load(tmp_path / "old", device="cpu")
+    assert [(a.answer, str(a.program)) for a in again.answer_batch(items())] == before
+    assert all(a.trace["ops"].shape[1] == len(OPS) for a in again.answer_batch(items()))  # pictures: registry-wide

@@ -41,7 +41,7 @@ def soft_run(enc, steps):
     batch = collate([enc], soft=True)
     inp = batch.soft
     C, N, O = enc.table.n_columns, len(enc.numbers), len(OPS)
-    s = inp.row_mask
+    s = inp.data_rows  # what the model starts from: every row but the totals rows
     out = []
     for step in steps:
         k = OP_INDEX[step.op]
@@ -99,6 +99,21 @@ ROW_STEPS = [
     Step("argmax", "Year"),
     Step("argmin", "Year"),
     Step("select", "Nation", values=["Germany", "Japan"]),
+    Step("contains", "Nation", values=["germany", "japan"]),
+    Step("and_select", "Nation", values=["Germany", "Japan"]),
+    Step("and_contains", "Nation", values=["germany", "japan"]),
+    Step("exclude", "Nation", values=["Germany", "Japan"]),
+    Step("exclude", "Year", values=[2010.0]),
+]
+ANSWER_STEPS = [
+    Step("count"),
+    Step("sum", "Gold"),
+    Step("sum", "Year"),
+    Step("average", "Gold"),
+    Step("average", "Year"),
+    Step("difference", "Gold"),
+    Step("difference", "Year"),
+    Step("exists"),
 ]
 
 
@@ -110,6 +125,39 @@ def test_parity_with_executor(enc, steps):
     result = execute(Program([*steps, Step("count")]), enc.table)
     for t, rows in enumerate(result.rows[:-1]):
         assert torch.equal(soft[t], torch.from_numpy(rows.astype(np.float32))), (t, steps)
+
+
+def soft_answer(enc, s, step):
+    """The soft value of an answer step on the selector s (1, R) with one-hot column attention."""
+    batch = collate([enc], soft=True)
+    op = OPS[OP_INDEX[step.op]]
+    beta = torch.zeros(1, enc.table.n_columns)
+    if step.column is not None:
+        beta[0] = one_hot(enc.table.n_columns, enc.table.names.index(step.column))
+    return float(op.soft(s, beta, batch.soft)[0])
+
+
+@pytest.mark.parametrize("final", ANSWER_STEPS, ids=lambda s: str(s))
+@pytest.mark.parametrize("steps", [[]] + [[s] for s in ROW_STEPS] + [list(p) for p in itertools.product(ROW_STEPS, repeat=2)][::5],
+                         ids=lambda s: str(s))  # fmt: skip
+def test_answer_parity_with_executor(enc, steps, final):
+    """Every answer operation's soft value on a one-hot program equals the executor's answer."""
+    s = soft_run(enc, steps)[-1].unsqueeze(0) if steps else collate([enc], soft=True).soft.data_rows
+    result = execute(Program([*steps, final]), enc.table)
+    soft = soft_answer(enc, s, final)
+    if OPS[OP_INDEX[final.op]].yields == "yesno":
+        assert result.answer == (["yes"] if soft == 1.0 else ["no"]) and soft in (0.0, 1.0)
+    elif result.scalar is None:  # nothing to average: the soft form gives 0
+        assert result.answer == [] and soft == 0.0
+    else:
+        assert soft == pytest.approx(result.scalar, rel=1e-12, abs=1e-12)
+
+
+def test_contains_literal_is_the_partial_match(enc):
+    from nprog.decode import contains_words
+
+    assert contains_words(enc, 0) == ["germany", "japan"]
+    assert enc.features.partial[0].tolist() == [False, True, False, True, True, False]
 
 
 def test_select_matches_question_cells(enc):
@@ -124,3 +172,52 @@ def test_simplified_programs_compute_the_same(enc, steps):
         simple = program.simplified()
         assert len(simple.steps) <= len(program.steps)
         assert execute(simple, enc.table).answer == execute(program, enc.table).answer
+
+
+TOTALS_DF = pd.DataFrame({"Nation": ["Norway", "Germany", "Total", "Canada", "Total"],
+                          "Gold": ["3", "5", "10", "2", "10"]})  # fmt: skip
+TOTAL_STEPS = [
+    Step("reset"), Step("first"), Step("last"), Step("previous"), Step("next"), Step("argmax", "Gold"),
+    Step("argmin", "Gold"), Step("greater", "Gold", 4.0), Step("mfe", "Gold"), Step("select", "Nation", values=["Germany", "Total"]),
+    Step("contains", "Nation", values=["germany", "total"]), Step("exclude", "Nation", values=["Germany", "Total"]),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("steps", list(itertools.product(TOTAL_STEPS, repeat=2)), ids=lambda s: str(s))
+def test_parity_with_totals_rows(steps):
+    """Totals rows (two here, one mid-table) are out of the start and of the non-word static ops, softly too."""
+    from nprog.tables import Table
+
+    enc = encode(Table.from_dataframe(TOTALS_DF), "how many total gold did germany win in total over 4", VOCAB)
+    assert collate([enc], soft=True).soft.data_rows.tolist() == [[1.0, 1.0, 0.0, 1.0, 0.0]]
+    steps = list(steps)
+    soft = soft_run(enc, steps)
+    result = execute(Program([*steps, Step("count")]), enc.table)
+    for t, rows in enumerate(result.rows[:-1]):
+        assert torch.equal(soft[t], torch.from_numpy(rows.astype(np.float32))), (t, steps)
+    for final in (Step("count"), Step("sum", "Gold"), Step("exists")):
+        value = soft_answer(enc, soft[-1].unsqueeze(0), final)
+        expected = execute(Program([*steps, final]), enc.table)
+        assert value == (expected.scalar if expected.scalar is not None else float(expected.answer == ["yes"]))
+
+
+@pytest.mark.parametrize(
+    ("question", "offered", "not_offered"),
+    [
+        ("is norway above germany", {"exists"}, {"sum", "average", "difference", "exclude"}),
+        ("which nation won the most gold", set(), {"exists", "sum", "average", "difference", "exclude"}),
+        ("how many more gold did norway win than germany", {"difference"}, {"exists"}),
+        ("how many nations won more than 10 gold", set(), {"difference"}),  # a comparison, not a difference
+        ("what is the difference in gold between norway and japan", {"difference"}, set()),
+        ("which nation other than norway won the most gold", {"exclude"}, {"exists"}),
+        ("what is the total gold of all nations", {"sum"}, {"average"}),
+        ("what was the average gold", {"average"}, {"sum"}),
+        ("didn't canada win gold", {"exists", "exclude"}, set()),
+    ],
+)
+def test_question_cues_offer_the_ops_the_question_asks_for(question, offered, not_offered):
+    from nprog.questions import parse_question
+
+    words = parse_question(question).tokens
+    cued = {op.name for op in OPS if op.cue and op.cued(words)}
+    assert offered <= cued and not (not_offered & cued), cued

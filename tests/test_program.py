@@ -74,6 +74,36 @@ CASES = [
     ([Step("greater", "Gold", 1.0), Step("argmin", "Gold"), Step("print", "Date")], ["May 2001"]),
     ([Step("select", "Nation", values=["Canada"]), Step("argmax", "Gold"), Step("next"),
       Step("print", "Gold")], ["1"]),
+    # sum/average/difference of a column over the selected rows (invalid cells count for nothing)
+    ([Step("sum", "Gold")], ["16"]),
+    ([Step("select", "Nation", values=["Canada"]), Step("sum", "Gold")], ["7"]),
+    ([Step("greater", "Gold", 100.0), Step("sum", "Gold")], ["0"]),  # a sum of nothing is 0
+    ([Step("sum", "Nation")], ["0"]),  # text columns have no values
+    ([Step("average", "Gold")], ["3.2"]),
+    ([Step("greater", "Gold", 100.0), Step("average", "Gold")], []),  # no average of nothing
+    ([Step("average", "Nation")], []),
+    ([Step("difference", "Gold")], ["4"]),  # highest 5 minus lowest 1
+    ([Step("select", "Nation", values=["Germany", "Sweden"]), Step("difference", "Gold")], ["0"]),  # one valid
+    ([Step("select", "Nation", values=["Norway", "Canada"]), Step("difference", "Gold")], ["3"]),  # 5 − 2
+    ([Step("greater", "Gold", 100.0), Step("difference", "Gold")], []),
+    ([Step("difference", "Date")], ["11.3333"]),  # May 2001 (2001 + 4/12) − 1990 on the date scale
+    # yes/no: is any row left?
+    ([Step("greater", "Gold", 4.0), Step("exists")], ["yes"]),
+    ([Step("greater", "Gold", 100.0), Step("exists")], ["no"]),
+    # contains: a word of the cell's normalized text
+    ([Step("contains", "Nation", values=["norway"]), Step("count")], ["2"]),
+    ([Step("contains", "Nation", values=["canada", "sweden"]), PRINT_NATION], ["Canada", "Sweden"]),
+    ([Step("contains", "Nation", values=["way"]), Step("count")], ["0"]),  # whole words only
+    ([Step("contains", "Gold", values=["5"]), Step("count")], ["0"]),  # number cells match by value (select)
+    # filters that AND with the incoming rows
+    ([Step("greater", "Gold", 2.0), Step("and_select", "Nation", values=["Canada"]), Step("count")], ["1"]),
+    ([Step("greater", "Gold", 2.0), Step("and_contains", "Nation", values=["norway"]), PRINT_NATION],
+     ["Norway"]),
+    # negation: the incoming rows whose cell is not one of the values (an invalid number is none of them)
+    ([Step("exclude", "Nation", values=["Canada"]), Step("count")], ["4"]),
+    ([Step("greater", "Gold", 2.0), Step("exclude", "Nation", values=["Germany"]), PRINT_NATION],
+     ["Norway", "Canada"]),
+    ([Step("exclude", "Gold", values=[5.0]), Step("count")], ["4"]),
 ]  # fmt: skip
 
 
@@ -184,7 +214,7 @@ def test_str_is_one_readable_line_per_step():
         ([Step("greater", "Gold"), Step("count")], "greater needs a number"),
         ([Step("print", "Nation"), Step("count")], "step 1: print can only be the last step"),
         ([Step("count"), Step("count")], "step 1: count can only be the last step"),
-        ([Step("first")], "last step must be count or print"),
+        ([Step("first")], "last step must be an answer operation"),
     ],
     ids=["empty", "unknown-op", "unknown-column", "print-no-column", "no-number", "print-not-last",
          "count-not-last", "no-answer-step"],
@@ -194,6 +224,69 @@ def test_validate_errors(steps, message):
         validate(Program(steps), MEDALS)
     with pytest.raises(ProgramError, match=message):
         execute(Program(steps), MEDALS)
+
+
+# ---------------------------------------------------------------- totals rows
+
+TOTALS = Table.from_dataframe(
+    pd.DataFrame({"Nation": ["Norway", "Germany", "Canada", "Total"], "Gold": ["3", "5", "2", "10"]})
+)
+
+
+@pytest.mark.parametrize(
+    ("steps", "answer"),
+    [
+        ([Step("argmax", "Gold"), PRINT_NATION], ["Germany"]),  # not the Total row's 10
+        ([Step("count")], ["3"]),
+        ([Step("sum", "Gold")], ["10"]),
+        ([Step("average", "Gold")], ["3.33333"]),
+        ([Step("greater", "Gold", 4.0), Step("count")], ["1"]),  # comparisons range over the data rows
+        ([Step("mfe", "Gold"), Step("count")], ["0"]),
+        ([Step("reset"), Step("last"), PRINT_NATION], ["Canada"]),
+        ([Step("previous"), PRINT_NATION], ["Norway", "Germany"]),
+        ([PRINT_NATION], ["Norway", "Germany", "Canada"]),
+        ([Step("exists")], ["yes"]),
+        # asked about, the totals row answers
+        ([Step("select", "Nation", values=["Total"]), Step("print", "Gold")], ["10"]),
+        ([Step("contains", "Nation", values=["total"]), Step("print", "Gold")], ["10"]),
+        ([Step("select", "Nation", values=["Total", "Canada"]), Step("argmax", "Gold"), PRINT_NATION], ["Total"]),
+        ([Step("last"), Step("next"), PRINT_NATION], ["Total"]),  # the row below the last data row
+    ],
+    ids=lambda v: case_id(v) if v and isinstance(v[0], Step) else "",
+)
+def test_totals_rows_are_kept_out_unless_asked_about(steps, answer):
+    assert run(*steps, table=TOTALS) == answer
+
+
+@pytest.mark.parametrize(
+    ("frame", "totals"),
+    [
+        ({"Nation": ["A", "B", "Totals"], "Gold": ["1", "2", "3"]}, [2]),
+        ({"Rank": ["1", "2", ""], "Nation": ["A", "B", "Grand Total"], "Gold": ["1", "2", "3"]}, [2]),
+        ({"Rank": ["1", "2", "Total"], "Gold": ["1", "2", "3"]}, [2]),  # the label in a number column
+        ({"Region": ["All", "North", "South"], "Sales": ["9", "4", "5"]}, [0]),
+        ({"Team": ["A", "Overall", "B", "TOTAL:", "C"], "Pts": ["1", "2", "3", "4", "5"]}, [1, 3]),
+        ({"Team": ["A", "B", "C"], "Pts": ["1", "2", "3"], "Note": ["total", "x", "y"]}, []),  # third column
+        ({"Team": ["Total", "Total", "A"]}, []),  # mostly "totals": data, not a summary
+        ({"Team": ["A total", "B", "C"]}, []),  # the whole cell must be the label
+    ],
+)
+def test_totals_rows_detection(frame, totals):
+    from nprog.ops import totals_rows
+
+    assert np.flatnonzero(totals_rows(Table.from_dataframe(pd.DataFrame(frame)))).tolist() == totals
+
+
+def test_a_computed_number_keeps_the_columns_unit():
+    money = Table.from_dataframe(pd.DataFrame({"Film": ["A", "B", "C"], "Gross": ["$1,200", "$300", "$50"]}))
+    result = execute(Program([Step("sum", "Gross")]), money)
+    assert (result.answer, result.display) == (["1550"], ["$1550"])
+    length = Table.from_dataframe(pd.DataFrame({"Road": ["A", "B"], "Length": ["12 km", "3.5 km"]}))
+    result = execute(Program([Step("difference", "Length")]), length)
+    assert (result.answer, result.display) == (["8.5"], ["8.5 km"])
+    assert execute(Program([Step("count")]), length).display == ["2"]  # a count has no unit
+    mixed = Table.from_dataframe(pd.DataFrame({"x": ["1 km", "2 mi", "3 km"]}))
+    assert execute(Program([Step("sum", "x")]), mixed).display == ["6"]  # the cells disagree: no unit
 
 
 # (value on the date scale of nprog.values, how program text shows it)

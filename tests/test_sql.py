@@ -69,6 +69,8 @@ ADVERSARIAL = frame_table(
         ["select", "", "", "", "", "", "", "", "?"],
     ],
 )
+# a totals row, as sports and finance tables end
+TOTALS = table(Nation=["Norway", "Germany", "Canada", "Total"], Gold=["3", "5", "2", "10"])
 # helper-name collisions: a column already called __row, x beside x__text, y beside y__norm
 COLLIDING = frame_table(
     ["__row", "x", "x__text", "y", "y__norm"],
@@ -167,11 +169,65 @@ CASES = [
     case("holes-mfe-text", HOLES, [P("mfe", "s"), P("count")], ["0"]),  # "" and "-" normalize to nothing
     case("holes-mfe-date", HOLES, [P("mfe", "d"), P("print", "n")], ["", "4"]),
     case("holes-print", HOLES, [P("print", "s")], ["", "x", "-", "y"]),
+    # sum / average / difference of a column over the selected rows; yes/no
+    case("sum", MEDALS, [P("sum", "Gold")], ["16"]),
+    case("sum-of-selection", MEDALS, [P("select", "Nation", values=["Canada"]), P("sum", "Gold")], ["7"]),
+    case("sum-of-nothing", MEDALS, [P("greater", "Gold", 100.0), P("sum", "Gold")], ["0"]),
+    case("sum-text-col", MEDALS, [P("sum", "Nation")], ["0"]),
+    case("sum-holes", HOLES, [P("sum", "n")], ["9"]),
+    case("average", MEDALS, [P("average", "Gold")], ["3.2"]),
+    case("average-of-nothing", MEDALS, [P("greater", "Gold", 100.0), P("average", "Gold")], []),
+    case("average-text-col", MEDALS, [P("average", "Nation")], []),
+    case("difference", MEDALS, [P("select", "Nation", values=["Norway", "Canada"]), P("difference", "Gold")],
+         ["3"]),
+    case("difference-of-nothing", MEDALS, [P("greater", "Gold", 100.0), P("difference", "Gold")], []),
+    case("difference-date", MEDALS, [P("difference", "Date")], ["11.3333"]),
+    case("exists-yes", MEDALS, [P("greater", "Gold", 4.0), P("exists")], ["yes"]),
+    case("exists-no", MEDALS, [P("greater", "Gold", 100.0), P("exists")], ["no"]),
+    case("exists-all", MEDALS, [P("exists")], ["yes"]),
+    # contains, filters ANDed with the incoming rows, negation
+    case("contains", MEDALS, [P("contains", "Nation", values=["norway"]), P("count")], ["2"]),
+    case("contains-whole-words", MEDALS, [P("contains", "Nation", values=["way"]), P("count")], ["0"]),
+    case("contains-holes", HOLES, [P("contains", "s", values=["x", "y"]), P("print", "n")], ["", "—"]),
+    case("contains-quote", ADVERSARIAL, [P("contains", "select", values=["it", "hi"]), P("count")], ["2"]),
+    case("and-select", MEDALS, [P("greater", "Gold", 2.0), P("and_select", "Nation", values=["Canada"]),
+                                P("count")], ["1"]),
+    case("and-contains", MEDALS, [P("greater", "Gold", 2.0), P("and_contains", "Nation", values=["norway"]),
+                                  P("print", "Nation")], ["Norway"]),
+    case("exclude", MEDALS, [P("exclude", "Nation", values=["Canada"]), P("count")], ["4"]),
+    case("exclude-of-selection", MEDALS, [P("greater", "Gold", 2.0), P("exclude", "Nation", values=["Germany"]),
+                                          P("print", "Nation")], ["Norway", "Canada"]),
+    case("exclude-invalid-cells", MEDALS, [P("exclude", "Gold", values=[5.0]), P("count")], ["4"]),
+    case("exclude-nothing-named", MEDALS, [P("exclude", "Gold", values=[]), P("count")], ["6"]),
+    # a totals row: out of the initial rows (counts, sums, superlatives, comparisons), selectable by name
+    case("totals-count", TOTALS, [P("count")], ["3"]),
+    case("totals-print", TOTALS, [P("print", "Nation")], ["Norway", "Germany", "Canada"]),
+    case("totals-argmax", TOTALS, [P("argmax", "Gold"), P("print", "Nation")], ["Germany"]),
+    case("totals-sum", TOTALS, [P("sum", "Gold")], ["10"]),
+    case("totals-greater", TOTALS, [P("greater", "Gold", 4.0), P("count")], ["1"]),
+    case("totals-reset-last", TOTALS, [P("reset"), P("last"), P("print", "Nation")], ["Canada"]),
+    case("totals-previous", TOTALS, [P("previous"), P("print", "Nation")], ["Norway", "Germany"]),
+    case("totals-first", TOTALS, [P("first"), P("print", "Nation")], ["Norway"]),
+    case("totals-mfe", TOTALS, [P("mfe", "Gold"), P("count")], ["0"]),
+    case("totals-exists", TOTALS, [P("exists")], ["yes"]),
+    case("totals-asked", TOTALS, [P("select", "Nation", values=["Total"]), P("print", "Gold")], ["10"]),
+    case("totals-contains", TOTALS, [P("contains", "Nation", values=["total"]), P("sum", "Gold")], ["10"]),
+    case("totals-next", TOTALS, [P("last"), P("next"), P("print", "Nation")], ["Total"]),
 ]  # fmt: skip
 
 # (case, dialect, SQL printed without pretty); read each against the program by eye
 SQL_ROWS = [
     ("count", "duckdb", 'SELECT COUNT(*) AS "count" FROM "t"'),
+    ("totals-count", "duckdb", 'SELECT COUNT(*) AS "count" FROM "t" WHERE NOT "__row" IN (3)'),
+    ("totals-greater", "sqlite",
+     'WITH "s1" AS (SELECT "__row" FROM "t" WHERE "Gold" > 4.0 AND NOT "__row" IN (3)) '
+     'SELECT COUNT(*) AS "count" FROM "s1"'),
+    ("sum-of-selection", "postgres",
+     'WITH "s1" AS (SELECT "__row" FROM "t" WHERE "Nation" IN (\'Canada\')) '
+     'SELECT COALESCE(SUM("Gold"), 0.0) AS "x" FROM "t" WHERE "__row" IN (SELECT "__row" FROM "s1")'),
+    ("exists-no", "duckdb",
+     'WITH "s1" AS (SELECT "__row" FROM "t" WHERE "Gold" > 100.0) '
+     'SELECT CASE WHEN EXISTS(SELECT "__row" FROM "s1") THEN \'yes\' ELSE \'no\' END'),
     ("greater", "sqlite",
      'WITH "s1" AS (SELECT "__row" FROM "t" WHERE "Gold" > 2.0) '
      'SELECT "Nation" FROM "t" WHERE "__row" IN (SELECT "__row" FROM "s1") '
@@ -510,6 +566,7 @@ CELLS = {
     "mixed": st.one_of(NUMBER_CELLS, TEXT_CELLS),
 }
 ROW_OPS = [op for op in OPS if op.yields == "rows"]
+ANSWER_OPS = [op for op in OPS if op.answers]
 
 
 @st.composite
@@ -533,7 +590,10 @@ def steps_for(draw, tbl: Table, op) -> Step:
     if op.number:  # edges: the column's own values (equality), round numbers, and non-finite ones
         extra = [-1.0, 0.0, 1.0, 2.5, 1990.0, 1990 + 2 / 12, math.inf, -math.inf, math.nan]
         number = draw(st.sampled_from(_column_numbers(column) + extra))
-    if op.name == "select":  # what the model passes: cell strings for text, numbers otherwise
+    if op.literal == "words":  # words of the column's cells, and words no cell holds
+        pool = [w for n in column.norm.to_pylist() for w in n.split(" ") if w] + ["zz", "it"]
+        values = draw(st.lists(st.sampled_from(pool), max_size=3))
+    if op.literal == "cells":  # what the model passes: cell strings for text, numbers otherwise
         if column.kind == "text":
             pool = column.strings.to_pylist() + ["zz", column.strings[0].as_py().upper()]
         else:
@@ -546,8 +606,8 @@ def steps_for(draw, tbl: Table, op) -> Step:
 def programs(draw, tbl: Table) -> Program:
     ops = draw(st.lists(st.sampled_from(ROW_OPS), max_size=4))
     steps = [draw(steps_for(tbl, op)) for op in ops]
-    final = draw(st.sampled_from([None, *tbl.names]))
-    return Program([*steps, Step("count") if final is None else Step("print", final)])
+    final = draw(st.sampled_from(ANSWER_OPS))
+    return Program([*steps, draw(steps_for(tbl, final))])
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])

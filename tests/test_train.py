@@ -66,3 +66,58 @@ def test_resume_from_a_state_of_another_configuration_is_a_clear_error(tiny_wtq,
     other.d = 32  # a different model: the saved weights do not fit
     with pytest.raises(ValueError, match="cannot resume"):
         train(other, lambda m: None)
+
+
+def test_l2_added_to_the_gradients_equals_the_l2_term_in_the_loss():
+    from nprog.model import ModelConfig, NeuralProgrammer
+    from nprog.train import add_l2_gradient
+
+    torch.manual_seed(0)
+    a = NeuralProgrammer(ModelConfig(vocab_size=30, d=8))
+    b = NeuralProgrammer(ModelConfig(vocab_size=30, d=8))
+    b.load_state_dict(a.state_dict())
+    loss_a = (a.op_embedding.sum() + a.W_op.weight.pow(2).sum()) + 0.5 * 1e-2 * sum((p * p).sum() for p in a.parameters())
+    loss_a.backward()
+    (b.op_embedding.sum() + b.W_op.weight.pow(2).sum()).backward()
+    add_l2_gradient(b, 1e-2)
+    for (name, pa_), pb in zip(a.named_parameters(), b.parameters(), strict=True):
+        assert torch.allclose(pa_.grad, pb.grad, atol=1e-7), name  # parameters outside the loss too
+
+
+def test_batches_are_fixed_chunks_in_a_seeded_order_collated_once(tiny_wtq):
+    import random
+
+    from nprog.train import Chunk, batches, load_data, training_tensors
+
+    data = load_data(TrainConfig(data_dir=str(tiny_wtq), out="unused", batch_size=4))
+    items = data.prepared.items
+    stream = batches(items, 4, random.Random(3))
+    first = [next(stream) for _ in range(3 * ((len(items) + 3) // 4))]  # three epochs
+    # the former generator: chunks rebuilt each epoch in size order, then shuffled with the same rng
+    order = sorted(range(len(items)), key=lambda i: (items[i].table.n_rows, items[i].table.n_columns))
+    rng, expected = random.Random(3), []
+    while len(expected) < len(first):
+        chunks = [order[i : i + 4] for i in range(0, len(order), 4)]
+        rng.shuffle(chunks)
+        expected += [[items[i] for i in c] for c in chunks]
+    assert [[id(e) for e in c] for c in first] == [[id(e) for e in c] for c in expected[: len(first)]]
+    assert all(isinstance(c, Chunk) for c in first)
+    cache: dict = {}
+    once = training_tensors(first[0], "cpu", True, cache)
+    again = next(c for c in first[1:] if c.key == first[0].key)
+    assert training_tensors(again, "cpu", True, cache) is once
+    fresh = training_tensors(list(first[0]), "cpu", True, cache)  # a plain list is never served from the cache
+    assert fresh is not once and torch.equal(fresh[0].tokens, once[0].tokens)
+
+
+def test_training_uses_and_records_the_whole_op_set(tiny_wtq, tmp_path):
+    """A new model chooses among every registered operation and its checkpoint names them, so it loads
+    with the same set (an old checkpoint names the 15 of 2017 and loads with those)."""
+    from nprog.ops import OPS
+    from nprog.qa import TableQA
+
+    train(_cfg(tiny_wtq, tmp_path / "m", 3), lambda m: None)
+    qa = TableQA.load(tmp_path / "m", device="cpu")
+    assert qa.model.config.ops == [op.name for op in OPS] and len(qa.model.ops) == len(OPS)
+    answer = qa.ask(str(tiny_wtq / "csv" / "tiny" / "0.csv"), "what is the total points of team norway?")
+    assert answer.program.steps[-1].op in {op.name for op in OPS if op.answers}

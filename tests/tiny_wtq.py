@@ -1,6 +1,6 @@
 """A tiny dataset in WikiTableQuestions' layout (data/*.tsv + csv/), written by the tests themselves.
 
-Three synthetic tables and templated questions whose answers pandas computes: enough to exercise
+Four synthetic tables and templated questions whose answers pandas computes: enough to exercise
 training end to end (vocabulary, program search, batches, dev evaluation) in seconds, without WTQ.
 """
 
@@ -37,6 +37,13 @@ def _questions(df: pd.DataFrame) -> list[tuple[str, str]]:
         out.append((f"how many players are in team {team.lower()}?", str(int((df.Team == team).sum()))))
     for i in (0, 3):
         out.append((f"what team is {df.Name[i].lower()} in?", df.Team[i]))
+    # the operations added to the 2017 set: sum, average, difference, yes/no
+    out.append((f"what is the total points of team {TEAMS[0].lower()}?", str(int(df.Points[df.Team == TEAMS[0]].sum()))))
+    out.append(("what is the average points?", f"{df.Points.mean():g}"))
+    a, b = df.Name[0], df.Name[3]
+    out.append((f"how many more points did {a.lower()} have than {b.lower()}?",
+                str(int(abs(df.Points[0] - df.Points[3])))))  # fmt: skip
+    out.append(("is there a player with more than 60 points?", "yes" if (df.Points > 60).any() else "no"))
     return out
 
 

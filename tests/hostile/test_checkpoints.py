@@ -135,6 +135,8 @@ CONFIG_CASES = {
     "dropout 7": (_model_setting("dropout", 7.0), r"dropout=7\.0 is not between 0 and 1"),
     "ops not a list": (_model_setting("ops", "count"), r"model setting 'ops' must be list"),
     "ops reordered": (_model_setting("ops", ["print", "count"]), r"trained with operations"),
+    "ops unknown": (_model_setting("ops", ["count", "sort", "print"]), r"trained with operations .*; this nprog has"),
+    "ops repeated": (_model_setting("ops", ["count", "first", "first", "print"]), r"trained with operations"),
     "controller a number": (_model_setting("controller", 5), r"model setting 'controller' must be str, not int"),
     "unknown controller": (_model_setting("controller", "gpt"), r"unknown controller 'gpt'"),
     "unknown setting": (_model_setting("exec", "rm -rf /"), r"unknown model settings \['exec'\]"),

@@ -63,21 +63,24 @@ def tables(draw) -> Table:
 @st.composite
 def programs(draw, table: Table) -> Program:
     steps = []
-    for op in draw(st.lists(st.sampled_from(ROW_OPS), max_size=3)):
+    final = draw(st.sampled_from([op for op in OPS if op.answers]))
+    for op in [*draw(st.lists(st.sampled_from(ROW_OPS), max_size=3)), final]:
         column = table.column(draw(st.sampled_from(table.names))) if op.column else None
         number, values = None, []
         if op.number:
             own = [float(v) for v in column.value[~np.isnan(column.value)]]
             number = draw(st.sampled_from(own + [0.0, 1.0, 1990.0, math.inf, math.nan]))
-        if op.name == "select":  # what the model passes: a text column's strings, else numbers
+        if op.literal == "words":  # words of the column's normalized cells, quotes and NUL too
+            values = draw(st.lists(st.sampled_from([w for n in column.norm.to_pylist() for w in n.split(" ") if w]
+                                                   + ["it's", "a\x00b", "%", "_"]), max_size=3))  # fmt: skip
+        if op.literal == "cells":  # what the model passes: a text column's strings, else numbers
             if column.kind == "text":
                 pool = column.strings.to_pylist() + ["a\x00b", "\\", "zz"]
             else:
                 pool = [float(v) for v in column.value[~np.isnan(column.value)]] + [0.0, math.nan]
             values = draw(st.lists(st.sampled_from(pool), max_size=3))
         steps.append(Step(op.name, column.name if column else None, number, values))
-    final = draw(st.sampled_from([None, *table.names]))
-    return Program([*steps, Step("count") if final is None else Step("print", final)])
+    return Program(steps)
 
 
 def referenced_tables(tree: exp.Expression) -> set[str]:
