@@ -1,5 +1,5 @@
 """Streamlit entry point (`nprog ui`, or `streamlit run streamlit_app.py`); the app lives in app/ui.py."""
 
-from app.ui import main
+from nprog.app.ui import main
 
 main()

@@ -169,7 +169,7 @@ def parallel_rows(examples: list, root: Path, model: str | None, device: str, ba
 
 
 def run_batch(args, load_qa, UserError) -> int:
-    from app.cli import check_dialect
+    from nprog.app.cli import check_dialect
     from nprog.wtq import DataError, read_examples
 
     try:

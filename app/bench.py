@@ -126,7 +126,7 @@ def bench_throughput(qa, data_dir: Path, sizes=(1, 16, 64), model: str | None = 
         dt = time.perf_counter() - t0
         out.append((f"WTQ dev end to end, batch {bs}", f"{n / dt:.0f} questions/s ({n} in {dt:.1f} s)"))
     # the CLI's --workers: one process per core, each loading the model (its start-up is in the time)
-    from app.batch import parallel_rows
+    from nprog.app.batch import parallel_rows
 
     workers = (os.cpu_count() or 1) if workers else 1
     if workers > 1:
@@ -229,7 +229,7 @@ def _typed_one(rows: int, model: str | None, device: str = "cpu") -> dict:
 
 def bench_typed(model: str | None, rows: int = 1_000_000, device: str = "cpu") -> list[tuple[str, str]]:
     proc = subprocess.run(
-        [sys.executable, "-m", "app.bench", "--typed-one", str(rows), "--device", device]
+        [sys.executable, "-m", "nprog.app.bench", "--typed-one", str(rows), "--device", device]
         + (["--model", model] if model else []),
         capture_output=True, text=True, cwd=ROOT, timeout=600,
     )
@@ -256,9 +256,9 @@ def bench_startup(model: str | None, repeats: int = 3) -> list[tuple[str, str]]:
     py = sys.executable
     table = str(ROOT / "data" / "samples" / "medals.csv")
     model_args = ["--model", model] if model else []
-    ask = [py, "-m", "app.cli", "ask", "--table", table, "--device", "cpu", *model_args]
+    ask = [py, "-m", "nprog.app.cli", "ask", "--table", table, "--device", "cpu", *model_args]
     torch_s = _median_seconds([py, "-c", "import torch"], repeats)
-    help_s = _median_seconds([py, "-m", "app.cli", "--help"], repeats)
+    help_s = _median_seconds([py, "-m", "nprog.app.cli", "--help"], repeats)
     ask_s = _median_seconds([*ask, "which nation won the most gold medals?"], repeats)
     ten = "\n".join(["which nation won the most gold medals?", "how many nations won more than 5 gold medals?"] * 5)
     many_s = _median_seconds([*ask, "-"], repeats, stdin=ten + "\n")
@@ -275,7 +275,7 @@ def bench_scaling(model: str | None, sizes=(1_000, 10_000, 100_000, 1_000_000),
     out = []
     for n in sizes:
         proc = subprocess.run(
-            [sys.executable, "-m", "app.bench", "--scaling-one", str(n), "--device", device]
+            [sys.executable, "-m", "nprog.app.bench", "--scaling-one", str(n), "--device", device]
             + (["--model", model] if model else []),
             capture_output=True, text=True, cwd=layout.CHECKOUT, timeout=600,
         )
@@ -431,7 +431,7 @@ def run_bench(args) -> int:
         elif part == "train" and data_dir:
             rows += bench_train(data_dir)
         elif part == "tapas" and data_dir:
-            from app.bench_tapas import bench_tapas
+            from nprog.app.bench_tapas import bench_tapas
 
             rows += bench_tapas(data_dir)
         for name, value in rows[-4:]:

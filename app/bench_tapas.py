@@ -252,8 +252,8 @@ def bench_tapas(data_dir: Path, n_questions: int = 256, sizes=(1, 16, 64), confi
     forward takes one to a few seconds per question, and the whole part (3 x ``budget_s``, the ~33 latency
     calls, and building the vocabulary from the 346 dev tables) has to stay within about 10 minutes.
     """
-    from app.bench import synthetic_frame
     from nprog import wtq
+    from nprog.app.bench import synthetic_frame
 
     config = config or tapas_config()
     label = model_label(config)

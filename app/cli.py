@@ -138,7 +138,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("ui", help="start the Streamlit app")
     p.add_argument("--port", type=int, default=8501)
 
-    from app.memory_args import add_memory_parser  # the arguments only: torch is imported to run the command
+    from nprog.app.memory_args import (
+        add_memory_parser,  # the arguments only: torch is imported to run the command
+    )
 
     add_memory_parser(sub)
     return parser
@@ -373,13 +375,13 @@ def cmd_data(args) -> int:
 
 
 def cmd_batch(args) -> int:
-    from app.batch import run_batch
+    from nprog.app.batch import run_batch
 
     return run_batch(args, _load_qa, UserError)
 
 
 def cmd_bench(args) -> int:
-    from app.bench import run_bench
+    from nprog.app.bench import run_bench
 
     return run_bench(args)
 
@@ -414,7 +416,7 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_USAGE
     try:
         if args.command == "memory":
-            from app.memory_cli import run_memory
+            from nprog.app.memory_cli import run_memory
 
             return run_memory(args)
         return COMMANDS[args.command](args)

@@ -30,8 +30,10 @@ from matplotlib.ticker import MaxNLocator
 from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
-from app.memory_args import DEFAULT_EVAL_SEED, add_memory_parser
-from memory.tasks import (
+from nprog import layout
+from nprog.app.memory_args import DEFAULT_EVAL_SEED, add_memory_parser
+from nprog.checkpoint import git_commit
+from nprog.memory.tasks import (
     TASKS,
     UNK,
     DatesTask,
@@ -45,8 +47,6 @@ from memory.tasks import (
     encode_text,
     train,
 )
-from nprog import layout
-from nprog.checkpoint import git_commit
 from nprog.qa import resolve_device
 
 MODELS_ROOT = layout.MODELS
@@ -187,7 +187,8 @@ def _train(args: argparse.Namespace) -> int:
         "figures": {"model": results["model"], "baseline": results.get("baseline"), "summary": lines},
         "eval_command": f"nprog memory eval {task.name} --seed {DEFAULT_EVAL_SEED}",
         "command": command,
-        "command_without_nprog": "python -m app.memory_cli memory " + command.removeprefix("nprog memory "),
+        "command_without_nprog": "python -m nprog.app.memory_cli memory "
+        + command.removeprefix("nprog memory "),
         "steps": steps_run,
         "best_step": best_step,  # weights kept: best validation score (null: the last step, no validation)
         "batch_size": train_config.batch_size,
@@ -586,7 +587,7 @@ def _live_rewrite(
 
 
 def main(argv: list[str] | None = None) -> int:
-    """`python -m app.memory_cli memory train|eval TASK …`, until app/cli.py registers the command."""
+    """`python -m nprog.app.memory_cli memory train|eval TASK …`, until app/cli.py registers the command."""
     parser = argparse.ArgumentParser(prog="nprog")
     add_memory_parser(parser.add_subparsers(dest="command", required=True))
     return run_memory(parser.parse_args(argv))

@@ -2,7 +2,7 @@
 
 Layout: the sidebar picks the table (a sample, an uploaded CSV, or a table of an uploaded SQLite/DuckDB
 file); the tabs are Ask, Batch and About the model. This module only draws: reading files, batches and
-exports live in :mod:`app.ui_data`, the pictures in :mod:`app.pictures`, both tested without Streamlit.
+exports live in :mod:`nprog.app.ui_data`, the pictures in :mod:`nprog.app.pictures`, both tested without Streamlit.
 
 User errors (a bad upload, an empty question, no model) are shown as messages, never as tracebacks: every
 call into nprog that can fail on user input catches TableError, QuestionError, CheckpointError or BatchError.
@@ -19,8 +19,8 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from app import pictures, ui_modules
-from app import ui_data as data
+from nprog.app import pictures, ui_modules
+from nprog.app import ui_data as data
 from nprog.checkpoint import DEFAULT_MODEL, CheckpointError
 from nprog.ops import OPS
 from nprog.qa import Answer, QuestionError, TableQA

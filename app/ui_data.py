@@ -3,7 +3,7 @@
 Sources (sample tables, uploaded CSVs, uploaded SQLite/DuckDB files), the batch flow (a file of questions
 → results → CSV/TSV downloads) and running the exported SQL on DuckDB. Every user error surfaces as
 :class:`nprog.tables.TableError` (tables) or :class:`BatchError` (question files) with a one-line message
-that names the file and the problem; :mod:`app.ui` shows it and carries on.
+that names the file and the problem; :mod:`nprog.app.ui` shows it and carries on.
 """
 
 from __future__ import annotations

@@ -8,7 +8,7 @@ text the user types.
 Checkpoints are read from data/models/<dir>/ (or $NPROG_MEMORY_MODELS/<dir>/). Each is loaded once per
 version on disk (st.cache_resource keyed by the files' sizes and modification times, so a retrained
 checkpoint shows up without a restart); each example is computed and drawn once (st.cache_data). The
-examples and pictures come from :func:`app.memory_cli.live_example`, tested without Streamlit.
+examples and pictures come from :func:`nprog.app.memory_cli.live_example`, tested without Streamlit.
 """
 
 from __future__ import annotations
@@ -24,8 +24,8 @@ from typing import Any
 import streamlit as st
 import torch
 
-from app.memory_cli import MAX_TYPED_CHARS, MODELS_ROOT, UsageError, live_example, load_checkpoint
-from memory.tasks import TASKS
+from nprog.app.memory_cli import MAX_TYPED_CHARS, MODELS_ROOT, UsageError, live_example, load_checkpoint
+from nprog.memory.tasks import TASKS
 
 FIRST_SEED = 6  # the first example each visitor sees; "New example" counts up from here
 FIGURE_DPI = 100

@@ -2,9 +2,15 @@
 attention (`memory.attention`), Adaptive Computation Time (`memory.act`) and their canonical tasks
 (`memory.tasks`). Imports only torch and the standard library."""
 
-from memory.act import ACTCell, ACTOutput
-from memory.attention import AdditiveAttention, DotProductAttention, Seq2Seq, Seq2SeqConfig, masked_softmax
-from memory.ntm import NTM, NTMCell, NTMConfig, NTMOutput, NTMState
+from nprog.memory.act import ACTCell, ACTOutput
+from nprog.memory.attention import (
+    AdditiveAttention,
+    DotProductAttention,
+    Seq2Seq,
+    Seq2SeqConfig,
+    masked_softmax,
+)
+from nprog.memory.ntm import NTM, NTMCell, NTMConfig, NTMOutput, NTMState
 
 __all__ = [
     "ACTCell",

@@ -26,9 +26,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from memory.act import ACTCell
-from memory.attention import Seq2Seq, Seq2SeqConfig
-from memory.ntm import NTM, NTMConfig
+from nprog.memory.act import ACTCell
+from nprog.memory.attention import Seq2Seq, Seq2SeqConfig
+from nprog.memory.ntm import NTM, NTMConfig
 
 # --------------------------------------------------------------------------------------------------------
 # Training loop shared by every task.

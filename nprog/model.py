@@ -31,9 +31,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from memory.act import halting_distribution
-from memory.attention import DotProductAttention
-from memory.ntm import NTMCell, NTMConfig
+from nprog.memory.act import halting_distribution
+from nprog.memory.attention import DotProductAttention
+from nprog.memory.ntm import NTMCell, NTMConfig
 from nprog.ops import OP_INDEX, OPS, Op, SoftInputs, op_set, soft_row_ops, soft_scalar
 
 N_COLUMN_FEATURES = 11

@@ -5,7 +5,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from app.bench import ratios, targets
+from nprog.app.bench import ratios, targets
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -44,7 +44,7 @@ def test_targets_only_for_what_the_run_measured():
 
 
 def test_one_scaling_measurement_runs_in_a_fresh_process():
-    proc = subprocess.run([sys.executable, "-m", "app.bench", "--scaling-one", "2000", "--device", "cpu"],
+    proc = subprocess.run([sys.executable, "-m", "nprog.app.bench", "--scaling-one", "2000", "--device", "cpu"],
                           capture_output=True, text=True, cwd=ROOT, timeout=300)
     assert proc.returncode == 0, proc.stderr
     r = json.loads(proc.stdout.strip().splitlines()[-1])
@@ -75,7 +75,7 @@ def test_targets_of_the_api_typed_and_start_up_rows():
 
 
 def test_one_typed_measurement_runs_in_a_fresh_process():
-    proc = subprocess.run([sys.executable, "-m", "app.bench", "--typed-one", "3000", "--device", "cpu"],
+    proc = subprocess.run([sys.executable, "-m", "nprog.app.bench", "--typed-one", "3000", "--device", "cpu"],
                           capture_output=True, text=True, cwd=ROOT, timeout=300)
     assert proc.returncode == 0, proc.stderr
     r = json.loads(proc.stdout.strip().splitlines()[-1])

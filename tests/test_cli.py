@@ -7,7 +7,7 @@ import sys
 
 import pytest
 
-from app.cli import main
+from nprog.app.cli import main
 from tests.conftest import ROOT, SAMPLES
 
 
@@ -100,7 +100,7 @@ def test_data_stats(capsys, wtq_dir, tmp_path):
 def test_console_script_has_no_traceback_for_bad_input(tmp_path):
     bad = tmp_path / "bad.csv"
     bad.write_bytes(b"\x00\x01\x02" * 100)
-    proc = subprocess.run([sys.executable, "-m", "app.cli", "ask", "--table", str(bad), "q"],
+    proc = subprocess.run([sys.executable, "-m", "nprog.app.cli", "ask", "--table", str(bad), "q"],
                           capture_output=True, text=True, timeout=120)
     assert proc.returncode == 2 and "binary" in proc.stderr and "Traceback" not in proc.stderr
 
@@ -163,7 +163,7 @@ def test_ask_imports_only_what_answering_needs(tiny_model_dir):
 
 
 def test_the_memory_parser_names_every_task():
-    from app.memory_args import TASK_NAMES
-    from memory.tasks import TASKS
+    from nprog.app.memory_args import TASK_NAMES
+    from nprog.memory.tasks import TASKS
 
     assert TASK_NAMES == tuple(TASKS)

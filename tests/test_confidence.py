@@ -86,7 +86,7 @@ def test_calibrate_command_fits_and_stores_the_calibration(tmp_path, tiny_model_
     API then reports calibrated confidences and the guess flag by the stored threshold."""
     import shutil
 
-    from app.cli import main
+    from nprog.app.cli import main
     from nprog.qa import TableQA
 
     root = write_tiny_wtq(tmp_path / "wtq")

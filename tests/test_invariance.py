@@ -72,7 +72,7 @@ def test_answers_to_order_free_dev_questions_survive_row_shuffles(wtq_dir, shipp
 
 
 def test_evaluate_prints_the_shuffle_figure(tmp_path, tiny_model_dir, capsys):
-    from app.cli import main
+    from nprog.app.cli import main
 
     root = write_tiny_wtq(tmp_path / "wtq")
     assert main(["evaluate", "--data-dir", str(root), "--model", str(tiny_model_dir), "--shuffle-check"]) == 0

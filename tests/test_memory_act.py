@@ -6,8 +6,8 @@ import pytest
 import torch
 from torch import nn
 
-from memory.act import ACTCell
-from memory.tasks import ParityConfig, ParityModel, ParityTask, TrainConfig, train
+from nprog.memory.act import ACTCell
+from nprog.memory.tasks import ParityConfig, ParityModel, ParityTask, TrainConfig, train
 
 
 class FirstFeatureCell(nn.Module):
@@ -125,7 +125,7 @@ def test_training_smoke_loss_goes_down():
 
 
 def test_halting_distribution_exact_values():
-    from memory.act import halting_distribution
+    from nprog.memory.act import halting_distribution
 
     h = torch.tensor([[0.3, 0.3, 0.3, 0.3], [0.995, 0.5, 0.5, 0.5], [0.1, 0.2, 0.7, 0.5], [0.1, 0.1, 0.1, 0.1]])
     p, steps, remainder = halting_distribution(h, epsilon=0.01)

@@ -5,7 +5,13 @@ import math
 import pytest
 import torch
 
-from memory.attention import AdditiveAttention, DotProductAttention, Seq2Seq, Seq2SeqConfig, masked_softmax
+from nprog.memory.attention import (
+    AdditiveAttention,
+    DotProductAttention,
+    Seq2Seq,
+    Seq2SeqConfig,
+    masked_softmax,
+)
 
 
 def test_masked_positions_get_exactly_zero_weight():

@@ -8,8 +8,15 @@ import torch
 from matplotlib.figure import Figure
 from safetensors.torch import load_file
 
-from app.memory_cli import MODELS_ROOT, add_memory_parser, demo_figure, load_checkpoint, main, run_memory
-from memory.tasks import TASKS
+from nprog.app.memory_cli import (
+    MODELS_ROOT,
+    add_memory_parser,
+    demo_figure,
+    load_checkpoint,
+    main,
+    run_memory,
+)
+from nprog.memory.tasks import TASKS
 
 CPU = torch.device("cpu")
 

@@ -5,7 +5,7 @@ import math
 import pytest
 import torch
 
-from memory.ntm import (
+from nprog.memory.ntm import (
     NTM,
     NTMCell,
     NTMConfig,

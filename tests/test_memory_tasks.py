@@ -5,7 +5,15 @@ import datetime
 import pytest
 import torch
 
-from memory.tasks import DATE_FORMATS, TASKS, CopyTask, DatesTask, RepeatCopyTask, decode_ids, encode_text
+from nprog.memory.tasks import (
+    DATE_FORMATS,
+    TASKS,
+    CopyTask,
+    DatesTask,
+    RepeatCopyTask,
+    decode_ids,
+    encode_text,
+)
 
 CPU = torch.device("cpu")
 
@@ -69,7 +77,7 @@ def test_memory_package_imports_only_torch_and_the_standard_library():
     import pathlib
     import sys
 
-    import memory
+    from nprog import memory
 
     allowed = {"torch", "__future__"} | set(sys.stdlib_module_names)
     for path in pathlib.Path(memory.__file__).parent.glob("*.py"):
@@ -93,14 +101,14 @@ class ScriptedValidation(CopyTask):
 
 
 def tiny_ntm():
-    from memory.ntm import NTM, NTMConfig
+    from nprog.memory.ntm import NTM, NTMConfig
 
     torch.manual_seed(0)
     return NTM(NTMConfig(input_size=9, output_size=8, controller_size=8, memory_slots=4, memory_width=4))
 
 
 def test_training_keeps_the_best_validated_weights():
-    from memory.tasks import TrainConfig, train
+    from nprog.memory.tasks import TrainConfig, train
 
     task, model = ScriptedValidation([3.0, 1.0, 2.0]), tiny_ntm()
     config = TrainConfig(steps=6, batch_size=2, lr=1e-2, log_every=2, validate_every=2)
@@ -111,7 +119,7 @@ def test_training_keeps_the_best_validated_weights():
 
 
 def test_training_stops_early_and_deterministically():
-    from memory.tasks import TrainConfig, train
+    from nprog.memory.tasks import TrainConfig, train
 
     config = TrainConfig(steps=10, batch_size=2, lr=1e-2, log_every=1, validate_every=3, stop_at=1.0)
     runs = []
@@ -144,7 +152,7 @@ def test_repeat_copy_curriculum_widens_as_the_error_drops():
 
 
 def test_training_logs_the_curriculum_level():
-    from memory.tasks import TrainConfig, train
+    from nprog.memory.tasks import TrainConfig, train
 
     levels = ((2, 1), (3, 2))
     task = RepeatCopyTask(max_length=3, max_repeats=2, curriculum_levels=levels, curriculum_advance_at=1e9)
@@ -156,7 +164,7 @@ def test_training_logs_the_curriculum_level():
 
 
 def tiny_repeat_copy_ntm():
-    from memory.ntm import NTM, NTMConfig
+    from nprog.memory.ntm import NTM, NTMConfig
 
     torch.manual_seed(0)
     return NTM(NTMConfig(input_size=10, output_size=9, controller="hybrid", controller_size=8,
@@ -164,7 +172,7 @@ def tiny_repeat_copy_ntm():
 
 
 def test_reverse_pairs():
-    from memory.tasks import ReverseTask
+    from nprog.memory.tasks import ReverseTask
 
     pairs = ReverseTask().sample_texts(200, torch.Generator().manual_seed(0))
     assert all(out == text[::-1] and 1 <= len(text) <= 40 and text.isalpha() for text, out in pairs)

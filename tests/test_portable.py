@@ -163,7 +163,7 @@ def test_postgres_with_an_order_column(tmp_path):
 def test_cli_prints_sql_for_the_csv_and_an_export_error(tmp_path):
     path = tmp_path / "films.csv"
     write_csv(FILMS, path)
-    run = [sys.executable, "-m", "app.cli", "ask", "which film had the highest attendance?", "--table", str(path)]
+    run = [sys.executable, "-m", "nprog.app.cli", "ask", "which film had the highest attendance?", "--table", str(path)]
     out = subprocess.run([*run, "--sql", "duckdb"], cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert out.returncode == 0, out.stderr
     assert 'FROM "films"' in out.stdout
@@ -255,7 +255,7 @@ def test_ask_on_a_duckdb_file_prints_sql_that_runs_on_that_file(tmp_path):
     write_csv(FILMS, csv_path)
     with duckdb.connect(str(db)) as conn:
         load_csv_as_user(conn, csv_path, "duckdb", "films")
-    cmd = [sys.executable, "-m", "app.cli", "ask", "which film had the highest attendance?", "--db", str(db),
+    cmd = [sys.executable, "-m", "nprog.app.cli", "ask", "which film had the highest attendance?", "--db", str(db),
            "--table-name", "films", "--json"]
     out = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert out.returncode == 0, out.stderr

@@ -50,7 +50,7 @@ def test_resume_without_a_saved_state_starts_from_scratch(tiny_wtq, tmp_path):
 def test_torchrun_two_processes_hold_identical_weights(tiny_wtq, tmp_path):
     env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(ROOT)}
     cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2",
-           "-m", "app.cli", "train", "--data-dir", str(tiny_wtq), "--out", str(tmp_path / "ddp"),
+           "-m", "nprog.app.cli", "train", "--data-dir", str(tiny_wtq), "--out", str(tmp_path / "ddp"),
            "--steps", "3", "--batch-size", "4", "--eval-every", "2", "--threads", "1",
            "--device", "cpu"]
     proc = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT, env=env, timeout=300)

@@ -7,8 +7,8 @@ import pandas as pd
 import pytest
 from ui_fixtures import SAMPLES, choose_model, sqlite_bytes
 
-from app import ui_data as data
 from nprog.answers import lists_match
+from nprog.app import ui_data as data
 from nprog.qa import TableQA
 from nprog.tables import Table, TableError
 

@@ -16,7 +16,7 @@ import pytest
 import torch
 from ui_fixtures import choose_model, new_app
 
-from app.memory_cli import (
+from nprog.app.memory_cli import (
     MODELS_ROOT,
     _is_iso_date,
     _slot_band,
@@ -24,8 +24,8 @@ from app.memory_cli import (
     load_checkpoint,
     unknown_characters,
 )
-from app.ui_modules import BY_TASK, FIRST_SEED, MODULES, headline
-from memory.tasks import TASKS
+from nprog.app.ui_modules import BY_TASK, FIRST_SEED, MODULES, headline
+from nprog.memory.tasks import TASKS
 
 ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 TYPED_DATE = "3rd of March 2011"

@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 from ui_fixtures import SAMPLES, choose_model
 
-from app import pictures
+from nprog.app import pictures
 from nprog.ops import OP_INDEX, OPS
 from nprog.program import Program, Step
 from nprog.qa import TableQA

@@ -19,8 +19,8 @@ import pytest
 import torch
 from safetensors.torch import load_file, save_file
 
-from app.cli import main
 from nprog import checkpoint
+from nprog.app.cli import main
 from nprog.checkpoint import CheckpointError
 from nprog.qa import TableQA
 

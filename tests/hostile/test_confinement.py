@@ -73,7 +73,7 @@ def test_batch_never_prints_a_file_outside_the_root_and_keeps_the_good_rows(tabl
     questions.write_text("id\tutterance\tcontext\ttargetValue\n" + "\n".join(rows) + "\n")
     out = tmp_path / "predictions.tsv"
     proc = subprocess.run(
-        [sys.executable, "-m", "app.cli", "batch", str(questions), "--tables-root", str(tables_root), "--out", str(out)],
+        [sys.executable, "-m", "nprog.app.cli", "batch", str(questions), "--tables-root", str(tables_root), "--out", str(out)],
         cwd=ROOT, capture_output=True, text=True, timeout=120,
     )
     assert proc.returncode == 0, proc.stderr

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 from hostile_cases import TABLES_ROOT, Case, error_regex, load_cases, materialize
 
-from app.cli import _safe, main
+from nprog.app.cli import _safe, main
 from nprog.evaluate import predict_stream
 from nprog.qa import QuestionError
 from nprog.sql import check_agreement
@@ -126,6 +126,13 @@ def run_cli(capsys, argv: list[str]) -> tuple[int, str, str, list]:
     return code, out, err, [str(w.message) for w in caught]
 
 
+def cli_answer(line: str) -> str:
+    """The answer text of the CLI's last line: `answer: X (confidence 0.xx)`, maybe marked as a guess."""
+    match = re.fullmatch(r"answer: (.*) \(confidence [01]\.\d\d\)(  \[low confidence — this is a guess\])?", line)
+    assert match, line
+    return match.group(1)
+
+
 def answer_line(values: list[str]) -> str:
     return _safe(", ".join(values), one_line=True) if values else NO_ANSWER
 
@@ -154,7 +161,8 @@ def test_cli(case: Case, qa, shipped_model, case_workdir, api_answers, capsys, t
     assert code == 0, (code, err)
     if case.kind == "table":
         values = expected["answer"] if expected.get("answer") is not None else api_answer(qa, case, path, api_answers).answer
-        assert out.rstrip("\n").split("\n")[-1] == answer_line(values)
+        shown = cli_answer(out.rstrip("\n").split("\n")[-1])
+        assert shown == answer_line(values) or shown == answer_line(api_answer(qa, case, path, api_answers).display)
         assert "\x1b" not in out  # nothing from a cell may drive the terminal
         return
     lines = out_tsv.read_text(encoding="utf-8").rstrip("\n").split("\n")
@@ -202,10 +210,12 @@ def shown_answer(at) -> str | None:
     return found[0] if found else None
 
 
-def answer_html(values: list[str]) -> str:
+def answer_html(values: list[str], confident: bool = True) -> str:
     if not values:
         return '<div class="np-answer np-none">no answer — the program selected no cells</div>'
     text = " · ".join(html.escape(v) for v in values[:20]) + (" …" if len(values) > 20 else "")
+    if not confident:  # a guess is shown small, with its tag
+        return f'<div class="np-answer np-guess"><span class="np-guess-tag">guess</span>{text}</div>'
     return f'<div class="np-answer">{text}</div>'
 
 
@@ -247,8 +257,9 @@ def test_ui(case: Case, qa, shipped_model, case_workdir, api_answers, warm_ui, m
         assert shown_answer(at) is None
         return
     if case.kind == "table":
-        values = expected["answer"] if expected.get("answer") is not None else api_answer(qa, case, path, api_answers).answer
-        assert shown_answer(at) == answer_html(values), messages
+        api = api_answer(qa, case, path, api_answers)
+        values = expected["answer"] if expected.get("answer") is not None else api.answer
+        assert shown_answer(at) in (answer_html(values, api.confident), answer_html(api.display, api.confident)), messages
         return
     results = next((d.value for d in at.dataframe if "confidence" in d.value.columns), None)
     assert results is not None, messages
@@ -282,6 +293,7 @@ def test_console_script(name, qa, shipped_model, case_workdir, api_answers):
         check_error(done.stderr.strip(), case.expect, path)
     else:
         assert done.returncode == 0 and done.stderr == "", done.stderr
-        values = api_answer(qa, case, path, api_answers).answer
-        assert done.stdout.rstrip("\n").split("\n")[-1] == answer_line(values)
+        api = api_answer(qa, case, path, api_answers)
+        shown = cli_answer(done.stdout.rstrip("\n").split("\n")[-1])
+        assert shown in (answer_line(api.answer), answer_line(api.display))
         assert "\x1b" not in done.stdout

@@ -21,8 +21,8 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from app.cli import main
 from nprog import databases
+from nprog.app.cli import main
 from nprog.sql import read_db_table
 from nprog.tables import TableError
 
@@ -180,7 +180,7 @@ ADDRESS_SPACE = 3 * 1024**3  # the CLI with torch loaded maps ~2.1 GiB; the read
 
 def _measured_cli(*argv: str) -> dict:
     env = {k: v for k, v in os.environ.items() if k != "NPROG_DB_SECONDS"}
-    cmd = [sys.executable, "-c", _MEASURE, str(ADDRESS_SPACE), sys.executable, "-m", "app.cli", *argv]
+    cmd = [sys.executable, "-c", _MEASURE, str(ADDRESS_SPACE), sys.executable, "-m", "nprog.app.cli", *argv]
     done = subprocess.run(cmd, cwd=ROOT, env={**env, "OMP_NUM_THREADS": "1"}, capture_output=True, text=True,
                           timeout=120)  # fmt: skip
     return json.loads(done.stdout)

@@ -32,7 +32,7 @@ def test_a_batch_of_two_tiny_tables_works_under_an_address_space_limit(tmp_path)
                          "b\twhich nation won the most gold?\tcsv/1-csv/1.csv\n")  # fmt: skip
     out = tmp_path / "p.tsv"
     done = subprocess.run(
-        [sys.executable, "-m", "app.cli", "batch", str(questions), "--tables-root", str(tmp_path), "--out", str(out)],
+        [sys.executable, "-m", "nprog.app.cli", "batch", str(questions), "--tables-root", str(tmp_path), "--out", str(out)],
         cwd=ROOT, capture_output=True, text=True, timeout=170,
         preexec_fn=lambda: resource.setrlimit(resource.RLIMIT_AS, (ADDRESS_SPACE, ADDRESS_SPACE)),
     )  # fmt: skip
