@@ -9,6 +9,11 @@ order operations: not in the program search that gives training credit, and (for
 A cue is one of a small set of words that speak about position in a list ("first", "next", "above",
 "listed", "before" …). The list is generous on purpose: a cue only *allows* the order operations; the
 model still decides whether to use them.
+
+This is the list the shipped model was trained with (its search and its op masks); the row-shuffle
+measure uses ``nprog.questions.ROW_ORDER_WORDS``, which was written at the same time and differs in a few
+words (it adds higher, lower, order, row, rows …; this one adds final, earliest, latest, began …). Making
+them one list changes which questions get the order operations, so it needs a retrained model.
 """
 
 from __future__ import annotations
