@@ -53,6 +53,7 @@ import numpy as np
 from sqlglot import exp
 
 from nprog.answers import lists_match
+from nprog.ops import by_name
 from nprog.program import Program, execute, validate
 from nprog.sql import (
     SQL_FORMS,
@@ -607,6 +608,38 @@ def _mfe_text_key(column: Column, source: exp.Column) -> exp.Expression:
                     default=text)
 
 
+def _word_text(column: Column, source: exp.Column, words: list[str]) -> exp.Expression:
+    """The cell text as words separated by spaces, for the word-match operations (contains): ASCII
+    lowercase with each other character the column's cells hold replaced by a space.
+
+    nprog matches a word against the normalized text (accents dropped, runs of separators collapsed); the
+    SQL form keeps runs of spaces and accents, so it is checked here on every distinct cell for the
+    program's words and refused where any cell would match differently.
+    """
+    strings = sorted(set(column.strings.to_pylist()))
+    separators = sorted({ch for s in strings for ch in s.lower() if not ("a" <= ch <= "z" or "0" <= ch <= "9")} - {" "})
+    table = str.maketrans(dict.fromkeys(separators, " "))
+
+    def engine_text(s: str, lower) -> str:
+        return f" {lower(s).translate(table)} "
+
+    norms = dict(zip(column.strings.to_pylist(), column.norm.to_pylist(), strict=True))
+    for s in strings:
+        norm = norms[s]
+        for w in words:
+            nprog_hit = bool(norm) and f" {w} " in f" {norm} "
+            # LOWER is ASCII-only in SQLite and full Unicode elsewhere: both readings must agree with nprog
+            ascii_lower = s.translate(str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz"))
+            for shown in (engine_text(s, str.lower), engine_text(ascii_lower, lambda x: x)):
+                if (f" {w} " in shown) != nprog_hit:
+                    raise ExportError(f"column {column.name!r}: nprog's word match of {w!r} on the cell {s!r} "
+                                      "cannot be written in SQL exactly")
+    text: exp.Expression = exp.Lower(this=_as_text(source))
+    for ch in separators:
+        text = exp.func("REPLACE", text, _text(ch), exp.convert(" "))
+    return exp.Coalesce(this=text, expressions=[exp.convert("")])
+
+
 @dataclass(frozen=True)
 class UserTable:
     """Where the program's columns and the row order come from in the user's table."""
@@ -647,9 +680,18 @@ def typed_relation(program: Program, table: Table, user: UserTable) -> tuple[exp
         selects.append(exp.alias_(shown, _id(text_name)))
         if column.kind == "text":
             key = None
-            if any(s.op == "mfe" and s.column == column.name for s in program.steps):
+            steps = [s for s in program.steps if s.column == column.name]
+            worded = [s for s in steps if by_name(s.op).literal == "words"]
+            if any(s.op == "mfe" for s in steps):
+                if worded:
+                    raise ExportError(f"column {column.name!r}: a program that both counts its entries and matches "
+                                      "words in it has no single SQL key for it")
                 key = _free(f"{column.name}__norm", names)
                 selects.append(exp.alias_(_mfe_text_key(column, source), _id(key)))
+            elif worded:
+                key = _free(f"{column.name}__words", names)
+                words = [w for s in worded for w in s.values if isinstance(w, str) and w]
+                selects.append(exp.alias_(_word_text(column, source, words), _id(key)))
             columns[column.name] = ColumnLayout(column.kind, None, text_name, key or text_name)
         else:
             value = None

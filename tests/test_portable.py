@@ -263,3 +263,33 @@ def test_ask_on_a_duckdb_file_prints_sql_that_runs_on_that_file(tmp_path):
     assert 'FROM "films"' in data["sql"]
     with duckdb.connect(str(db), read_only=True) as conn:
         assert answers_agree(data["answer"], run_sql(conn, data["sql"]))
+
+
+SHIPS = Table.from_dataframe(pd.DataFrame({
+    "Ship": ["Ajax", "Brave", "Comet", "Dart", "Eagle"],
+    "Fate": ["Scrapped 1950", "Sunk, 1942", "scrapped", "In service", "Sold (scrapped 1961)"],
+    "Class": ["Town", "Town", "River", "Town", "River"],
+}), source="/data/ships.csv")  # fmt: skip
+
+
+@pytest.mark.parametrize("dialect", ["duckdb", "sqlite"])
+def test_word_matches_run_on_the_users_table(tmp_path, dialect):
+    """contains / and_contains read words of the cell text: "Scrapped 1950" and "Sold (scrapped 1961)" hold
+    "scrapped", "Sunk, 1942" holds "sunk" (the comma is a separator)."""
+    conn = _user_table(tmp_path, SHIPS, dialect, "ships")
+    for program, expected in (
+        (Program([Step("contains", "Fate", values=["scrapped"]), Step("print", "Ship")]), ["Ajax", "Comet", "Eagle"]),
+        (Program([Step("contains", "Fate", values=["sunk"]), Step("count")]), ["1"]),
+        (Program([Step("select", "Class", values=["Town"]), Step("and_contains", "Fate", values=["scrapped"]), Step("print", "Ship")]),
+         ["Ajax"]),
+    ):
+        assert execute(program, SHIPS).answer == expected
+        assert run_sql(conn, to_portable_sql(program, SHIPS, dialect, "ships")) == expected
+
+
+def test_a_word_match_the_sql_cannot_reproduce_is_refused():
+    cafes = Table.from_dataframe(pd.DataFrame({"Name": ["Café Central", "Bar Nord"], "Seats": ["40", "20"]}))
+    program = Program([Step("contains", "Name", values=["cafe"]), Step("print", "Seats")])
+    assert execute(program, cafes).answer == ["40"]  # nprog drops the accent
+    with pytest.raises(ExportError, match="'Name'.*'cafe'"):
+        to_portable_sql(program, cafes, "duckdb", "cafes")
