@@ -608,35 +608,40 @@ def _mfe_text_key(column: Column, source: exp.Column) -> exp.Expression:
                     default=text)
 
 
-def _word_text(column: Column, source: exp.Column, words: list[str]) -> exp.Expression:
-    """The cell text as words separated by spaces, for the word-match operations (contains): ASCII
-    lowercase with each other character the column's cells hold replaced by a space.
+MAX_SQLITE_SEPARATORS = 40  # SQLite has no regular expressions: one nested REPLACE per separator character
+
+
+def _word_text(column: Column, source: exp.Column, words: list[str], dialect: str) -> exp.Expression:
+    """The cell text as words separated by spaces, for the word-match operations (contains): lowercase,
+    every character other than a-z and 0-9 a space (a regular expression; in SQLite, one REPLACE per such
+    character the column's cells hold).
 
     nprog matches a word against the normalized text (accents dropped, runs of separators collapsed); the
-    SQL form keeps runs of spaces and accents, so it is checked here on every distinct cell for the
-    program's words and refused where any cell would match differently.
+    SQL form keeps runs of spaces and turns accented letters into spaces, so it is checked here on every
+    distinct cell for the program's words and refused where any cell would match differently.
     """
     strings = sorted(set(column.strings.to_pylist()))
     separators = sorted({ch for s in strings for ch in s.lower() if not ("a" <= ch <= "z" or "0" <= ch <= "9")} - {" "})
-    table = str.maketrans(dict.fromkeys(separators, " "))
-
-    def engine_text(s: str, lower) -> str:
-        return f" {lower(s).translate(table)} "
-
+    if dialect == "sqlite" and len(separators) > MAX_SQLITE_SEPARATORS:
+        raise ExportError(f"column {column.name!r}: its cells hold {len(separators)} different non-letter "
+                          "characters, too many to separate words without regular expressions in SQLite")
+    ascii_lower = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
     norms = dict(zip(column.strings.to_pylist(), column.norm.to_pylist(), strict=True))
     for s in strings:
         norm = norms[s]
+        # LOWER is ASCII-only in SQLite and full Unicode elsewhere: both readings must agree with nprog
+        readings = {f" {re.sub('[^a-z0-9]', ' ', low)} " for low in (s.lower(), s.translate(ascii_lower))}
         for w in words:
             nprog_hit = bool(norm) and f" {w} " in f" {norm} "
-            # LOWER is ASCII-only in SQLite and full Unicode elsewhere: both readings must agree with nprog
-            ascii_lower = s.translate(str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz"))
-            for shown in (engine_text(s, str.lower), engine_text(ascii_lower, lambda x: x)):
-                if (f" {w} " in shown) != nprog_hit:
-                    raise ExportError(f"column {column.name!r}: nprog's word match of {w!r} on the cell {s!r} "
-                                      "cannot be written in SQL exactly")
+            if any((f" {w} " in shown) != nprog_hit for shown in readings):
+                raise ExportError(f"column {column.name!r}: nprog's word match of {w!r} on the cell {s!r} "
+                                  "cannot be written in SQL exactly")
     text: exp.Expression = exp.Lower(this=_as_text(source))
-    for ch in separators:
-        text = exp.func("REPLACE", text, _text(ch), exp.convert(" "))
+    if dialect == "sqlite":
+        for ch in separators:
+            text = exp.func("REPLACE", text, _text(ch), exp.convert(" "))
+    else:  # DuckDB and PostgreSQL replace every match (sqlglot writes their 'g'); Spark always does
+        text = exp.RegexpReplace(this=text, expression=exp.convert("[^a-z0-9]"), replacement=exp.convert(" "))
     return exp.Coalesce(this=text, expressions=[exp.convert("")])
 
 
@@ -691,7 +696,7 @@ def typed_relation(program: Program, table: Table, user: UserTable) -> tuple[exp
             elif worded:
                 key = _free(f"{column.name}__words", names)
                 words = [w for s in worded for w in s.values if isinstance(w, str) and w]
-                selects.append(exp.alias_(_word_text(column, source, words), _id(key)))
+                selects.append(exp.alias_(_word_text(column, source, words, user.dialect), _id(key)))
             columns[column.name] = ColumnLayout(column.kind, None, text_name, key or text_name)
         else:
             value = None
@@ -761,8 +766,11 @@ def to_portable_sql(program: Program, table: Table, dialect: str = "duckdb", tab
         raise ExportError(f"SQL over your own table is written for {', '.join(DIALECTS)}, not {dialect!r} "
                           "(layout='nprog' prints any sqlglot dialect for nprog's own loader)")
     user = UserTable(dialect, table_name or default_table_name(table), order_by)
-    tree = _native_null_order(to_portable_expression(program, table, user), dialect)
-    return tree.sql(dialect=dialect, pretty=pretty, identify=True)
+    try:
+        tree = _native_null_order(to_portable_expression(program, table, user), dialect)
+        return tree.sql(dialect=dialect, pretty=pretty, identify=True)
+    except RecursionError:  # sqlglot prints nested expressions recursively
+        raise ExportError("the program's SQL nests too deeply to print") from None
 
 
 # ---------------------------------------------------------------- checks: the user's table as the user loads it
