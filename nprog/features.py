@@ -63,28 +63,6 @@ def _text_columns(table: Table) -> np.ndarray:
     return np.array([c.kind == "text" for c in table.columns])
 
 
-def _cell_words(table: Table) -> tuple[pa.Array, np.ndarray]:
-    """Every word of every text cell's normalized text, and the flat index (t·R + r over the text columns)
-    of the cell it belongs to (cached)."""
-    cached = getattr(table, "_cell_words", None)
-    if cached is None:
-        lists = pc.split_pattern(_text_norm(table), " ")
-        words = pc.list_flatten(lists)
-        parents = pc.list_parent_indices(lists).to_numpy(zero_copy_only=False)
-        cached = table._cell_words = (words, parents)
-    return cached
-
-
-def _text_norm(table: Table) -> pa.Array:
-    """Normalized text of every cell of the text columns, column after column (cached: one pyarrow call
-    per feature). Number and date cells are matched by value instead."""
-    cached = getattr(table, "_text_norm", None)
-    if cached is None:
-        norms = [c.norm for c in table.columns if c.kind == "text"]
-        cached = table._text_norm = pa.concat_arrays(norms) if norms else pa.array([], type=pa.string())
-    return cached
-
-
 WORD_INDEX_CELLS = 200_000  # tables up to this many text cells keep a word index for partial matches
 
 
@@ -98,7 +76,7 @@ def _text_matches(table: Table, match, which: bool = False) -> tuple[np.ndarray,
     text cells; large ones one call per column, over its distinct norms where the builder kept them
     (Column.levels)."""
     if _is_small(table):
-        pieces = [(_text_norm(table), None)]
+        pieces = [(table.text_norm, None)]
     else:
         pieces = [c.levels or (c.norm, None) for c in table.columns if c.kind == "text"]
     hits, found = [], set()
@@ -119,9 +97,9 @@ def _partial_matches(table: Table, content: list[str]) -> np.ndarray:
     which needs no index as big as the table's text.
     """
     if _is_small(table):
-        words, parents = _cell_words(table)
+        words, parents = table.cell_words
         hit = pc.is_in(words, value_set=pa.array(content, type=pa.string())).to_numpy(zero_copy_only=False)
-        return np.bincount(parents[hit], minlength=len(_text_norm(table))) > 0
+        return np.bincount(parents[hit], minlength=len(table.text_norm)) > 0
     pattern = "(?:^| )(?:" + "|".join(re.escape(t) for t in content) + ")(?: |$)"
     return _text_matches(table, lambda norms: pc.match_substring_regex(norms, pattern).to_numpy(zero_copy_only=False))[0]
 
