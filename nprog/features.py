@@ -1,4 +1,4 @@
-"""Question ↔ table features (spec §1.6), vectorized per column with pyarrow/numpy.
+"""Question ↔ table features (docs/neural-programmer.md §1.6), vectorized per column with pyarrow/numpy.
 
 * ``exact[c, r]``: the cell is named in the question. Text cells: the cell's normalized text is a
   contiguous n-gram of the question (cells made only of stop words never match). Number and date cells:
@@ -8,7 +8,7 @@
 * ``col_exact[c]`` / ``col_partial[c]``: the column's full name occurs in the question / the share of its
   content words that do (light plural stemming).
 * ``mfe[c, r]``: the cell holds its column's most frequent entry, if that entry occurs more than once;
-  ties go to the entry that appears first. Explicit masks, no sentinels (fixes spec bugs 1.6 "−1").
+  ties go to the entry that appears first. Explicit masks, no sentinels (deviation 8 there).
 * ``entity_spans``: question token spans that exactly name a text cell (longest first, non-overlapping),
   for the encoder's anonymization.
 

@@ -1,11 +1,11 @@
-"""Weakly supervised training on WikiTableQuestions: answers only, no programs (spec §3).
+"""Weakly supervised training on WikiTableQuestions: answers only, no programs (docs/neural-programmer.md §3).
 
-Losses (spec §3.1, in float32 with the log-space fixes of pitfall 4):
+Losses (§3.1 there, in float32 with the log-space fixes of deviation 4):
 * scalar: L_s = min((ŝ − y)² / (2R), 3) with ŝ the soft count of the last step and R the valid rows;
 * lookup: L_l = (50/N)·[Σ_k min over item-k cells of −log ℓ + Σ over other valid cells of −log(1 − ℓ)]
   with log ℓ = log α_print + log β_print + log s computed in log space;
 * numbers that are also in the table: the soft-min max(0, −⅕·log(e^{−5 L_s} + e^{−5 L_l}));
-* calc answers (including 0: pitfall 7) use L_s, word lookups L_l;
+* calc answers (including 0: deviation 7) use L_s, word lookups L_l;
 * plus ½·λ·Σθ² (λ = 1e-4) as in the paper; Adam (lr 1e-3, ε 1e-6), global-norm clipping at 1;
 * plus (``--mml-weight``, default 1) −log Σ p(program) over the programs that produce the training answer,
   found by search before training (:mod:`nprog.search`) — the learning signal the soft losses lack.

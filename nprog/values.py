@@ -21,7 +21,7 @@ Rules (each one a row of the table-driven tests in ``tests/test_values.py``):
 * Dates: ``2011-03-03``, ``March 3, 2011``, ``3 March 2011``, ``3rd of March 2011``, ``Mar. 3 2011``,
   ``May 1998``, ``March 3`` (no year), ``03/03/2011`` (month first unless the first part exceeds 12), and a
   bare year 1000–2999 (``1998`` is both the number 1998 and the year 1998).
-* One date scale (the fix of pitfall 10 in the spec): ``year + (month − 1)/12 + (day − 1)/372``, so a
+* One date scale (docs/neural-programmer.md, deviation 10): ``year + (month − 1)/12 + (day − 1)/372``, so a
   bare year and a full date in the same year compare sensibly and a year is the same value as a number.
   Dates without a year have parts but no scale value.
 * ``loose``: when the whole string is not a number, the first number inside it (``4th, Western`` → 4),

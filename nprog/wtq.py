@@ -1,11 +1,11 @@
 """WikiTableQuestions: examples, tables, and what the original took from CoreNLP and a private file.
 
-Our copy of WTQ has only the question TSVs and the tables (spec §1.1). For each example we rebuild the
-answer type and the table cells that match each answer item:
+Our copy of WTQ has only the question TSVs and the tables (docs/neural-programmer.md §1.1). For each
+example we rebuild the answer type and the table cells that match each answer item:
 
-* ``lookup-word``: every answer item matches at least one data cell (header excluded: fixes spec bug 1.5);
+* ``lookup-word``: every answer item matches at least one data cell (header excluded: §1.5 there);
 * ``lookup-number``: a lookup whose single answer item is a number (also reachable by a count);
-* ``calc``: not in the table, a single number (a count, a sum …), answer 0 included (pitfall 7 fixed);
+* ``calc``: not in the table, a single number (a count, a sum …), answer 0 included (deviation 7);
 * ``unreachable``: anything else; skipped in training, counted wrong in evaluation.
 
 Cell ↔ answer matching uses :mod:`nprog.answers`, the same semantics as evaluation.

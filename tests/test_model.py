@@ -180,7 +180,7 @@ def test_act_halting_distribution_and_where_the_program_stops():
 
 
 def _dense_loss(trace, batch, G, item_mask, kinds, y):
-    """The spec's losses with a dense (B, K, C, R) item-cell mask (loss_fn before it listed the cells)."""
+    """The paper's losses (docs/neural-programmer.md §3.1) with a dense (B, K, C, R) item-cell mask (loss_fn before it listed the cells)."""
     soft = batch.soft
     n_rows, n_cells = soft.row_mask.sum(1).clamp(min=1.0), soft.cell_mask.sum((1, 2)).clamp(min=1.0)
     L_s = torch.clamp((trace.scalar - y) ** 2 / (2 * n_rows), max=3.0)
