@@ -288,7 +288,7 @@ def bench_train(data_dir: Path, steps: int = 60) -> list[tuple[str, str]]:
     import random
 
     from nprog.credit import Rules
-    from nprog.model import ModelConfig, NeuralProgrammer
+    from nprog.model import NeuralProgrammer
     from nprog.train import (
         TrainConfig,
         batches,
@@ -304,7 +304,7 @@ def bench_train(data_dir: Path, steps: int = 60) -> list[tuple[str, str]]:
     examples = read_examples(split_path(data_dir, "train"))[:1500]
     vocab = build_vocab(data_dir, examples, cfg.min_count)
     items = prepare(data_dir, examples, vocab, cfg.max_rows, order_cues=cfg.order_cues, rules=Rules.parse(cfg.credit)).items
-    model = NeuralProgrammer(ModelConfig(vocab_size=len(vocab), d=cfg.d, dropout=cfg.dropout, order_cues=cfg.order_cues))
+    model = NeuralProgrammer(cfg.model_config(len(vocab)))
     model.train()
     opt = make_optimizer(model, cfg)
     stream = batches(items, cfg.batch_size, random.Random(0))
