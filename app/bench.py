@@ -25,7 +25,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from nprog import layout
+from nprog import caches, layout
 
 ROOT = layout.CHECKOUT or Path.cwd()  # bench/results.md is written here; a wheel has no checkout
 
@@ -102,15 +102,6 @@ def bench_latency(qa, repeats: int = 200) -> list[tuple[str, str]]:
     return [("TableQA.ask latency, 50-row table, warm", f"p50 {p50:.1f} ms, p95 {p95:.1f} ms")]
 
 
-def _cold_caches() -> None:
-    from nprog import tables, values, wtq
-
-    wtq._load_table_cached.cache_clear()
-    wtq._checked_path_cached.cache_clear()
-    values._MEMO.clear()
-    tables._NORM_MEMO.clear()
-
-
 def bench_throughput(qa, data_dir: Path, sizes=(1, 16, 64), model: str | None = None,
                      device: str = "cpu", workers: bool = True) -> list[tuple[str, str]]:
     from nprog import wtq
@@ -118,7 +109,7 @@ def bench_throughput(qa, data_dir: Path, sizes=(1, 16, 64), model: str | None = 
 
     out = []
     for bs in sizes:
-        _cold_caches()  # end to end: tables are read and strings parsed again for each setting
+        caches.clear()  # end to end: tables are read and strings parsed again for each setting
         t0 = time.perf_counter()
         examples = wtq.read_examples(wtq.split_path(data_dir, "dev"))
         n = sum(1 for _ in predict_stream(qa, data_dir, examples, batch_size=bs, with_kind=False,
@@ -162,7 +153,7 @@ def bench_api(qa, data_dir: Path) -> list[tuple[str, str]]:
     frames = _dev_frames(data_dir)
     n = sum(len(questions) for _, questions in frames)
     out = []
-    _cold_caches()
+    caches.clear()
     qa.frames.clear()
     t0 = time.perf_counter()
     for df, questions in frames:
@@ -170,7 +161,7 @@ def bench_api(qa, data_dir: Path) -> list[tuple[str, str]]:
     dt = time.perf_counter() - t0
     out.append((f"pipeline qa(table=df, query=[…]), WTQ dev by table ({len(frames)} DataFrames of strings)",
                 f"{n / dt:.0f} questions/s ({n} in {dt:.1f} s)"))
-    _cold_caches()
+    caches.clear()
     qa.frames.clear()
     t0 = time.perf_counter()
     for df, questions in frames:
@@ -297,7 +288,7 @@ def bench_train(data_dir: Path, steps: int = 60) -> list[tuple[str, str]]:
     import random
 
     from nprog.credit import Rules
-    from nprog.model import ModelConfig, NeuralProgrammer
+    from nprog.model import NeuralProgrammer
     from nprog.train import (
         TrainConfig,
         batches,
@@ -313,7 +304,7 @@ def bench_train(data_dir: Path, steps: int = 60) -> list[tuple[str, str]]:
     examples = read_examples(split_path(data_dir, "train"))[:1500]
     vocab = build_vocab(data_dir, examples, cfg.min_count)
     items = prepare(data_dir, examples, vocab, cfg.max_rows, order_cues=cfg.order_cues, rules=Rules.parse(cfg.credit)).items
-    model = NeuralProgrammer(ModelConfig(vocab_size=len(vocab), d=cfg.d, dropout=cfg.dropout, order_cues=cfg.order_cues))
+    model = NeuralProgrammer(cfg.model_config(len(vocab)))
     model.train()
     opt = make_optimizer(model, cfg)
     stream = batches(items, cfg.batch_size, random.Random(0))

@@ -202,9 +202,9 @@ def tapas_throughput(tokenizer, model, data_dir: Path, n_questions: int, batch_s
     at the rate so far, end past ``budget_s`` (the first always runs).
 
     Returns (questions done, seconds, tables truncated, tables seen, questions truncated)."""
-    from nprog import wtq
+    from nprog import caches, wtq
 
-    wtq._load_table_cached.cache_clear()  # end to end: tables are read again, as in bench_throughput
+    caches.clear()  # end to end: tables are read again, as in bench_throughput
     t0 = time.perf_counter()
     examples = wtq.read_examples(wtq.split_path(data_dir, "dev"))[:n_questions]
     frames: dict[str, pd.DataFrame] = {}

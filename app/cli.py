@@ -12,6 +12,8 @@ import re
 import sys
 from pathlib import Path
 
+from nprog.config import TrainConfig, add_flags, from_args
+
 EXIT_USAGE = 2
 
 
@@ -98,31 +100,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_model(p)
 
     p = sub.add_parser("train", help="weakly supervised training on WTQ (answers only)")
-    p.add_argument("--data-dir", default=_default_data_dir(), help="WTQ directory (default $NPROG_WTQ_DIR)")
-    p.add_argument("--out", required=True, help="checkpoint directory (the best dev model is kept here)")
-    p.add_argument("--minutes", type=float, help="wall-clock budget")
-    p.add_argument("--steps", type=int, help="step budget")
-    p.add_argument("--batch-size", type=int, default=64)
-    p.add_argument("--lr", type=float, default=1e-3)
-    p.add_argument("--eval-every", type=int, default=250)
-    p.add_argument("--controller", default="rnn", choices=["rnn", "lstm", "ntm", "act"],
-                   help="history controller: rnn (the paper's), lstm, ntm (LSTM + NTM memory), act (adaptive steps)")
-    p.add_argument("--d", type=int, default=256, help="hidden size")
-    p.add_argument("--max-rows", type=int, default=300, help="training only: skip larger tables (reported)")
-    p.add_argument("--seed", type=int, default=150)
-    p.add_argument("--threads", type=int, default=0, help="torch threads (0 = all cores)")
-    p.add_argument("--mml-weight", type=float, default=1.0, help="weight of the searched-program MML loss (0 = off)")
-    p.add_argument("--soft-weight", type=float, default=1.0, help="weight of the paper's scalar/lookup losses (0 = off)")
-    p.add_argument("--dropout", type=float, default=0.4, help="dropout on embeddings and controller vectors")
-    p.add_argument("--order-cues", action="store_true",
-                   help="order operations (previous/next/first/last) only where the question names a row order")
-    p.add_argument("--credit", default="",
-                   help="program-search credit rules, comma-separated: minimal, no_ties, no_constant (nprog.credit)")
-    p.add_argument("--train-limit", type=int, help="use only the first N training examples")
-    p.add_argument("--dev-limit", type=int, help="evaluate on the first N dev examples only")
-    p.add_argument("--device", default="auto", help="auto | cpu | cuda")
-    p.add_argument("--resume", action="store_true",
-                   help="continue from OUT.resume (saved atomically at every evaluation) if it exists")
+    add_flags(p, TrainConfig, data_dir=_default_data_dir())  # one flag per TrainConfig field (nprog.config)
 
     p = sub.add_parser("data", help="dataset tools")
     dsub = p.add_subparsers(dest="data_command", metavar="SUBCOMMAND")
@@ -315,36 +293,14 @@ def cmd_calibrate(args) -> int:
 
 
 def cmd_train(args) -> int:
-    from nprog.train import TrainConfig, train
+    from nprog.train import train
     from nprog.wtq import DataError, data_dir
 
     try:
         root = data_dir(args.data_dir)
     except DataError as e:
         raise UserError(str(e)) from None
-    cfg = TrainConfig(
-        data_dir=str(root),
-        out=args.out,
-        minutes=args.minutes,
-        steps=args.steps,
-        batch_size=args.batch_size,
-        lr=args.lr,
-        eval_every=args.eval_every,
-        seed=args.seed,
-        device=args.device,
-        max_rows=args.max_rows,
-        d=args.d,
-        controller=args.controller,
-        threads=args.threads,
-        mml_weight=args.mml_weight,
-        soft_weight=args.soft_weight,
-        dropout=args.dropout,
-        order_cues=args.order_cues,
-        credit=args.credit,
-        train_limit=args.train_limit,
-        dev_limit=args.dev_limit,
-        resume=args.resume,
-    )
+    cfg = from_args(args, TrainConfig, data_dir=str(root))
     try:
         summary = train(cfg, log=lambda m: print(m, file=sys.stderr, flush=True))
     except ValueError as e:  # a --resume state that does not fit, an unusable --device

@@ -1,6 +1,6 @@
 """`nprog memory train|eval TASK`: train, evaluate and draw the augmented-RNN task models of `memory/`.
 
-Checkpoints live in `data/models/<dir>/` (architecture.md, "Checkpoints"):
+Checkpoints live in `data/models/<dir>/` (docs/architecture.md, "Checkpoints"):
 - `model.safetensors` — weights only, read with safetensors' `load_file` (nothing is ever unpickled);
 - `baseline.safetensors` — for parity, dates and reverse, the same network without ACT / without attention,
   trained with the same number of batches, seed and data, so that `eval` can measure both;

@@ -33,7 +33,7 @@ def op_meaning(op) -> str:
 
 def step_labels(answer) -> list[str]:
     """The model's T steps: '1 · select', '2 · count', …, the step number and the operation it chose."""
-    return [f"{t + 1} · {OPS[c['op']].name}" for t, c in enumerate(answer.trace["choices"])]
+    return [f"{t + 1} · {c.operation.name}" for t, c in enumerate(answer.explanation.choices)]
 
 
 def program_labels(answer) -> list[str]:
@@ -91,10 +91,10 @@ def _heatmap(
 
 def op_frame(answer) -> pd.DataFrame:
     """One row per (step, operation): its probability and whether the program chose it."""
-    probs = np.asarray(answer.trace["ops"], dtype=float)  # (T, O)
+    probs = np.asarray(answer.explanation.ops, dtype=float)  # (T, O)
     labels = step_labels(answer)
     T, O = probs.shape
-    chosen = {(t, c["op"]) for t, c in enumerate(answer.trace["choices"])}
+    chosen = {(t, c.op) for t, c in enumerate(answer.explanation.choices)}
     return pd.DataFrame(
         {
             "step": np.repeat(labels, O),
@@ -128,11 +128,12 @@ def column_frame(answer) -> pd.DataFrame:
     the chosen operation. Steps whose operation reads no column (count, first, …) have no rows."""
     names, labels = answer.table.names, step_labels(answer)
     records = []
-    for t, (choice, probs) in enumerate(zip(answer.trace["choices"], answer.trace["columns"], strict=True)):
-        if not OPS[choice["op"]].column:
+    explanation = answer.explanation
+    for t, (choice, probs) in enumerate(zip(explanation.choices, explanation.columns, strict=True)):
+        if not choice.operation.column:
             continue
         for c, name in enumerate(names):
-            records.append({"step": labels[t], "column": name, "pos": c, "p": float(probs[c]), "chosen": c == choice["column"]})
+            records.append({"step": labels[t], "column": name, "pos": c, "p": float(probs[c]), "chosen": c == choice.column})
     return pd.DataFrame(records, columns=["step", "column", "pos", "p", "chosen"])
 
 
@@ -141,7 +142,7 @@ def column_chart(answer) -> alt.LayerChart:
     labels = step_labels(answer)
     x = _positional_x("pos", answer.table.names, None, angle=0 if len(answer.table.names) <= 8 else -30)
     tooltip = [alt.Tooltip("step:N"), alt.Tooltip("column:N"), alt.Tooltip("p:Q", title="probability", format=".1%")]
-    no_column = [lab for lab, c in zip(labels, answer.trace["choices"], strict=True) if not OPS[c["op"]].column]
+    no_column = [lab for lab, c in zip(labels, answer.explanation.choices, strict=True) if not c.operation.column]
     note = (
         alt.Chart(pd.DataFrame({"step": no_column, "note": "this operation reads no column"}))
         .mark_text(align="left", baseline="middle", color="#9ca3af", fontStyle="italic")
@@ -250,8 +251,8 @@ def question_words(encoded) -> list[str]:
 
 def attention_frame(answer, words: list[str] | None = None) -> pd.DataFrame:
     """One row per (step, question word): the controller's attention to the word at that step."""
-    att = np.asarray(answer.trace["attention"], dtype=float)  # (T, L)
-    tokens = list(answer.trace["tokens"])
+    att = np.asarray(answer.explanation.attention, dtype=float)  # (T, L)
+    tokens = list(answer.explanation.tokens)
     if words is None or len(words) != len(tokens):
         words = tokens
     T, L = att.shape

@@ -307,10 +307,11 @@ def _answer_view(asked: Asked) -> None:
     with right:
         st.markdown("**The program**")
         st.markdown(program_html(a), unsafe_allow_html=True)
-        dropped = len(a.trace.get("choices", ())) - len(a.program.steps)
+        ran = len(a.explanation) if a.explanation is not None else 0
+        dropped = ran - len(a.program.steps)
         if dropped > 0:
             st.caption(
-                f"The model ran {len(a.trace['choices'])} steps; {_plural(dropped, 'step')} that cannot change "
+                f"The model ran {ran} steps; {_plural(dropped, 'step')} that cannot change "
                 f"the answer {'is' if dropped == 1 else 'are'} left out here (see *How it decided*)."
             )
 

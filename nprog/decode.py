@@ -1,4 +1,5 @@
-"""Hard programs from a Trace: a true argmax at every step (spec pitfall 5), masks respected.
+"""Hard programs from a Trace: a true argmax at every step (docs/neural-programmer.md, deviation 5), masks
+respected.
 
 The program returned is simplified (dead and repeated steps dropped; same result); the per-step
 choices keep the model's full T steps for the pictures. :func:`make_step` is the one builder of a

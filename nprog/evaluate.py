@@ -136,7 +136,7 @@ def calibrate(
             progress(1)
         if p.answer is None:  # no answer at all: nothing to be confident about
             continue
-        every.append(float(np.exp(sum(c["logp"] for c in p.answer.trace["choices"]))))
+        every.append(p.answer.explanation.probability)
         live.append(p.answer.confidence)
         correct.append(p.correct)
     every, live, correct = np.array(every), np.array(live), np.array(correct, dtype=bool)

@@ -1,4 +1,4 @@
-"""Question ↔ table features (spec §1.6), vectorized per column with pyarrow/numpy.
+"""Question ↔ table features (docs/neural-programmer.md §1.6), vectorized per column with pyarrow/numpy.
 
 * ``exact[c, r]``: the cell is named in the question. Text cells: the cell's normalized text is a
   contiguous n-gram of the question (cells made only of stop words never match). Number and date cells:
@@ -8,7 +8,7 @@
 * ``col_exact[c]`` / ``col_partial[c]``: the column's full name occurs in the question / the share of its
   content words that do (light plural stemming).
 * ``mfe[c, r]``: the cell holds its column's most frequent entry, if that entry occurs more than once;
-  ties go to the entry that appears first. Explicit masks, no sentinels (fixes spec bugs 1.6 "−1").
+  ties go to the entry that appears first. Explicit masks, no sentinels (deviation 8 there).
 * ``entity_spans``: question token spans that exactly name a text cell (longest first, non-overlapping),
   for the encoder's anonymization.
 
@@ -63,28 +63,6 @@ def _text_columns(table: Table) -> np.ndarray:
     return np.array([c.kind == "text" for c in table.columns])
 
 
-def _cell_words(table: Table) -> tuple[pa.Array, np.ndarray]:
-    """Every word of every text cell's normalized text, and the flat index (t·R + r over the text columns)
-    of the cell it belongs to (cached)."""
-    cached = getattr(table, "_cell_words", None)
-    if cached is None:
-        lists = pc.split_pattern(_text_norm(table), " ")
-        words = pc.list_flatten(lists)
-        parents = pc.list_parent_indices(lists).to_numpy(zero_copy_only=False)
-        cached = table._cell_words = (words, parents)
-    return cached
-
-
-def _text_norm(table: Table) -> pa.Array:
-    """Normalized text of every cell of the text columns, column after column (cached: one pyarrow call
-    per feature). Number and date cells are matched by value instead."""
-    cached = getattr(table, "_text_norm", None)
-    if cached is None:
-        norms = [c.norm for c in table.columns if c.kind == "text"]
-        cached = table._text_norm = pa.concat_arrays(norms) if norms else pa.array([], type=pa.string())
-    return cached
-
-
 WORD_INDEX_CELLS = 200_000  # tables up to this many text cells keep a word index for partial matches
 
 
@@ -98,7 +76,7 @@ def _text_matches(table: Table, match, which: bool = False) -> tuple[np.ndarray,
     text cells; large ones one call per column, over its distinct norms where the builder kept them
     (Column.levels)."""
     if _is_small(table):
-        pieces = [(_text_norm(table), None)]
+        pieces = [(table.text_norm, None)]
     else:
         pieces = [c.levels or (c.norm, None) for c in table.columns if c.kind == "text"]
     hits, found = [], set()
@@ -119,9 +97,9 @@ def _partial_matches(table: Table, content: list[str]) -> np.ndarray:
     which needs no index as big as the table's text.
     """
     if _is_small(table):
-        words, parents = _cell_words(table)
+        words, parents = table.cell_words
         hit = pc.is_in(words, value_set=pa.array(content, type=pa.string())).to_numpy(zero_copy_only=False)
-        return np.bincount(parents[hit], minlength=len(_text_norm(table))) > 0
+        return np.bincount(parents[hit], minlength=len(table.text_norm)) > 0
     pattern = "(?:^| )(?:" + "|".join(re.escape(t) for t in content) + ")(?: |$)"
     return _text_matches(table, lambda norms: pc.match_substring_regex(norms, pattern).to_numpy(zero_copy_only=False))[0]
 

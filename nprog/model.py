@@ -16,10 +16,10 @@ a Neural Turing Machine memory written and read at every step (memory.ntm); and 
 halting unit decides after how many row steps the program answers: training mixes the answers after each
 step by halting weight and adds the ponder cost, inference stops where the halting mass runs out.
 
-Changes from the original, each measured or documented in the spec's pitfalls: float32 with log-space
-losses (pitfall 4); a real LSTM question encoder over right-padded input (pitfall 12: cuDNN/MKL-friendly);
-numbers are kept in the input as <num> and the pointer reads the state at the number (pitfall 6, trained
-through the comparisons); full column names (mean of token embeddings, pitfall 9) plus a small feature
+Changes from the original, each measured or listed in docs/neural-programmer.md §4: float32 with log-space
+losses (deviation 4); a real LSTM question encoder over right-padded input (deviation 12: cuDNN/MKL-friendly);
+numbers are kept in the input as <num> and the pointer reads the state at the number (deviation 6, trained
+through the comparisons); full column names (mean of token embeddings, deviation 9) plus a small feature
 vector per column; op and column masks that remove choices that cannot mean anything on this table.
 """
 

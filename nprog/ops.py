@@ -14,10 +14,10 @@ SQL form, its rows in the tests.
 Soft forms are vectorized over (B, C, R) = (batch, columns, rows): no Python loop over rows or examples.
 With one-hot attention they equal the discrete forms exactly (``tests/test_ops.py``).
 
-Deviations from the 2017 code, all documented in the spec's pitfalls:
-* first/last/argmax/argmin use exclusive cumprods (pitfall 1);
+Deviations from the 2017 code (docs/neural-programmer.md §4):
+* first/last/argmax/argmin use exclusive cumprods (deviation 1);
 * comparisons are computed for every question number and mixed by the pointer π, so the pointer is
-  trained (pitfall 6);
+  trained (deviation 6);
 * argmax and argmin both break ties towards the top-most row (one rule the SQL can say: ORDER BY value,
   __row);
 * program steps 1…T−1 choose among the row operations and step T among the answer operations (count,

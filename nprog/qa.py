@@ -22,8 +22,8 @@ from nprog import checkpoint
 from nprog.batch import Encoded, collate, encode
 from nprog.confidence import GUESS_THRESHOLD, calibrated
 from nprog.decode import decode
+from nprog.explanation import Explanation
 from nprog.model import NeuralProgrammer, Trace
-from nprog.ops import OP_INDEX, OPS
 from nprog.program import Program, execute
 from nprog.questions import Question, Vocabulary, parse_questions
 from nprog.tables import LARGE_TABLE_ROWS, Table, TableError
@@ -47,13 +47,13 @@ class Answer:
     table: Table | None = field(default=None, repr=False)
     display: list[str] = field(default_factory=list)  # the answer as shown: a computed number with its unit
     confident: bool = True  # False: the confidence is below the model's guess threshold; the answer is a guess
-    # makes ``trace`` on first use: most callers never draw the pictures, so their copies are not made
-    pictures: Callable[[], dict] | None = field(default=None, repr=False, compare=False)
+    # makes ``explanation`` on first use: most callers never draw the pictures, so their copies are not made
+    explain: Callable[[], Explanation] | None = field(default=None, repr=False, compare=False)
 
     @cached_property
-    def trace(self) -> dict:
-        """Per-step distributions (numpy) for the pictures: ops, columns, attention, tokens, choices."""
-        return self.pictures() if self.pictures is not None else {}
+    def explanation(self) -> Explanation | None:
+        """Per-step distributions and choices (nprog.explanation); None for an answer made without the model."""
+        return self.explain() if self.explain is not None else None
 
     def sql(self, dialect: str = "duckdb", table_name: str | None = None, order_by: str | None = None,
             *, layout: str = "user") -> str:
@@ -242,27 +242,6 @@ class TableQA:
         trace = self.model(batch)
         return trace, decode(trace, items)
 
-    def _pictures(self, trace: Trace, b: int, e: Encoded, choices: list) -> dict:
-        """Example b's per-step distributions as numpy, for the pictures (made on first use of .trace)."""
-        C, L = e.table.n_columns, len(e.tokens)
-        model_ops = [OP_INDEX[op.name] for op in trace.ops]  # the model's op k is the registry's model_ops[k]
-        with torch.inference_mode():
-            executed = trace.executed_op_logp()[b].exp().cpu().numpy()  # (T, O) what each step chose from
-            # the distribution each executed step chose from (ACT: its answering step's answer distribution),
-            # over the whole registry (an op this model lacks has probability 0), as the pictures name ops
-            ops = np.zeros((len(choices), len(OPS)), dtype=np.float32)
-            ops[:, model_ops] = executed[: len(choices)]
-            pictures = {
-                "ops": ops,  # (steps, len(OPS))
-                "columns": [trace.col_logp[b, t, c["op"], :C].exp().cpu().numpy() for t, c in enumerate(choices)],
-                "attention": trace.attention[b, :, :L].cpu().numpy(),  # (T, L)
-                "tokens": [self.vocab.words[i] for i in e.tokens],
-                "choices": [{**c, "op": model_ops[c["op"]]} for c in choices],  # registry indices
-            }
-            if trace.halting is not None:
-                pictures["halting"] = trace.halting[b, : len(choices)].cpu().numpy()  # (steps,)
-        return pictures
-
     def answer_batch(self, items: list[Encoded]) -> list[Answer]:
         trace, decoded = self.run(items)
         answers = []
@@ -281,7 +260,8 @@ class TableQA:
                     table=e.table,
                     display=result.display,
                     confident=bool(sure >= self.guess_threshold),
-                    pictures=lambda b=b, e=e, choices=choices: self._pictures(trace, b, e, choices),
+                    explain=lambda b=b, e=e, choices=choices: Explanation.from_trace(
+                        trace, b, e.table.n_columns, [self.vocab.words[i] for i in e.tokens], choices),
                 )
             )
         return answers

@@ -17,11 +17,11 @@ from __future__ import annotations
 import re
 from collections import Counter
 from dataclasses import dataclass, field, replace
-from functools import lru_cache
 
 import numpy as np
 import pyarrow.compute as pc
 
+from nprog.caches import memoize
 from nprog.tables import normalize_text
 from nprog.values import MONTHS, parse_strings, strip_accents
 
@@ -238,7 +238,7 @@ class Vocabulary:
         return [self.index.get(t, unk) for t in tokens]
 
 
-@lru_cache(maxsize=65536)
+@memoize(maxsize=65536)
 def _name_tokens(name: str) -> tuple[str, ...]:
     text = normalize_text([name])[0].as_py()
     return tuple(text.split()) if text else ()

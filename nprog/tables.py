@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import csv
 import errno
-import functools
 import io
 import itertools
 import os
@@ -39,6 +38,8 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from nprog.answers import to_values
+from nprog.caches import NORMALIZED_TEXT, memoize
 from nprog.values import Parsed, parse_strings
 
 KIND_SHARE = 0.6  # share of non-missing cells that must parse for a column to be number / date
@@ -61,7 +62,7 @@ def normalize_text(strings) -> pa.Array:
     if len(s) > _NORM_MEMO_INPUT_LIMIT:
         return _normalize_bulk(s)
     words = s.to_pylist()
-    found = {w: _NORM_MEMO.get(w) for w in words}  # local: another thread may clear the shared memo
+    found = NORMALIZED_TEXT.lookup(words)  # a local dict: another thread may clear the shared memo
     misses = [w for w, n in found.items() if n is None]
     if misses:
         fresh = {w: _ASCII_RUNS.sub(" ", w.lower()).strip(" ") for w in misses if w.isascii()}
@@ -71,14 +72,11 @@ def normalize_text(strings) -> pa.Array:
         if rest:
             fresh.update(zip(rest, _normalize_bulk(pa.array(rest, type=pa.string())).to_pylist(), strict=True))
         found.update(fresh)
-        if len(_NORM_MEMO) + len(misses) > 200_000:
-            _NORM_MEMO.clear()
-        _NORM_MEMO.update(fresh)
+        NORMALIZED_TEXT.add(fresh)
     return pa.array([found[w] for w in words], type=pa.string())
 
 
-_NORM_MEMO: dict[str, str] = {}  # compiling the unicode-class regexes costs more than small inputs
-_NORM_MEMO_INPUT_LIMIT = 5_000
+_NORM_MEMO_INPUT_LIMIT = 5_000  # up to this many strings, memoized (caches.NORMALIZED_TEXT): regexes cost more
 # ASCII text normalizes exactly as _normalize_bulk's fast branch does (lowercase, every run of other
 # characters one space, trimmed), without an Arrow call per table: a short table's fixed cost
 _ASCII_RUNS = re.compile(r"[^a-z0-9]+")
@@ -97,7 +95,7 @@ def _normalize_python(text: str) -> str:
     return _NOT_LETTER_OR_DIGIT.sub(" ", text.lower()).strip(" ")
 
 
-@functools.cache
+@memoize(maxsize=1)
 def _same_in_python() -> frozenset[str]:
     """The characters of _PYTHON_BLOCKS that _normalize_python treats exactly as Arrow does (one Arrow
     call, once per process; both sides follow their own Unicode tables)."""
@@ -487,6 +485,15 @@ def _build_small_tables(per_table: list[list[pa.Array]]) -> list[list[Column]]:
     return tables
 
 
+@dataclass
+class CellValues:
+    """Answer-matching readings of every cell, as (C, R) arrays."""
+
+    text: np.ndarray  # object: normalized strings
+    number: np.ndarray  # float64, NaN if not a plain numeral
+    date: np.ndarray  # (C, R, 3) float64 year/month/day, NaN unknown; all NaN if not a date
+
+
 class Table:
     """A typed table. Build with :meth:`from_dataframe`, :meth:`from_csv` or :meth:`from_wtq`."""
 
@@ -572,6 +579,31 @@ class Table:
     def to_dataframe(self) -> pd.DataFrame:
         """Original strings under the unique names (what the UI shows)."""
         return pa.Table.from_arrays([c.strings for c in self.columns], names=self.names).to_pandas()
+
+    # ---- derived once per table, on first use (kept with the table, not in a process-wide cache)
+    @cached_property
+    def text_norm(self) -> pa.Array:
+        """Normalized text of every cell of the text columns, column after column (one pyarrow array for
+        the question features). Number and date cells are matched by value instead."""
+        norms = [c.norm for c in self.columns if c.kind == "text"]
+        return pa.concat_arrays(norms) if norms else pa.array([], type=pa.string())
+
+    @cached_property
+    def cell_words(self) -> tuple[pa.Array, np.ndarray]:
+        """Every word of :attr:`text_norm`, and the flat index (t·R + r over the text columns) of the cell
+        it belongs to."""
+        lists = pc.split_pattern(self.text_norm, " ")
+        return pc.list_flatten(lists), pc.list_parent_indices(lists).to_numpy(zero_copy_only=False)
+
+    @cached_property
+    def cell_values(self) -> CellValues:
+        """Answer-matching readings of every cell (what a gold answer is compared with in training)."""
+        C, R = self.n_columns, self.n_rows
+        flat = to_values([s for c in self.columns for s in c.strings.to_pylist()])
+        text = np.array([v.text for v in flat], dtype=object).reshape(C, R)
+        number = np.array([np.nan if v.number is None else v.number for v in flat]).reshape(C, R)
+        date = np.array([v.date or (np.nan, np.nan, np.nan) for v in flat], dtype=np.float64).reshape(C, R, 3)
+        return CellValues(text, number, date)
 
     def __repr__(self) -> str:
         kinds = ", ".join(f"{c.name}:{c.kind}" for c in self.columns[:8])

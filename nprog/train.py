@@ -1,11 +1,11 @@
-"""Weakly supervised training on WikiTableQuestions: answers only, no programs (spec §3).
+"""Weakly supervised training on WikiTableQuestions: answers only, no programs (docs/neural-programmer.md §3).
 
-Losses (spec §3.1, in float32 with the log-space fixes of pitfall 4):
+Losses (§3.1 there, in float32 with the log-space fixes of deviation 4):
 * scalar: L_s = min((ŝ − y)² / (2R), 3) with ŝ the soft count of the last step and R the valid rows;
 * lookup: L_l = (50/N)·[Σ_k min over item-k cells of −log ℓ + Σ over other valid cells of −log(1 − ℓ)]
   with log ℓ = log α_print + log β_print + log s computed in log space;
 * numbers that are also in the table: the soft-min max(0, −⅕·log(e^{−5 L_s} + e^{−5 L_l}));
-* calc answers (including 0: pitfall 7) use L_s, word lookups L_l;
+* calc answers (including 0: deviation 7) use L_s, word lookups L_l;
 * plus ½·λ·Σθ² (λ = 1e-4) as in the paper; Adam (lr 1e-3, ε 1e-6), global-norm clipping at 1;
 * plus (``--mml-weight``, default 1) −log Σ p(program) over the programs that produce the training answer,
   found by search before training (:mod:`nprog.search`) — the learning signal the soft losses lack.
@@ -39,8 +39,9 @@ from tqdm import tqdm
 from nprog import checkpoint
 from nprog.answers import lists_match
 from nprog.batch import Encoded, collate, encode
+from nprog.config import TrainConfig
 from nprog.credit import Rules
-from nprog.model import ModelConfig, NeuralProgrammer
+from nprog.model import NeuralProgrammer
 from nprog.qa import TableQA, resolve_device
 from nprog.questions import Vocabulary, name_tokens, parse_question
 from nprog.search import collate_graphs, mml_loss, search
@@ -48,36 +49,6 @@ from nprog.tables import TableError
 from nprog.wtq import Example, load_table, make_target, read_examples, split_path
 
 KIND_CODES = {"lookup-word": 0, "lookup-number": 1, "calc": 2, "yesno": 3}
-
-
-@dataclass
-class TrainConfig:
-    data_dir: str
-    out: str
-    minutes: float | None = None  # wall-clock budget
-    steps: int | None = None  # step budget (whichever comes first)
-    batch_size: int = 64
-    lr: float = 1e-3
-    adam_eps: float = 1e-6
-    clip: float = 1.0
-    l2: float = 1e-4
-    eval_every: int = 250
-    seed: int = 150
-    device: str = "auto"
-    max_rows: int = 300  # training only: larger tables are skipped (reported)
-    min_count: int = 5  # vocabulary cutoff
-    d: int = 256
-    controller: str = "rnn"
-    dev_limit: int | None = None  # evaluate on the first N dev examples only (tests); None = all
-    train_limit: int | None = None
-    threads: int = 0  # torch threads (0 = all cores)
-    mml_weight: float = 1.0  # weight of the marginal likelihood of searched consistent programs (0 = off)
-    soft_weight: float = 1.0  # weight of the paper's scalar/lookup losses (0 = MML only)
-    dropout: float = 0.4  # measured best on dev (README ablation); the paper used 0.2
-    ponder_cost: float = 0.01  # act controller: τ, the weight of the ponder cost N + R in the loss
-    resume: bool = False  # continue from <out>/last (the state saved at every evaluation) if it exists
-    order_cues: bool = False  # order ops (previous/next/first/last) only where the question names an order
-    credit: str = ""  # program-search credit rules (nprog.credit): e.g. "minimal,no_ties,no_constant"
 
 
 def set_seed(seed: int) -> None:
@@ -372,8 +343,7 @@ def train(cfg: TrainConfig, log=print, data: Data | None = None) -> dict:
     data = data or load_data(cfg, log)
     set_seed(cfg.seed)
     vocab, prepared, dev = data.vocab, data.prepared, data.dev
-    model_cfg = ModelConfig(vocab_size=len(vocab), d=cfg.d, controller=cfg.controller, dropout=cfg.dropout,
-                            order_cues=cfg.order_cues)
+    model_cfg = cfg.model_config(len(vocab))
     model = NeuralProgrammer(model_cfg).to(device)
     net = DistributedDataParallel(model) if world > 1 else model  # the same weights on every rank
     optimizer = make_optimizer(model, cfg)

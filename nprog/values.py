@@ -21,7 +21,7 @@ Rules (each one a row of the table-driven tests in ``tests/test_values.py``):
 * Dates: ``2011-03-03``, ``March 3, 2011``, ``3 March 2011``, ``3rd of March 2011``, ``Mar. 3 2011``,
   ``May 1998``, ``March 3`` (no year), ``03/03/2011`` (month first unless the first part exceeds 12), and a
   bare year 1000–2999 (``1998`` is both the number 1998 and the year 1998).
-* One date scale (the fix of pitfall 10 in the spec): ``year + (month − 1)/12 + (day − 1)/372``, so a
+* One date scale (docs/neural-programmer.md, deviation 10): ``year + (month − 1)/12 + (day − 1)/372``, so a
   bare year and a full date in the same year compare sensibly and a year is the same value as a number.
   Dates without a year have parts but no scale value.
 * ``loose``: when the whole string is not a number, the first number inside it (``4th, Western`` → 4),
@@ -38,6 +38,8 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
+
+from nprog.caches import PARSED_STRINGS
 
 MONTHS = {
     "january": 1, "february": 2, "march": 3, "april": 4, "may": 5, "june": 6, "july": 7,
@@ -238,8 +240,7 @@ _FIELDS = ("number", "year", "month", "day", "loose", "missing")
 _PLAIN_RE = r"^\s*[-+]?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?\s*$"
 
 
-_MEMO: dict[str, tuple] = {}  # string → its parsed fields; small inputs repeat a lot (years, "how", "many")
-_MEMO_LIMIT = 200_000
+# small inputs repeat a lot (years, "how", "many"): their parsed fields are memoized (caches.PARSED_STRINGS)
 _MEMO_INPUT_LIMIT = 20_000  # inputs with more distinct strings than this skip the memo (pure bulk path)
 
 
@@ -314,7 +315,7 @@ def parse_strings(strings, distinct: bool = False) -> Parsed:
     else:
         words = np.asarray(uniques, dtype=object)
         # read into a local dict first: another thread may clear the shared memo at any moment
-        found = {w: _MEMO.get(w) for w in words}
+        found = PARSED_STRINGS.lookup(words)
         misses = [w for w, r in found.items() if r is None]
         words_only = [w for w in misses if _nothing_to_parse(w)]
         if words_only:  # most question and answer words: no pyarrow call (each compiles its regex)
@@ -325,9 +326,7 @@ def parse_strings(strings, distinct: bool = False) -> Parsed:
             parsed = _parse_bulk(pa.array(misses, type=pa.string()))
             fresh = {w: tuple(f[i] for f in parsed) for i, w in enumerate(misses)}
             found.update(fresh)
-            if len(_MEMO) + len(misses) > _MEMO_LIMIT:
-                _MEMO.clear()
-            _MEMO.update(fresh)
+            PARSED_STRINGS.add(fresh)
         rows = [found[w] for w in words]
         fields = [np.array([r[k] for r in rows], dtype=bool if k == 5 else np.float64) for k in range(6)]
         if not rows:

@@ -1,11 +1,11 @@
 """WikiTableQuestions: examples, tables, and what the original took from CoreNLP and a private file.
 
-Our copy of WTQ has only the question TSVs and the tables (spec §1.1). For each example we rebuild the
-answer type and the table cells that match each answer item:
+Our copy of WTQ has only the question TSVs and the tables (docs/neural-programmer.md §1.1). For each
+example we rebuild the answer type and the table cells that match each answer item:
 
-* ``lookup-word``: every answer item matches at least one data cell (header excluded: fixes spec bug 1.5);
+* ``lookup-word``: every answer item matches at least one data cell (header excluded: §1.5 there);
 * ``lookup-number``: a lookup whose single answer item is a number (also reachable by a count);
-* ``calc``: not in the table, a single number (a count, a sum …), answer 0 included (pitfall 7 fixed);
+* ``calc``: not in the table, a single number (a count, a sum …), answer 0 included (deviation 7);
 * ``unreachable``: anything else; skipped in training, counted wrong in evaluation.
 
 Cell ↔ answer matching uses :mod:`nprog.answers`, the same semantics as evaluation.
@@ -15,16 +15,14 @@ from __future__ import annotations
 
 import errno
 import os
-import threading
-from collections import OrderedDict
 from dataclasses import dataclass, field
-from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
 
 from nprog.answers import Value, to_values
-from nprog.tables import Table, TableError, read_wtq_file, unescape_wtq
+from nprog.caches import WTQ_TABLES, memoize
+from nprog.tables import CellValues, Table, TableError, read_wtq_file, unescape_wtq
 
 SPLITS = {
     "train": "random-split-1-train.tsv",
@@ -109,50 +107,13 @@ def read_examples(path: str | os.PathLike) -> list[Example]:
     return examples
 
 
-TABLE_CACHE_CELLS = 5_000_000  # keep recently used tables up to this many cells in all (a few hundred MB)
-
-
-class _TableCache:
-    """Least-recently-used tables, bounded by their total cell count rather than by how many there are:
-    a question file visits its tables in any order, and a few hundred small tables cost less than one
-    large one. Thread-safe (the UI and --workers threads may share it)."""
-
-    def __init__(self, cells: int):
-        self.cells = cells
-        self._tables: OrderedDict[str, Table] = OrderedDict()
-        self._used = 0
-        self._lock = threading.Lock()
-
-    def __call__(self, path: str) -> Table:
-        with self._lock:
-            table = self._tables.get(path)
-            if table is not None:
-                self._tables.move_to_end(path)
-                return table
-        table = Table.from_wtq_file(path)  # outside the lock: reading one table must not block the others
-        self.put(path, table)
-        return table
-
-    def __contains__(self, path: str) -> bool:
-        with self._lock:
-            return path in self._tables
-
-    def put(self, path: str, table: Table) -> None:
-        with self._lock:
-            if path not in self._tables:
-                self._tables[path] = table
-                self._used += table.n_rows * table.n_columns
-            while self._used > self.cells and len(self._tables) > 1:
-                _, old = self._tables.popitem(last=False)
-                self._used -= old.n_rows * old.n_columns
-
-    def cache_clear(self) -> None:
-        with self._lock:
-            self._tables.clear()
-            self._used = 0
-
-
-_load_table_cached = _TableCache(TABLE_CACHE_CELLS)
+def _load_table_cached(path: str) -> Table:
+    """The table at a checked path, from the process's table cache (caches.WTQ_TABLES, bounded by cells)."""
+    table = WTQ_TABLES.get(path)
+    if table is None:
+        table = Table.from_wtq_file(path)  # outside the cache's lock: reading one table must not block the others
+        WTQ_TABLES.put(path, table)
+    return table
 
 
 def preload_tables(root: Path, contexts, max_cells: int = 2_000_000) -> None:
@@ -165,7 +126,7 @@ def preload_tables(root: Path, contexts, max_cells: int = 2_000_000) -> None:
             path = _checked_path(root, context)
         except TableError:
             continue
-        if str(path) in _load_table_cached:
+        if str(path) in WTQ_TABLES:
             continue
         try:
             df = read_wtq_file(path, follow_symlinks=False)
@@ -182,14 +143,14 @@ def preload_tables(root: Path, contexts, max_cells: int = 2_000_000) -> None:
     except (TableError, ValueError):  # one odd table: build none here, load_table reports the bad one
         return
     for (_, path), table in zip(frames, tables, strict=True):
-        _load_table_cached.put(path, table)
+        WTQ_TABLES.put(path, table)
 
 
 def _checked_path(root: Path, context: str) -> Path:
     return _checked_path_cached(str(root), context)
 
 
-@lru_cache(maxsize=65536)  # resolving costs a few syscalls per question; failures raise and are not cached
+@memoize(maxsize=65536)  # resolving costs a few syscalls per question; failures raise and are not cached
 def _checked_path_cached(root_text: str, context: str) -> Path:
     """The one file to read for a question's table context, resolved once and confined to the root.
 
@@ -239,26 +200,9 @@ class Target:
     yesno: str | None = None  # "yes" / "no" for a yes/no answer (kind "yesno"): the exists op's target
 
 
-@dataclass
-class CellValues:
-    """Answer-matching readings of every cell, as (C, R) arrays."""
-
-    text: np.ndarray  # object: normalized strings
-    number: np.ndarray  # float64, NaN if not a plain numeral
-    date: np.ndarray  # (C, R, 3) float64 year/month/day, NaN unknown; all NaN if not a date
-
-
 def cell_values(table: Table) -> CellValues:
-    """Answer-matching values of every cell (cached on the table)."""
-    cached = getattr(table, "_cell_values", None)
-    if cached is None:
-        C, R = table.n_columns, table.n_rows
-        flat = to_values([s for c in table.columns for s in c.strings.to_pylist()])
-        text = np.array([v.text for v in flat], dtype=object).reshape(C, R)
-        number = np.array([np.nan if v.number is None else v.number for v in flat]).reshape(C, R)
-        date = np.array([v.date or (np.nan, np.nan, np.nan) for v in flat], dtype=np.float64).reshape(C, R, 3)
-        cached = table._cell_values = CellValues(text, number, date)
-    return cached
+    """Answer-matching values of every cell (derived once per table: ``Table.cell_values``)."""
+    return table.cell_values
 
 
 def value_matches(value: Value, cells: CellValues) -> np.ndarray:

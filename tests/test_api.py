@@ -5,6 +5,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from nprog.ops import OPS
 from nprog.qa import TableQA
 from nprog.tables import Table
 from tests.conftest import SAMPLES
@@ -77,7 +78,12 @@ def test_the_pipeline_call_equals_asking_one_by_one_and_makes_sql_only_when_aske
 
 def test_pictures_are_made_on_first_use_and_match_the_trace(qa):
     answer = qa.ask(SAMPLES / "medals.csv", "which nation won the most gold?")
-    assert "trace" not in answer.__dict__  # not made yet
-    trace = answer.trace
-    assert trace["ops"].shape[0] == len(trace["choices"]) and len(trace["tokens"]) == trace["attention"].shape[1]
-    assert answer.trace is trace
+    assert "explanation" not in answer.__dict__  # not made yet
+    explanation = answer.explanation
+    T = len(explanation.choices)
+    assert explanation.ops.shape == (T, len(OPS)) and explanation.attention.shape == (T, len(explanation.tokens))
+    assert len(explanation.columns) == T and all(len(c) == answer.table.n_columns for c in explanation.columns)
+    chosen = [c.operation.name for c in explanation.choices]
+    assert chosen[-1] == answer.program.steps[-1].op  # simplifying never changes the answer step
+    assert all(explanation.ops[t, c.op] == explanation.ops[t].max() for t, c in enumerate(explanation.choices))
+    assert answer.explanation is explanation

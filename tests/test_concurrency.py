@@ -102,9 +102,9 @@ def test_parsing_with_a_full_memo_from_many_threads(monkeypatch):
     """Forces the memo to clear on nearly every call and switches threads as often as possible: once a
     KeyError (a thread cleared the shared memo between another's inserts and reads); now values are read
     through a local dict."""
-    from nprog import values
+    from nprog import caches, values
 
-    monkeypatch.setattr(values, "_MEMO_LIMIT", 50)
+    monkeypatch.setattr(caches.PARSED_STRINGS, "limit", 50)
     interval = sys.getswitchinterval()
     sys.setswitchinterval(1e-6)
     try:
@@ -113,4 +113,4 @@ def test_parsing_with_a_full_memo_from_many_threads(monkeypatch):
         )
     finally:
         sys.setswitchinterval(interval)
-        values._MEMO.clear()
+        caches.PARSED_STRINGS.clear()

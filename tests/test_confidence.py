@@ -100,7 +100,7 @@ def test_calibrate_command_fits_and_stores_the_calibration(tmp_path, tiny_model_
     assert {"all_steps", "live_steps", "calibrated_cross_fitted"} <= set(printed)
     qa = TableQA.load(model, device="cpu")
     answer = qa.ask(MEDALS, "which nation won the most gold?")
-    raw = float(np.exp(sum(c["logp"] for c in answer.trace["choices"] if c["live"])))
+    raw = float(np.exp(sum(c.logp for c in answer.explanation.choices if c.live)))
     assert answer.confidence == pytest.approx(C.calibrated(raw, card["calibration"]))
     assert answer.confident == (answer.confidence >= 0.4)
     assert answer.to_dict()["confident"] == answer.confident

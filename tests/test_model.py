@@ -169,17 +169,18 @@ def test_act_halting_distribution_and_where_the_program_stops():
     assert torch.allclose(trace.scalar, trace.answer_logp[:, 0, 0].exp() * batch.soft.row_mask.sum(1))
     for a in TableQA(m, VOCAB).answer_batch(items()):
         assert len(a.program.steps) == 1 and a.program.steps[0].op in {OPS[k].name for k in ANSWER_OPS}
-        assert len(a.trace["choices"]) == 1 and a.trace["ops"].shape[0] == 1
+        # every per-step picture covers the one executed step (attention too, though the model ran four)
+        assert len(a.explanation) == 1 and a.explanation.ops.shape[0] == a.explanation.attention.shape[0] == 1
     # never halting early: the full four steps, as the fixed-length model
     with torch.no_grad():
         m.halt.bias.fill_(-20.0)
     trace = m(batch, execute=True)
     assert torch.allclose(trace.halting[:, -1], torch.ones(3), atol=1e-6)
-    assert all(len(a.trace["choices"]) == m.config.steps for a in TableQA(m, VOCAB).answer_batch(items()))
+    assert all(len(a.explanation) == m.config.steps for a in TableQA(m, VOCAB).answer_batch(items()))
 
 
 def _dense_loss(trace, batch, G, item_mask, kinds, y):
-    """The spec's losses with a dense (B, K, C, R) item-cell mask (loss_fn before it listed the cells)."""
+    """The paper's losses (docs/neural-programmer.md §3.1) with a dense (B, K, C, R) item-cell mask (loss_fn before it listed the cells)."""
     soft = batch.soft
     n_rows, n_cells = soft.row_mask.sum(1).clamp(min=1.0), soft.cell_mask.sum((1, 2)).clamp(min=1.0)
     L_s = torch.clamp((trace.scalar - y) ** 2 / (2 * n_rows), max=3.0)
@@ -236,4 +237,4 @@ def test_a_checkpoint_keeps_its_own_op_set(tmp_path):
     (tmp_path / "old" / "config.json").write_text(json.dumps(config))
     again = TableQA.load(tmp_path / "old", device="cpu")
     assert [(a.answer, str(a.program)) for a in again.answer_batch(items())] == before
-    assert all(a.trace["ops"].shape[1] == len(OPS) for a in again.answer_batch(items()))  # pictures: registry-wide
+    assert all(a.explanation.ops.shape[1] == len(OPS) for a in again.answer_batch(items()))  # pictures: registry-wide

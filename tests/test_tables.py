@@ -312,7 +312,7 @@ def test_short_inputs_normalize_exactly_as_the_bulk_path():
     import random
     import string
 
-    from nprog import tables
+    from nprog import caches, tables
 
     rng = random.Random(1)
     latin = "".join(chr(c) for low, high in tables._PYTHON_BLOCKS for c in range(low, high))
@@ -320,7 +320,7 @@ def test_short_inputs_normalize_exactly_as_the_bulk_path():
     words = ["".join(rng.choice(alphabet) for _ in range(rng.randint(0, 12))) for _ in range(20_000)]
     words += ["ΟΔΟΣ", "İstanbul", "Ærø Ångström", "naïve café", "½ – 3", "ﬁve"]
     words += ["", " ", "A  b", "x\x00y", "\x7f", "  Hello, World!  ", "Ærø", "ﬁve", "\t1,234\n"]
-    tables._NORM_MEMO.clear()
+    caches.clear()
     assert tables.normalize_text(words).to_pylist() == tables._normalize_bulk(pa.array(words)).to_pylist()
 
 

@@ -11,6 +11,7 @@ import pytest
 from ui_fixtures import SAMPLES, choose_model
 
 from nprog.app import pictures
+from nprog.explanation import Explanation, StepChoice
 from nprog.ops import OP_INDEX, OPS
 from nprog.program import Program, Step
 from nprog.qa import TableQA
@@ -30,37 +31,37 @@ def answer(qa):
 def fake_answer(rows: np.ndarray, ops=("select", "first", "count")):
     """An Answer-shaped object for row pictures of any size, without running the model."""
     T = len(ops)
-    choices = [{"op": OP_INDEX[o], "column": 0 if OPS[OP_INDEX[o]].column else None, "number": None} for o in ops]
+    choices = [StepChoice(OP_INDEX[o], 0 if OPS[OP_INDEX[o]].column else None, None, -0.1, True) for o in ops]
     table = Table.from_dataframe(pd.DataFrame({"name": [f"r{i}" for i in range(rows.shape[1])]}))
-    trace = {
-        "ops": np.full((T, len(OPS)), 1 / len(OPS)),
-        "columns": [np.ones(1)] * T,
-        "attention": np.full((T, 2), 0.5),
-        "tokens": ["how", "many"],
-        "choices": choices,
-    }
+    explanation = Explanation(
+        choices=choices,
+        ops=np.full((T, len(OPS)), 1 / len(OPS)),
+        columns=[np.ones(1)] * T,
+        attention=np.full((T, 2), 0.5),
+        tokens=["how", "many"],
+    )
     program = Program([Step(o, column="name" if OPS[OP_INDEX[o]].column else None, number=1.0) for o in ops])
-    return SimpleNamespace(trace=trace, rows=list(rows), table=table, program=program)
+    return SimpleNamespace(explanation=explanation, rows=list(rows), table=table, program=program)
 
 
 def test_op_frame_is_the_trace(answer):
     frame = pictures.op_frame(answer)
-    T, O = answer.trace["ops"].shape
+    T, O = answer.explanation.ops.shape
     assert len(frame) == T * O
-    np.testing.assert_allclose(frame["p"].to_numpy(), answer.trace["ops"].reshape(-1))
+    np.testing.assert_allclose(frame["p"].to_numpy(), answer.explanation.ops.reshape(-1))
     chosen = frame[frame["chosen"]]
-    assert chosen["op"].tolist() == [OPS[c["op"]].name for c in answer.trace["choices"]]
+    assert chosen["op"].tolist() == [c.operation.name for c in answer.explanation.choices]
     assert chosen["op"].iloc[-1] == answer.program.steps[-1].op  # simplifying never changes the answer step
     assert pictures.step_labels(answer)[0].startswith("1 · ")
 
 
 def test_column_frame_covers_the_steps_that_read_a_column(answer):
     frame = pictures.column_frame(answer)
-    choices = answer.trace["choices"]
-    reading = [c for c in choices if OPS[c["op"]].column]
+    choices = answer.explanation.choices
+    reading = [c for c in choices if c.operation.column]
     assert len(frame) == len(reading) * answer.table.n_columns
     chosen = frame[frame["chosen"]]
-    assert chosen["column"].tolist() == [answer.table.names[c["column"]] for c in reading]
+    assert chosen["column"].tolist() == [answer.table.names[c.column] for c in reading]
 
 
 def test_row_frame_one_cell_per_row_for_small_tables(answer):
@@ -102,16 +103,16 @@ def test_attention_frame_uses_the_question_words(qa):
     question = "how many silver medals did canada win in 2010?"
     encoded = qa.encode(table, question)
     words = pictures.question_words(encoded)
-    assert len(words) == len(qa.ask(table, question).trace["tokens"])
+    assert len(words) == len(qa.ask(table, question).explanation.tokens)
     assert "canada" in words and "2010" in words  # an <ent> and a <num> shown as what they stand for
     answer = qa.ask(table, question)
     frame = pictures.attention_frame(answer, words)
     assert frame["word"].tolist()[: len(words)] == words
-    assert pictures.attention_frame(answer, ["too", "short"])["word"].tolist()[0] == answer.trace["tokens"][0]
+    assert pictures.attention_frame(answer, ["too", "short"])["word"].tolist()[0] == answer.explanation.tokens[0]
 
 
 def test_every_chart_builds(answer):
-    words = [str(t) for t in answer.trace["tokens"]]
+    words = [str(t) for t in answer.explanation.tokens]
     for chart in (
         pictures.op_chart(answer),
         pictures.column_chart(answer),
@@ -127,10 +128,14 @@ def test_pictures_when_the_program_is_shorter_than_the_model_run():
     rows = np.zeros((2, 5), dtype=bool)
     rows[:, 0] = True
     answer = fake_answer(rows, ops=("first", "count"))
-    answer.trace["choices"] = [answer.trace["choices"][0]] * 3 + [answer.trace["choices"][1]]
-    answer.trace["ops"] = np.full((4, len(OPS)), 1 / len(OPS))
-    answer.trace["attention"] = np.full((4, 2), 0.5)
-    answer.trace["columns"] = [np.ones(1)] * 4
+    first, count = answer.explanation.choices
+    answer.explanation = Explanation(
+        choices=[first] * 3 + [count],
+        ops=np.full((4, len(OPS)), 1 / len(OPS)),
+        columns=[np.ones(1)] * 4,
+        attention=np.full((4, 2), 0.5),
+        tokens=["how", "many"],
+    )
     assert pictures.row_frame(answer)["step"].unique().tolist() == ["1. the first of them", "2. count the rows"]
     assert len(pictures.op_frame(answer)) == 4 * len(OPS)
     for chart in (pictures.op_chart(answer), pictures.row_chart(answer), pictures.attention_chart(answer)):
