@@ -56,16 +56,15 @@ from nprog.answers import lists_match
 from nprog.ops import by_name
 from nprog.program import Program, execute, validate
 from nprog.sql import (
-    SQL_FORMS,
     ColumnLayout,
     Layout,
-    _Context,
     _cte_prefix,
     _drop_if_exists,
     _id,
     _native_null_order,
     _table_ref,
     _text,
+    program_query,
     run_sql,
 )
 from nprog.tables import Column, Table
@@ -724,13 +723,8 @@ def to_portable_expression(program: Program, table: Table, user: UserTable) -> e
     while typed.lower() == user.name.lower():
         typed = "_" + typed
     prefix = _cte_prefix(user.name, len(program.steps))
-    ctes: list[tuple[str, exp.Select]] = [(typed, relation)]
-    source = None
-    for k, step in enumerate(program.steps[:-1], start=1):
-        ctes.append((f"{prefix}{k}", SQL_FORMS[step.op](step, _Context(lay, typed, source))))
-        source = ctes[-1][0]
-    query = SQL_FORMS[program.steps[-1].op](program.steps[-1], _Context(lay, typed, source))
-    for name, cte in ctes:
+    query, steps = program_query(program, table, lay, typed, prefix)
+    for name, cte in [(typed, relation), *steps]:
         query = query.with_(exp.TableAlias(this=_id(name)), as_=cte, copy=False)
     if user.dialect == "spark":
         _aggregates_ordered_by_alias(query)

@@ -429,23 +429,32 @@ def _cte_prefix(table_name: str, n_steps: int) -> str:
 def to_expression(program: Program, table: Table, table_name: str = "t") -> exp.Select:
     """The program as one sqlglot SELECT over the loaded table: a CTE per row step, then the answer."""
     validate(program, table)
-    lay = layout(table)
-    totals = tuple(int(r) for r in np.flatnonzero(totals_rows(table)))
     prefix = _cte_prefix(table_name, len(program.steps))
+    query, ctes = program_query(program, table, layout(table), table_name, prefix)
+    for name, cte in ctes:
+        query = query.with_(exp.TableAlias(this=_id(name)), as_=cte, copy=False)
+    return query
+
+
+def program_query(program: Program, table: Table, lay: Layout, relation: str,
+                  prefix: str) -> tuple[exp.Select, list[tuple[str, exp.Select]]]:
+    """(the answer's SELECT, the row steps' CTEs) over ``relation`` laid out as ``lay``: the one place the
+    steps are chained, for nprog's loader layout and the user's own table (:mod:`nprog.portable`) alike.
+
+    The first step starts from the data rows: a table's totals rows (:func:`nprog.ops.totals_rows`) are
+    left out unless a word step (select, contains) names them."""
+    totals = tuple(int(r) for r in np.flatnonzero(totals_rows(table)))
     ctes: list[tuple[str, exp.Select]] = []
     source = None
     for k, step in enumerate(program.steps[:-1], start=1):
-        ctx = _Context(lay, table_name, source, totals)
+        ctx = _Context(lay, relation, source, totals)
         query = SQL_FORMS[step.op](step, ctx)
         op = by_name(step.op)
         if op.static and not op.totals and totals:  # non-word static ops range over the data rows
             query = query.where(ctx.data())
         ctes.append((f"{prefix}{k}", query))
         source = ctes[-1][0]
-    query = SQL_FORMS[program.steps[-1].op](program.steps[-1], _Context(lay, table_name, source, totals))
-    for name, cte in ctes:
-        query = query.with_(exp.TableAlias(this=_id(name)), as_=cte, copy=False)
-    return query
+    return SQL_FORMS[program.steps[-1].op](program.steps[-1], _Context(lay, relation, source, totals)), ctes
 
 
 def to_sql(

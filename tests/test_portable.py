@@ -293,3 +293,22 @@ def test_a_word_match_the_sql_cannot_reproduce_is_refused():
     assert execute(program, cafes).answer == ["40"]  # nprog drops the accent
     with pytest.raises(ExportError, match="'Name'.*'cafe'"):
         to_portable_sql(program, cafes, "duckdb", "cafes")
+
+
+MEDALS_WITH_TOTAL = Table.from_dataframe(pd.DataFrame({
+    "Nation": ["Norway", "Germany", "Canada", "Total"],
+    "Gold": ["16", "12", "4", "32"],
+}), source="/data/medals.csv")  # fmt: skip
+
+
+@pytest.mark.parametrize("dialect", ["duckdb", "sqlite"])
+def test_totals_rows_stay_out_on_the_users_table_too(tmp_path, dialect):
+    conn = _user_table(tmp_path, MEDALS_WITH_TOTAL, dialect, "medals")
+    for program, expected in (
+        (Program([Step("argmax", "Gold"), Step("print", "Nation")]), ["Norway"]),
+        (Program([Step("geq", "Gold", 4.0), Step("count")]), ["3"]),
+        (Program([Step("reset"), Step("sum", "Gold")]), ["32"]),
+        (Program([Step("select", "Nation", values=["Total"]), Step("print", "Gold")]), ["32"]),  # when asked for
+    ):
+        assert execute(program, MEDALS_WITH_TOTAL).answer == expected
+        assert run_sql(conn, to_portable_sql(program, MEDALS_WITH_TOTAL, dialect, "medals")) == expected
