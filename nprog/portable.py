@@ -607,6 +607,37 @@ def _mfe_text_key(column: Column, source: exp.Column) -> exp.Expression:
                     default=text)
 
 
+def _norm_text(column: Column, source: exp.Column, words: list[str], counted: bool) -> exp.Expression:
+    """nprog's normalized text in SQL with regular expressions (DuckDB, PostgreSQL, Spark): lowercase, each
+    run of characters other than a-z and 0-9 one space, trimmed, NULL when empty.
+
+    For ASCII text this is nprog's normalization exactly; accented letters become spaces where nprog keeps
+    their base letters. So it is checked on every distinct cell: word matches must hit the same cells, and
+    most-frequent-entry must group the cells as nprog does; otherwise the export is refused.
+    """
+    ascii_lower = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
+    groups: dict[str, set[str]] = {}
+    for s, norm in dict(zip(column.strings.to_pylist(), column.norm.to_pylist(), strict=True)).items():
+        # LOWER differs between engines outside ASCII: both readings must agree with nprog
+        readings = {re.sub("[^a-z0-9]+", " ", low).strip() for low in (s.lower(), s.translate(ascii_lower))}
+        for w in words:
+            if any((f" {w} " in f" {shown} ") != (bool(norm) and f" {w} " in f" {norm} ") for shown in readings):
+                raise ExportError(f"column {column.name!r}: nprog's word match of {w!r} on the cell {s!r} "
+                                  "cannot be written in SQL exactly")
+        if counted:
+            if len(readings) > 1 or (not norm) != (readings == {""}):
+                raise ExportError(f"column {column.name!r}: SQL cannot group the cell {s!r} as nprog does")
+            if norm:
+                groups.setdefault(norm, set()).update(readings)
+    one_each = all(len(rs) == 1 for rs in groups.values())  # a norm reads as one SQL text …
+    distinct = len({r for rs in groups.values() for r in rs}) == len(groups)  # … and no two norms as the same
+    if not (one_each and distinct):
+        raise ExportError(f"column {column.name!r}: SQL cannot group its cells' texts as nprog does")
+    lowered = exp.Lower(this=_as_text(source))
+    spaced = exp.RegexpReplace(this=lowered, expression=exp.convert("[^a-z0-9]+"), replacement=exp.convert(" "))
+    return exp.Nullif(this=exp.Trim(this=spaced), expression=exp.convert(""))
+
+
 MAX_SQLITE_SEPARATORS = 40  # SQLite has no regular expressions: one nested REPLACE per separator character
 
 
@@ -683,20 +714,21 @@ def typed_relation(program: Program, table: Table, user: UserTable) -> tuple[exp
         shown = exp.Coalesce(this=_as_text(source), expressions=[exp.convert("")])
         selects.append(exp.alias_(shown, _id(text_name)))
         if column.kind == "text":
-            key = None
             steps = [s for s in program.steps if s.column == column.name]
-            worded = [s for s in steps if by_name(s.op).literal == "words"]
-            if any(s.op == "mfe" for s in steps):
-                if worded:
-                    raise ExportError(f"column {column.name!r}: a program that both counts its entries and matches "
-                                      "words in it has no single SQL key for it")
+            words = [w for s in steps if by_name(s.op).literal == "words" for w in s.values if isinstance(w, str) and w]
+            counted = any(s.op == "mfe" for s in steps)
+            key = word_key = None
+            if user.dialect != "sqlite" and (counted or words):  # one normalized text serves both
                 key = _free(f"{column.name}__norm", names)
-                selects.append(exp.alias_(_mfe_text_key(column, source), _id(key)))
-            elif worded:
-                key = _free(f"{column.name}__words", names)
-                words = [w for s in worded for w in s.values if isinstance(w, str) and w]
-                selects.append(exp.alias_(_word_text(column, source, words, user.dialect), _id(key)))
-            columns[column.name] = ColumnLayout(column.kind, None, text_name, key or text_name)
+                selects.append(exp.alias_(_norm_text(column, source, words, counted), _id(key)))
+            else:
+                if counted:
+                    key = _free(f"{column.name}__norm", names)
+                    selects.append(exp.alias_(_mfe_text_key(column, source), _id(key)))
+                if words:
+                    word_key = _free(f"{column.name}__words", names)
+                    selects.append(exp.alias_(_word_text(column, source, words, user.dialect), _id(word_key)))
+            columns[column.name] = ColumnLayout(column.kind, None, text_name, key or text_name, word_key)
         else:
             value = None
             if needs_value:

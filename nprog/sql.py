@@ -70,6 +70,7 @@ class ColumnLayout:
     value: str | None  # DOUBLE column of values (number/date); None for text columns
     text: str  # TEXT column of display strings (what print returns)
     key: str  # what most-frequent-entry groups by: the value column, or the normalized-text companion
+    words: str | None = None  # what word matches read, where not the key (SQL over the user's own table)
 
 
 @dataclass(frozen=True)
@@ -307,7 +308,8 @@ def _holds_word(step: Step, ctx: _Context) -> exp.Expression:
     words = list(dict.fromkeys(w for w in step.values if isinstance(w, str) and w))
     if ctx.value(step) is not None or not words:
         return exp.false()
-    norm = _col(ctx.layout.columns[step.column].key)
+    column = ctx.layout.columns[step.column]
+    norm = _col(column.words or column.key)
     padded = exp.DPipe(this=exp.DPipe(this=exp.convert(" "), expression=norm), expression=exp.convert(" "))
     hits = [exp.GT(this=exp.StrPosition(this=padded.copy(), substr=_text(f" {w} ")), expression=exp.convert(0))
             for w in words]  # fmt: skip

@@ -312,3 +312,22 @@ def test_totals_rows_stay_out_on_the_users_table_too(tmp_path, dialect):
     ):
         assert execute(program, MEDALS_WITH_TOTAL).answer == expected
         assert run_sql(conn, to_portable_sql(program, MEDALS_WITH_TOTAL, dialect, "medals")) == expected
+
+
+@pytest.mark.parametrize("dialect", ["duckdb", "sqlite"])
+def test_most_frequent_entry_and_word_match_on_one_column(tmp_path, dialect):
+    """The most frequent Fate counts "Scrapped" and "scrapped." as one entry, as nprog does, and a word
+    match reads the same column in the same program."""
+    fates = Table.from_dataframe(pd.DataFrame({
+        "Ship": ["Ajax", "Brave", "Comet", "Dart", "Eagle"],
+        "Fate": ["Scrapped", "Sunk", "scrapped.", "Sunk", "Scrapped"],
+    }))  # fmt: skip
+    conn = _user_table(tmp_path, fates, dialect, "fates")
+    program = Program([Step("mfe", "Fate"), Step("and_contains", "Fate", values=["scrapped"]), Step("print", "Ship")])
+    assert execute(program, fates).answer == ["Ajax", "Comet", "Eagle"]
+    try:
+        sql = to_portable_sql(program, fates, dialect, "fates")
+    except ExportError:
+        assert dialect == "sqlite"  # no regular expressions there: LOWER cannot merge "scrapped."
+        return
+    assert run_sql(conn, sql) == ["Ajax", "Comet", "Eagle"]
