@@ -366,11 +366,20 @@ def totals_rows(table) -> np.ndarray:
     superlatives, comparisons, counts and sums) but a word match ("total") can still select them.
     A table whose rows would mostly be such rows has none (those are data, not a summary)."""
     R = table.n_rows
+    # every executed program asks (beam candidates, confidence steps): kept on the table, keyed by the
+    # label columns themselves (Column compares by identity) so replaced columns are looked at again
+    key = (R, *table.columns[:TOTAL_LABEL_COLUMNS])
+    memo = getattr(table, "_totals_rows", None)
+    if memo is not None and memo[0] == key:
+        return memo[1]
     out = np.zeros(R, dtype=bool)
     labels = pa.array(TOTAL_LABELS, type=pa.string())
     for column in table.columns[:TOTAL_LABEL_COLUMNS]:
         out |= pc.is_in(column.norm, value_set=labels).to_numpy(zero_copy_only=False)
-    return out if out.sum() * 2 < R else np.zeros(R, dtype=bool)
+    out = out if out.sum() * 2 < R else np.zeros(R, dtype=bool)
+    out.flags.writeable = False  # shared by every caller
+    table._totals_rows = (key, out)
+    return out
 
 
 def data_rows(table) -> np.ndarray:
