@@ -14,6 +14,7 @@ never used, so it is not carried). The first step reads every row but the totals
 
 from __future__ import annotations
 
+import itertools
 import json
 import math
 import re
@@ -215,4 +216,5 @@ def execute(program: Program, table: Table) -> Result:
     idx = np.flatnonzero(rows)
     strings = table.columns[c].strings.take(idx).to_pylist() if len(idx) else []
     answer = list(dict.fromkeys(strings))  # de-duplicated, in row order
-    return Result(answer, history, [(int(r), c) for r in idx], op.aggregator, display=answer)
+    coordinates = list(zip(idx.tolist(), itertools.repeat(c)))  # (row, column) of Python ints; fast at 1M rows
+    return Result(answer, history, coordinates, op.aggregator, display=answer)
