@@ -22,6 +22,7 @@ from collections import Counter
 from dataclasses import asdict, dataclass, field
 
 import numpy as np
+import pyarrow.compute as pc
 
 from nprog.answers import format_number
 from nprog.ops import OP_INDEX, OPS, by_name, data_rows
@@ -214,7 +215,8 @@ def execute(program: Program, table: Table) -> Result:
         return Result([shown], history, [], op.aggregator, x, [f"{prefix}{shown}{suffix}"])
     c = table.names.index(final.column)
     idx = np.flatnonzero(rows)
-    strings = table.columns[c].strings.take(idx).to_pylist() if len(idx) else []
-    answer = list(dict.fromkeys(strings))  # de-duplicated, in row order
+    # de-duplicated, in row order: Arrow's unique keeps first appearances in order, without a Python
+    # string per selected row (a prefix of a program on a million-row table prints them all)
+    answer = pc.unique(table.columns[c].strings.take(idx)).to_pylist() if len(idx) else []
     coordinates = list(zip(idx.tolist(), itertools.repeat(c)))  # (row, column) of Python ints; fast at 1M rows
     return Result(answer, history, coordinates, op.aggregator, display=answer)
