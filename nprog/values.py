@@ -379,29 +379,30 @@ def _parse_python(w: str) -> tuple:
     return (number, year, month, day, loose, False)
 
 
-# Characters outside ASCII that may appear in a string the Python path takes: Latin letters, punctuation,
-# dashes, currency, superscripts and letterlike symbols, each kept only if it parses as in Arrow in the
-# contexts below. No control characters (\v, \x1c…: \s and strip() disagree there), no combining marks
-# (NFKC composes across characters), no Greek (lowercase has context).
-_PYTHON_PARSE_BLOCKS = ((0xA0, 0x250), (0x2010, 0x205F), (0x2070, 0x20A0), (0x20A0, 0x20C1), (0x2100, 0x2190),
-                        (0x2212, 0x2213), (0xFE63, 0xFE64), (0xFF0D, 0xFF0E))
-_SAFE_CONTEXTS = ("{}", "a{}b", "1{}2", "{}5", "5{}", "1998{}99", "march 3{} 2011", "12 {}", "({})", "3 {} (4)")
+# Characters that may appear in a string the Python path takes: ASCII (with \t \n \r \f), Latin letters,
+# IPA, Cyrillic, punctuation, dashes, currency, superscripts, letterlike symbols, kana, the BOM; each kept
+# only if _same_parse finds it cleaned (and read as a plain numeral) exactly as by Arrow. Combining marks
+# stay out (NFKC composes across characters), and Greek (its lowercase has context).
+_PYTHON_PARSE_BLOCKS = ((0x00, 0x80), (0xA0, 0x2B0), (0x400, 0x530), (0x2010, 0x205F), (0x2070, 0x20C1),
+                        (0x2100, 0x2190), (0x2212, 0x2213), (0x3000, 0x3100), (0xFE63, 0xFE64), (0xFEFF, 0xFF00),
+                        (0xFF0D, 0xFF0E))
+_SAFE_CONTEXTS = ("{}", "a{}b", "a{}", "{}a", " {} ", "1{}2", "5{}", "{}5", "1998{}99")
 
 
 @functools.cache
 def _same_parse() -> frozenset[str]:
-    """Printable ASCII, and the characters of _PYTHON_PARSE_BLOCKS that _parse_python parses exactly as
-    _parse_bulk in every context of _SAFE_CONTEXTS (one Arrow call, once per process)."""
+    """The characters of _PYTHON_PARSE_BLOCKS that _clean_python cleans exactly as clean() and _PY_PLAIN
+    and _PY_YEAR read as Arrow does, in every context of _SAFE_CONTEXTS (a few Arrow calls, once per
+    process). Every later regex runs on the cleaned text, where both engines agree (see _py)."""
     chars = [chr(c) for low, high in _PYTHON_PARSE_BLOCKS for c in range(low, high)]
     texts = [ctx.format(c) for c in chars for ctx in _SAFE_CONTEXTS]
-    arrow = _parse_bulk(pa.array(texts, type=pa.string()))
-    same = np.ones(len(texts), dtype=bool)
-    python = [_parse_python(t) for t in texts]
-    for k, field in enumerate(arrow):
-        mine = np.array([p[k] for p in python], dtype=field.dtype)
-        same &= (mine == field) | (np.isnan(mine) & np.isnan(field) if k < 5 else False)
+    arrow = pa.array(texts, type=pa.string())
+    same = np.array(clean(arrow).to_pylist(), dtype=object) == np.array([_clean_python(t) for t in texts], dtype=object)
+    for pattern, python in ((_PLAIN_RE, _PY_PLAIN), (r"^\s*[12]\d{3}\s*$", _PY_YEAR)):
+        mine = np.array([python.search(t) is not None for t in texts])
+        same &= pc.match_substring_regex(arrow, pattern).to_numpy(zero_copy_only=False) == mine
     same = same.reshape(len(chars), len(_SAFE_CONTEXTS)).all(axis=1)
-    return frozenset(c for c, ok in zip(chars, same, strict=True) if ok) | frozenset(map(chr, range(0x20, 0x7F)))
+    return frozenset(c for c, ok in zip(chars, same, strict=True) if ok)
 
 
 _PYTHON_PARSE_LIMIT = 600
@@ -409,8 +410,6 @@ _PYTHON_PARSE_LIMIT = 600
 
 def _python_safe(w: str) -> bool:
     """True when _parse_python gives _parse_bulk's result for w (its characters are all checked ones)."""
-    if w.isascii():
-        return w.isprintable()
     return _same_parse().issuperset(w)
 
 
