@@ -369,3 +369,16 @@ def test_totals_rows_of_long_and_typed_columns():
     for column in table.columns:
         every_cell |= pc.is_in(column.norm, value_set=labels).to_numpy(zero_copy_only=False)
     assert (every_cell == found).all()
+
+
+@pytest.mark.parametrize("rows", [5, 3_000])
+def test_print_answers_each_distinct_cell_once_in_row_order(rows):
+    """Few rows or many (the two ways execute de-duplicates): every distinct cell once, first appearances
+    in row order, and a coordinate per printed row."""
+    rng = np.random.default_rng(rows)
+    team = np.array(["Kenya", "Norway", "Japan", "Peru", "Chad"], dtype=object)[rng.integers(0, 5, rows)]
+    table = Table.from_dataframe(pd.DataFrame({"Team": team, "Points": rng.integers(0, 100, rows).astype(str)}))
+    result = execute(Program([Step("greater", "Points", 20.0), Step("print", "Team")]), table)
+    points = table.column("Points").value
+    assert result.answer == list(dict.fromkeys(team[points > 20]))
+    assert result.coordinates == [(int(r), 0) for r in np.flatnonzero(points > 20)]
