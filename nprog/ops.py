@@ -42,6 +42,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import torch
 
+from nprog.tables import _TypedColumn
+
 
 @dataclass
 class SoftInputs:
@@ -365,12 +367,28 @@ def totals_rows(table) -> np.ndarray:
     column's normalized text is such a label. They are kept out of the initial selection (so of
     superlatives, comparisons, counts and sums) but a word match ("total") can still select them.
     A table whose rows would mostly be such rows has none (those are data, not a summary)."""
+    return table.totals  # every executed program asks (beam candidates, confidence steps): made once per table
+
+
+def find_totals_rows(table) -> np.ndarray:
+    """What :func:`totals_rows` returns, computed (``Table.totals`` calls it once per table)."""
     R = table.n_rows
     out = np.zeros(R, dtype=bool)
     labels = pa.array(TOTAL_LABELS, type=pa.string())
     for column in table.columns[:TOTAL_LABEL_COLUMNS]:
-        out |= pc.is_in(column.norm, value_set=labels).to_numpy(zero_copy_only=False)
-    return out if out.sum() * 2 < R else np.zeros(R, dtype=bool)
+        if isinstance(column, _TypedColumn):  # numbers and dates from dtypes: numerals, ISO dates, never a label
+            continue
+        if "norm" not in column.__dict__ and column.levels is not None:
+            # a long column's distinct texts: look at those, not at a million cells' norms made for this
+            distinct, codes = column.levels
+            hit = pc.is_in(distinct, value_set=labels).to_numpy(zero_copy_only=False)
+            if hit.any():
+                out |= hit[codes]
+        else:
+            out |= pc.is_in(column.norm, value_set=labels).to_numpy(zero_copy_only=False)
+    out = out if out.sum() * 2 < R else np.zeros(R, dtype=bool)
+    out.flags.writeable = False  # shared by every caller
+    return out
 
 
 def data_rows(table) -> np.ndarray:

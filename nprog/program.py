@@ -14,6 +14,7 @@ never used, so it is not carried). The first step reads every row but the totals
 
 from __future__ import annotations
 
+import itertools
 import json
 import math
 import re
@@ -21,6 +22,7 @@ from collections import Counter
 from dataclasses import asdict, dataclass, field
 
 import numpy as np
+import pyarrow.compute as pc
 
 from nprog.answers import format_number
 from nprog.ops import OP_INDEX, OPS, by_name, data_rows
@@ -213,6 +215,15 @@ def execute(program: Program, table: Table) -> Result:
         return Result([shown], history, [], op.aggregator, x, [f"{prefix}{shown}{suffix}"])
     c = table.names.index(final.column)
     idx = np.flatnonzero(rows)
-    strings = table.columns[c].strings.take(idx).to_pylist() if len(idx) else []
-    answer = list(dict.fromkeys(strings))  # de-duplicated, in row order
-    return Result(answer, history, [(int(r), c) for r in idx], op.aggregator, display=answer)
+    # de-duplicated, in row order. Many rows: Arrow's unique (first appearances, in order), without a
+    # Python string per selected row (a prefix of a program on a million-row table prints them all);
+    # a few: dict.fromkeys, cheaper than one more Arrow call
+    cells = table.columns[c].strings.take(idx) if len(idx) else None
+    if cells is None:
+        answer = []
+    elif len(idx) > 1_000:
+        answer = pc.unique(cells).to_pylist()
+    else:
+        answer = list(dict.fromkeys(cells.to_pylist()))
+    coordinates = list(zip(idx.tolist(), itertools.repeat(c)))  # (row, column) of Python ints; fast at 1M rows
+    return Result(answer, history, coordinates, op.aggregator, display=answer)

@@ -582,6 +582,13 @@ class Table:
 
     # ---- derived once per table, on first use (kept with the table, not in a process-wide cache)
     @cached_property
+    def totals(self) -> np.ndarray:
+        """(R,) bool, read-only: the totals/summary rows ("Total", "All" …; :func:`nprog.ops.totals_rows`)."""
+        from nprog.ops import find_totals_rows  # ops reads tables: imported on first use
+
+        return find_totals_rows(self)
+
+    @cached_property
     def text_norm(self) -> pa.Array:
         """Normalized text of every cell of the text columns, column after column (one pyarrow array for
         the question features). Number and date cells are matched by value instead."""

@@ -39,7 +39,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from nprog.caches import PARSED_STRINGS
+from nprog.caches import PARSED_STRINGS, memoize
 
 MONTHS = {
     "january": 1, "february": 2, "march": 3, "april": 4, "may": 5, "june": 6, "july": 7,
@@ -291,6 +291,128 @@ def _parse_bulk(u: pa.Array) -> list[np.ndarray]:
     return [number, year, month, day, loose, missing]
 
 
+# ---- the same parser in Python's `re`, for the few distinct strings of a small table or a question
+# Each pyarrow kernel call costs ~40 µs of fixed overhead (about 90 of them per _parse_bulk call), which
+# for a 20-row table is most of its build. Python's `re` with re.ASCII reads \d, \s, \w and \b as RE2 does
+# (ASCII only); anchors agree because cleaned strings hold no newline. So once _clean_python gives Arrow's
+# cleaned text, every regex step gives Arrow's result: _python_safe admits only strings whose characters
+# clean (and parse) as Arrow does them, each checked against Arrow once per process (_same_parse), and
+# tests/test_values.py compares both paths on WTQ's cells and questions and on random strings.
+def _py(pattern: str | re.Pattern) -> re.Pattern:
+    return re.compile(pattern if isinstance(pattern, str) else pattern.pattern, re.ASCII)
+
+
+_PY_PLAIN, _PY_YEAR = _py(_PLAIN_RE), _py(r"^\s*[12]\d{3}\s*$")
+_PY_DASHES, _PY_FOOTNOTE, _PY_SPACES, _PY_ASIDE = _py(_DASHES), _py(_FOOTNOTE_RE), _py(r"\s+"), _py(ASIDE_RE)
+_PY_STARTS_NUMBER = _py(r"^(?:[-+$£€¥₹.]|us\$|rs)?\s*[-+$£€¥₹.]?\d")
+_PY_DATE_CANDIDATE = _py(rf"(?:{_MONTH_RE})|[-/]|(?:^|\D)\d{{4}}(?:\D|$)")
+_PY_NUMBER, _PY_TIME, _PY_RANGE, _PY_LOOSE = _py(NUMBER_RE), _py(TIME_RE), _py(RANGE_RE), _py(LOOSE_RE)
+_PY_DATES = [_py(p) for p in DATE_PATTERNS]
+_PY_WORDS = CARDINALS | ORDINALS
+_NAN = float("nan")
+
+
+def _float_py(text: str | None) -> float:
+    """_to_float for one captured group: thousands separators dropped; no group (None or "") → NaN."""
+    return float(text.replace(",", "").replace(" ", "")) if text else _NAN
+
+
+def _clean_python(w: str) -> str:
+    """clean() for one string: NFKC, lowercase, dashes, footnotes dropped, whitespace collapsed, trimmed."""
+    s = unicodedata.normalize("NFKC", w).lower()
+    s = _PY_FOOTNOTE.sub("", _PY_DASHES.sub("-", s))
+    return _PY_SPACES.sub(" ", s).strip()
+
+
+def _parse_python(w: str) -> tuple:
+    """The six parsed fields of one raw string, as _parse_bulk gives them (see _python_safe)."""
+    if _PY_PLAIN.search(w):
+        v = _float_py(w.strip())
+        return (v, v if _PY_YEAR.search(w) else _NAN, _NAN, _NAN, v, False)
+    whole = _clean_python(w)
+    if whole in MISSING_MARKERS:
+        return _NOTHING[:5] + (True,)
+    core = _PY_ASIDE.sub("", whole)
+    s = core or whole
+    number = float(_PY_WORDS.get(s.strip(" ."), _NAN))
+    if _PY_STARTS_NUMBER.search(s):
+        m = _PY_NUMBER.search(s)
+        value = _NAN
+        if m and m["num"]:
+            sign = -1.0 if m["sign"] == "-" else 1.0
+            value = sign * _float_py(m["num"]) * SCALES.get(m["scale"] or "", 1.0)
+        if value != value and (t := _PY_TIME.search(s)):
+            h = _float_py(t["h"])
+            value = float(np.nan_to_num(h)) * 3600.0 + _float_py(t["m"]) * 60.0 + _float_py(t["s"])
+        if value != value and (r := _PY_RANGE.search(s)):
+            value = _float_py(r["a"])
+        if number != number:
+            number = value
+    year = month = day = _NAN
+    if _PY_DATE_CANDIDATE.search(s):
+        for pattern in _PY_DATES:
+            g = pattern.search(s)
+            if not g:
+                continue
+            groups = g.groupdict()
+            y, d = _float_py(groups.get("y")), _float_py(groups.get("d"))
+            if "mon" in groups:
+                mo = float(MONTHS.get(groups["mon"] or "", _NAN))
+            elif "a" in groups:
+                a, b = _float_py(groups["a"]), _float_py(groups["b"])
+                mo, d = (b, a) if a > 12 else (a, b)
+            else:
+                mo = _float_py(groups.get("m"))
+            if "mon" in groups or "m" in groups or "a" in groups:
+                ok = 1 <= mo <= 12 and (d != d or 1 <= d <= 31)
+            else:
+                ok = 1000 <= y <= 2999
+            if ok:
+                year, month, day = y, mo, d
+                break
+    if month == month:
+        number = _NAN
+    loose = number
+    if number != number and (m := _PY_LOOSE.search(whole)):
+        loose = _float_py(m["num"])
+        loose = -loose if m["sign"] == "-" else loose
+    return (number, year, month, day, loose, False)
+
+
+# Characters that may appear in a string the Python path takes: ASCII (with \t \n \r \f), Latin letters,
+# IPA, Cyrillic, punctuation, dashes, currency, superscripts, letterlike symbols, kana, the BOM; each kept
+# only if _same_parse finds it cleaned (and read as a plain numeral) exactly as by Arrow. Combining marks
+# stay out (NFKC composes across characters), and Greek (its lowercase has context).
+_PYTHON_PARSE_BLOCKS = ((0x00, 0x80), (0xA0, 0x2B0), (0x400, 0x530), (0x2010, 0x205F), (0x2070, 0x20C1),
+                        (0x2100, 0x2190), (0x2212, 0x2213), (0x3000, 0x3100), (0xFE63, 0xFE64), (0xFEFF, 0xFF00),
+                        (0xFF0D, 0xFF0E))
+_SAFE_CONTEXTS = ("{}", "a{}b", "a{}", "{}a", " {} ", "1{}2", "5{}", "{}5", "1998{}99")
+
+
+@memoize(1)
+def _same_parse() -> frozenset[str]:
+    """The characters of _PYTHON_PARSE_BLOCKS that _clean_python cleans exactly as clean() and _PY_PLAIN
+    and _PY_YEAR read as Arrow does, in every context of _SAFE_CONTEXTS (a few Arrow calls, once per
+    process). Every later regex runs on the cleaned text, where both engines agree (see _py)."""
+    chars = [chr(c) for low, high in _PYTHON_PARSE_BLOCKS for c in range(low, high)]
+    texts = [ctx.format(c) for c in chars for ctx in _SAFE_CONTEXTS]
+    arrow = pa.array(texts, type=pa.string())
+    same = np.array(clean(arrow).to_pylist(), dtype=object) == np.array([_clean_python(t) for t in texts], dtype=object)
+    for pattern, python in ((_PLAIN_RE, _PY_PLAIN), (r"^\s*[12]\d{3}\s*$", _PY_YEAR)):
+        mine = np.array([python.search(t) is not None for t in texts])
+        same &= pc.match_substring_regex(arrow, pattern).to_numpy(zero_copy_only=False) == mine
+    same = same.reshape(len(chars), len(_SAFE_CONTEXTS)).all(axis=1)
+    return frozenset(c for c, ok in zip(chars, same, strict=True) if ok)
+
+
+_PYTHON_PARSE_LIMIT = 600
+
+
+def _python_safe(w: str) -> bool:
+    """True when _parse_python gives _parse_bulk's result for w (its characters are all checked ones)."""
+    return _same_parse().issuperset(w)
+
+
 def parse_strings(strings, distinct: bool = False) -> Parsed:
     """Parse any sequence of strings (list, array, Series); each distinct string is parsed once.
 
@@ -322,9 +444,15 @@ def parse_strings(strings, distinct: bool = False) -> Parsed:
             fresh = dict.fromkeys(words_only, _NOTHING)
             found.update(fresh)
             misses = [w for w in misses if found[w] is None]
-        if misses:
-            parsed = _parse_bulk(pa.array(misses, type=pa.string()))
-            fresh = {w: tuple(f[i] for f in parsed) for i, w in enumerate(misses)}
+        # a few hundred strings (a small table, a question): Python, no Arrow call; more: Arrow's bulk
+        # kernels (~4 µs a string against ~11 µs in Python, past their ~4 ms fixed cost)
+        small = len(misses) <= _PYTHON_PARSE_LIMIT
+        fresh = {w: _parse_python(w) for w in misses if small and _python_safe(w)}
+        rest = [w for w in misses if w not in fresh]
+        if rest:
+            parsed = _parse_bulk(pa.array(rest, type=pa.string()))
+            fresh.update((w, tuple(f[i] for f in parsed)) for i, w in enumerate(rest))
+        if fresh:
             found.update(fresh)
             PARSED_STRINGS.add(fresh)
         rows = [found[w] for w in words]

@@ -87,3 +87,30 @@ def test_pictures_are_made_on_first_use_and_match_the_trace(qa):
     assert chosen[-1] == answer.program.steps[-1].op  # simplifying never changes the answer step
     assert all(explanation.ops[t, c.op] == explanation.ops[t].max() for t, c in enumerate(explanation.choices))
     assert answer.explanation is explanation
+
+
+def test_the_pipeline_call_answers_wtq_dev_exactly_as_nprog_batch(shipped_model, wtq_dir):
+    """The pipeline call per table (each a DataFrame of strings, all its questions at once) and the batch
+    path (`nprog batch`: questions of many tables in batches of 64, tables read by nprog.wtq) give the same
+    answers and programs on the first 400 questions of WTQ dev, and confidences equal up to float32
+    rounding (a batch pads its questions and tables to other shapes)."""
+    from nprog import wtq
+    from nprog.evaluate import predict_stream
+    from nprog.tables import read_wtq_frame
+
+    model = TableQA.load(shipped_model, device="cpu")
+    examples = wtq.read_examples(wtq.split_path(wtq_dir, "dev"))[:400]
+    batch = {(p.example.context, p.example.question): p.answer
+             for p in predict_stream(model, wtq_dir, examples, batch_size=64, with_kind=False, score=False)}
+    by_table: dict[str, list[str]] = {}
+    for ex in examples:
+        by_table.setdefault(ex.context, []).append(ex.question)
+    compared = 0
+    for context, questions in by_table.items():
+        dicts = model(table=read_wtq_frame(wtq_dir / context), query=questions)
+        for q, d in zip(questions, dicts, strict=True):
+            a = batch[context, q]
+            assert (d["answer"], d["program"]) == (a.answer, str(a.program)), q
+            assert d["confidence"] == pytest.approx(a.confidence, abs=1e-5), q
+            compared += 1
+    assert compared == len(examples)

@@ -346,3 +346,39 @@ def test_decoded_steps_on_date_columns_are_marked():
             on_dates += step.on_date and step.op != "print"
         assert not re.search(r"\d\.\d", str(answer.program)), str(answer.program)
     assert on_dates >= 1  # the model did compare or select on the dates
+
+
+def test_totals_rows_of_long_and_typed_columns():
+    """A long text column is looked at through its distinct texts, a column typed from its dtype not at
+    all (its cells are numerals): the same rows as every cell's norm gives, and the same again from the
+    table's memo."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    from nprog.ops import TOTAL_LABELS, totals_rows
+
+    rows = 60_000  # past LARGE_TABLE_ROWS: the text column keeps (levels, codes)
+    team = np.array(["North", "South", "East"], dtype=object)[np.arange(rows) % 3]
+    team[[7, 59_999]] = ["Total", "Grand total"]
+    table = Table.from_dataframe(pd.DataFrame({"Rank": np.arange(rows, dtype=np.int64), "Team": team}))
+    assert table.columns[1].levels is not None and "norm" not in table.columns[1].__dict__
+    found = totals_rows(table)
+    assert np.flatnonzero(found).tolist() == [7, 59_999] and totals_rows(table) is found
+    labels = pa.array(TOTAL_LABELS, type=pa.string())
+    every_cell = np.zeros(rows, dtype=bool)
+    for column in table.columns:
+        every_cell |= pc.is_in(column.norm, value_set=labels).to_numpy(zero_copy_only=False)
+    assert (every_cell == found).all()
+
+
+@pytest.mark.parametrize("rows", [5, 3_000])
+def test_print_answers_each_distinct_cell_once_in_row_order(rows):
+    """Few rows or many (the two ways execute de-duplicates): every distinct cell once, first appearances
+    in row order, and a coordinate per printed row."""
+    rng = np.random.default_rng(rows)
+    team = np.array(["Kenya", "Norway", "Japan", "Peru", "Chad"], dtype=object)[rng.integers(0, 5, rows)]
+    table = Table.from_dataframe(pd.DataFrame({"Team": team, "Points": rng.integers(0, 100, rows).astype(str)}))
+    result = execute(Program([Step("greater", "Points", 20.0), Step("print", "Team")]), table)
+    points = table.column("Points").value
+    assert result.answer == list(dict.fromkeys(team[points > 20]))
+    assert result.coordinates == [(int(r), 0) for r in np.flatnonzero(points > 20)]

@@ -193,3 +193,50 @@ def test_words_with_nothing_to_parse_skip_the_parser_safely():
         np.testing.assert_array_equal(field, expected, err_msg=f"field {k}")
     for w in ["one", "One.", "first", "none", "N/A", "-", "", "one*", "seven [a]", "dozen."]:
         assert not values._nothing_to_parse(w), w  # number words, missing markers, footnotes: full parser
+
+
+def _python_and_arrow_agree(strings: list[str]) -> int:
+    """Parse every string the Python path takes both ways; the number of strings it took."""
+    from nprog import values
+
+    taken = [w for w in dict.fromkeys(strings) if values._python_safe(w)]
+    arrow = values._parse_bulk(pa.array(taken, type=pa.string()))
+    python = [values._parse_python(w) for w in taken]
+    for k, field in enumerate(arrow):
+        mine = np.array([p[k] for p in python], dtype=field.dtype)
+        same = (mine == field) | (np.isnan(mine) & np.isnan(field) if k < 5 else False)
+        wrong = [(taken[i], mine[i], field[i]) for i in np.flatnonzero(~same)[:5]]
+        assert not wrong, f"field {values._FIELDS[k]}: (string, python, arrow) {wrong}"
+    return len(taken)
+
+
+def test_small_inputs_parse_in_python_exactly_as_in_arrow():
+    """The Python parser for small inputs (no Arrow call per table) gives the Arrow path's six fields on
+    random strings of digits, separators, dashes, currency, footnote marks and Latin letters, and on the
+    rule table's examples; strings with other characters (\\v, combining marks, Greek, CJK …) keep Arrow."""
+    import random
+    import string
+
+    from nprog import values
+
+    rng = random.Random(7)
+    alphabet = string.printable + "–—−‐…½²³°º′″†‡§¶\xa0£€¥₹éüñÆøİı©®™ℓ№ⅷəжЁのー・\u3000\ufeff\x1c\x00"
+    alphabet += "0123456789" * 3 + "  ,.:-/()" * 2
+    words = ["".join(rng.choice(alphabet) for _ in range(rng.randint(0, 16))) for _ in range(40_000)]
+    words += [m for months in ("march 3, 2011", "3rd of March 2011", "Mar. 3 2011", "03/13/2011", "1998–99")
+              for m in (months, months.upper(), f"{months} (aged 3)", f"{months}[a]")]
+    words += ["1:23.45", "1:02:03", "-2–1", "5.2 million", "US$ 12", "Rs. 5", "22nd", "733 226", "12%", "two"]
+    assert _python_and_arrow_agree(words) > 20_000  # strings with \v (in string.printable) keep Arrow
+    for w in ["a\x0bb", "x\u0301", "ΟΔΟΣ", "İ", "日本"]:
+        assert not values._python_safe(w), w  # the parts where the two regex engines or Unicode tables differ
+
+
+def test_small_inputs_parse_in_python_exactly_as_in_arrow_on_wtq(wtq_dir):
+    """The same on every cell of WikiTableQuestions' tables and every token of its dev questions."""
+    strings = []
+    for path in sorted((wtq_dir / "csv").rglob("*.tsv")):
+        for line in path.read_text(errors="replace").splitlines():
+            strings += [c.replace("\\n", " ").replace("\\p", "|").replace("\\\\", "\\") for c in line.split("\t")]
+    for line in (wtq_dir / "data" / "random-split-1-dev.tsv").read_text().splitlines():
+        strings += line.split("\t")[1].split()
+    assert _python_and_arrow_agree(strings) > 100_000
