@@ -565,15 +565,26 @@ def default_table_name(table: Table) -> str:
 
 
 def _source_column(table: Table, name: str, dialect: str) -> str:
-    """The user's own name of a column; refused where the header does not name it alone."""
+    """The user's own name of a column; refused where the header does not name it alone.
+
+    A CSV loaded by DuckDB's ``read_csv`` names a column without a header ``column0``, ``column1`` …
+    (zero-padded to the width of the last index) and renames a repeated header ``x_1``, ``x_2`` … (case
+    folded); for DuckDB those are the names the SQL uses. Other engines' loaders differ: refused there.
+    """
     column = table.column(name)
     original = column.original_name
+    index = [c.name for c in table.columns].index(name)
+    if original == "" and dialect == "duckdb":
+        return f"column{index:0{len(str(table.n_columns - 1))}d}"
     if original.strip() == "" or "\x00" in original:
         raise ExportError(f"column {name!r}: the table gives it no header the SQL can refer to "
                           "(engines invent one of their own); name it in the table")
     same = [c.name for c in table.columns if c.original_name.lower() == original.lower()]
-    # a repeated header: CSV readers keep the first one's name and rename the others (DuckDB "x_1", pandas
-    # "x.1"); Spark renames them all
+    if len(same) > 1 and dialect == "duckdb":
+        k = same.index(name)
+        return original if k == 0 else f"{original}_{k}"
+    # a repeated header: CSV readers keep the first one's name and rename the others (pandas "x.1");
+    # Spark renames them all
     if len(same) > 1 and (same[0] != name or dialect == "spark"):
         raise ExportError(f"column {name!r}: the header {original!r} names {len(same)} columns "
                           f"({', '.join(repr(s) for s in same)}); rename them in the table")
