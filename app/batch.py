@@ -59,7 +59,9 @@ def _resume_point(sink, out: Path, examples, UserError) -> int:
     if HEADER.encode().startswith(raw):  # empty, or killed while writing the header
         sink.truncate(0)
         return 0
-    not_ours = f"--out {out}: not an unfinished nprog batch run of this question file; refusing to resume onto it"
+    not_ours = (
+        f"--out {out}: not an unfinished nprog batch run of this question file; refusing to resume onto it"
+    )
     whole = raw[: raw.rfind(b"\n") + 1]  # the complete lines; a torn tail may end inside a character
     try:
         text = whole.decode("utf-8")
@@ -90,7 +92,9 @@ def _sql_text(answer, dialect: str | None, table_name: str, order_by: str | None
         return f"-- no SQL: {e}"
 
 
-def _rows(qa, root: Path, examples, batch_size: int, dialect: str | None, check_sql, order_by: str | None = None):
+def _rows(
+    qa, root: Path, examples, batch_size: int, dialect: str | None, check_sql, order_by: str | None = None
+):
     """(prediction row, answered, correct, sql check, error) for each example, in input order.
 
     The sql check is 1/0 (agrees) for ``check_sql == "nprog"``, and "agree", "refused" or "wrong" for
@@ -129,20 +133,35 @@ def _rows(qa, root: Path, examples, batch_size: int, dialect: str | None, check_
 _WORKER: dict = {}
 
 
-def _worker_init(model: str | None, device: str, root: str, batch_size: int, dialect, check_sql,
-                 order_by: str | None = None) -> None:
+def _worker_init(
+    model: str | None,
+    device: str,
+    root: str,
+    batch_size: int,
+    dialect,
+    check_sql,
+    order_by: str | None = None,
+) -> None:
     import torch
 
     from nprog.qa import TableQA
 
     torch.set_num_threads(1)  # one core per worker: the processes are the parallelism
-    _WORKER.update(qa=TableQA.load(model, device=device), root=Path(root), batch_size=batch_size,
-                   dialect=dialect, check_sql=check_sql, order_by=order_by)
+    _WORKER.update(
+        qa=TableQA.load(model, device=device),
+        root=Path(root),
+        batch_size=batch_size,
+        dialect=dialect,
+        check_sql=check_sql,
+        order_by=order_by,
+    )
 
 
 def _worker_chunk(examples) -> list:
     w = _WORKER
-    return list(_rows(w["qa"], w["root"], examples, w["batch_size"], w["dialect"], w["check_sql"], w["order_by"]))
+    return list(
+        _rows(w["qa"], w["root"], examples, w["batch_size"], w["dialect"], w["check_sql"], w["order_by"])
+    )
 
 
 def _chunks(examples: list, size: int):
@@ -151,8 +170,17 @@ def _chunks(examples: list, size: int):
         yield examples[i : i + size]
 
 
-def parallel_rows(examples: list, root: Path, model: str | None, device: str, batch_size: int, workers: int,
-                  dialect: str | None = None, check_sql=None, order_by: str | None = None):
+def parallel_rows(
+    examples: list,
+    root: Path,
+    model: str | None,
+    device: str,
+    batch_size: int,
+    workers: int,
+    dialect: str | None = None,
+    check_sql=None,
+    order_by: str | None = None,
+):
     """Like :func:`_rows`, answered by `workers` spawned processes (each loads the model once and takes
     contiguous chunks); rows come back in input order. Used by ``nprog batch --workers`` and the bench."""
     import multiprocessing as mp
@@ -224,8 +252,17 @@ def run_batch(args, load_qa, UserError) -> int:
     try:
         if workers > 1 and len(todo) > args.batch_size:
             del qa  # each worker loads its own copy
-            stream = parallel_rows(todo, root, args.model, args.device, args.batch_size, workers, dialect,
-                                   args.check_sql, order_by)
+            stream = parallel_rows(
+                todo,
+                root,
+                args.model,
+                args.device,
+                args.batch_size,
+                workers,
+                dialect,
+                args.check_sql,
+                order_by,
+            )
         else:
             stream = _rows(qa, root, todo, args.batch_size, dialect, args.check_sql, order_by)
         with tqdm(total=len(todo), file=sys.stderr, desc="batch", mininterval=1) as bar:
@@ -247,7 +284,10 @@ def run_batch(args, load_qa, UserError) -> int:
     if errors:
         print(f"{errors} of {n} questions could not be answered (see the program column)", file=sys.stderr)
     if out_path:
-        print(f"wrote {n} predictions to {out_path}" + (f" ({kept} kept from the interrupted run)" if kept else ""))
+        print(
+            f"wrote {n} predictions to {out_path}"
+            + (f" ({kept} kept from the interrupted run)" if kept else "")
+        )
     if args.check_sql == "portable":
         from nprog.portable import agreement_line
 

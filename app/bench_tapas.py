@@ -93,7 +93,11 @@ def model_label(config) -> str:
     import transformers
 
     base = (config.num_hidden_layers, config.hidden_size, config.num_attention_heads) == (12, 768, 12)
-    size = "TAPAS-base-sized" if base else f"TAPAS ({config.num_hidden_layers} layers, hidden {config.hidden_size})"
+    size = (
+        "TAPAS-base-sized"
+        if base
+        else f"TAPAS ({config.num_hidden_layers} layers, hidden {config.hidden_size})"
+    )
     return f"{size} (random init, transformers {transformers.__version__})"
 
 
@@ -243,8 +247,14 @@ def tapas_latency(tokenizer, model, df: pd.DataFrame, repeats: int = 30, warmup:
     return float(p50), float(p95), kept, rows_kept
 
 
-def bench_tapas(data_dir: Path, n_questions: int = 256, sizes=(1, 16, 64), config=None,
-                budget_s: float = 120.0, latency_repeats: int = 30) -> list[tuple[str, str]]:
+def bench_tapas(
+    data_dir: Path,
+    n_questions: int = 256,
+    sizes=(1, 16, 64),
+    config=None,
+    budget_s: float = 120.0,
+    latency_repeats: int = 30,
+) -> list[tuple[str, str]]:
     """Rows for ``nprog bench``: parameter count, WTQ dev questions/s at each batch size, ask latency.
 
     Each batch size answers the first ``n_questions`` dev questions, or as many whole batches (at least one)
@@ -258,29 +268,47 @@ def bench_tapas(data_dir: Path, n_questions: int = 256, sizes=(1, 16, 64), confi
     config = config or tapas_config()
     label = model_label(config)
     examples = wtq.read_examples(wtq.split_path(data_dir, "dev"))
-    tables = [frame_of(wtq.load_table(data_dir, c, cache=False)) for c in sorted({e.context for e in examples})]
+    tables = [
+        frame_of(wtq.load_table(data_dir, c, cache=False)) for c in sorted({e.context for e in examples})
+    ]
     corpus = [e.question for e in examples] + [t for df in tables for t in frame_texts(df)]
     model = make_model(config)
     n_params = sum(p.numel() for p in model.parameters())
-    rows = [(f"{label} parameters",
-             f"{n_params / 1e6:.1f} M ({config.num_hidden_layers} layers, hidden {config.hidden_size}, "
-             f"inputs up to {MAX_LENGTH} tokens)")]
+    rows = [
+        (
+            f"{label} parameters",
+            f"{n_params / 1e6:.1f} M ({config.num_hidden_layers} layers, hidden {config.hidden_size}, "
+            f"inputs up to {MAX_LENGTH} tokens)",
+        )
+    ]
     with tempfile.TemporaryDirectory(prefix="nprog-tapas-vocab-") as tmp:
         tokenizer = make_tokenizer(build_vocab(corpus, tmp, config.vocab_size), config)
     synthetic = synthetic_frame(50).astype(str).astype(object)
     answer(tokenizer, model, [(synthetic, LATENCY_QUESTIONS[0])])  # first-call allocations, not timed
     for bs in sizes:
-        done, dt, cut_tables, n_tables, cut_questions = tapas_throughput(tokenizer, model, data_dir, n_questions,
-                                                                         bs, budget_s)
+        done, dt, cut_tables, n_tables, cut_questions = tapas_throughput(
+            tokenizer, model, data_dir, n_questions, bs, budget_s
+        )
         asked = min(n_questions, len(examples))
         note = "" if done >= asked else f"; the first {done} of {asked}, to stay in a {budget_s:.0f} s budget"
-        rows.append((f"{label} WTQ dev end to end, batch {bs}",
-                     f"{done / dt:.2f} questions/s ({done} in {dt:.1f} s; {cut_tables} of {n_tables} tables "
-                     f"({cut_questions} questions) truncated to {MAX_LENGTH} tokens{note})"))
+        rows.append(
+            (
+                f"{label} WTQ dev end to end, batch {bs}",
+                f"{done / dt:.2f} questions/s ({done} in {dt:.1f} s; {cut_tables} of {n_tables} tables "
+                f"({cut_questions} questions) truncated to {MAX_LENGTH} tokens{note})",
+            )
+        )
     p50, p95, kept, rows_kept = tapas_latency(tokenizer, model, synthetic, repeats=latency_repeats)
     full = table_token_count(tokenizer, synthetic)
-    fit = (f"the whole table ({full} tokens) fits" if kept >= full else
-           f"{kept} of the table's {full} tokens ({rows_kept} of 50 rows) fit in {MAX_LENGTH}")
-    rows.append((f"{label} ask latency, 50-row table, warm",
-                 f"p50 {p50:.1f} ms, p95 {p95:.1f} ms ({latency_repeats} calls; {fit})"))
+    fit = (
+        f"the whole table ({full} tokens) fits"
+        if kept >= full
+        else f"{kept} of the table's {full} tokens ({rows_kept} of 50 rows) fit in {MAX_LENGTH}"
+    )
+    rows.append(
+        (
+            f"{label} ask latency, 50-row table, warm",
+            f"p50 {p50:.1f} ms, p95 {p95:.1f} ms ({latency_repeats} calls; {fit})",
+        )
+    )
     return rows

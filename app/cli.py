@@ -49,36 +49,69 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     p = sub.add_parser("ask", help="answer questions about a table (CSV or a database table)")
-    p.add_argument("question", nargs="+",
-                   help="the question, in English; several are answered in one batch, and - reads more from stdin, one per line")
+    p.add_argument(
+        "question",
+        nargs="+",
+        help="the question, in English; several are answered in one batch, and - reads more from stdin, one per line",
+    )
     src = p.add_mutually_exclusive_group(required=True)
     src.add_argument("--table", help="a CSV file")
     src.add_argument("--db", help="a DuckDB (.duckdb) or SQLite (.sqlite/.db) file; use with --table-name")
     p.add_argument("--table-name", help="the table to read from --db")
-    p.add_argument("--sql", metavar="DIALECT",
-                   help="also print the program as SQL over your own table: duckdb, sqlite, postgres or spark")
-    p.add_argument("--order-by", metavar="COLUMN",
-                   help="the column that holds the table's row order (PostgreSQL and Spark tables have none)")
-    p.add_argument("--layout", choices=["user", "nprog"], default="user",
-                   help="user: SQL over the table as you have it (default); nprog: over nprog.sql.load_into's layout")
-    p.add_argument("--json", action="store_true", help="print a JSON object (answer, coordinates, cells, aggregator, program, sql)")
+    p.add_argument(
+        "--sql",
+        metavar="DIALECT",
+        help="also print the program as SQL over your own table: duckdb, sqlite, postgres or spark",
+    )
+    p.add_argument(
+        "--order-by",
+        metavar="COLUMN",
+        help="the column that holds the table's row order (PostgreSQL and Spark tables have none)",
+    )
+    p.add_argument(
+        "--layout",
+        choices=["user", "nprog"],
+        default="user",
+        help="user: SQL over the table as you have it (default); nprog: over nprog.sql.load_into's layout",
+    )
+    p.add_argument(
+        "--json",
+        action="store_true",
+        help="print a JSON object (answer, coordinates, cells, aggregator, program, sql)",
+    )
     _add_model(p)
 
-    p = sub.add_parser("batch", help="answer a WTQ-format TSV of questions (id, utterance, context[, targetValue])")
+    p = sub.add_parser(
+        "batch", help="answer a WTQ-format TSV of questions (id, utterance, context[, targetValue])"
+    )
     p.add_argument("questions", help="TSV file with columns id, utterance, context[, targetValue]")
     p.add_argument("--tables-root", required=True, help="directory the context paths are relative to")
-    p.add_argument("--out", help="prediction TSV to write (id, answer, program, sql); default: stdout is not used")
+    p.add_argument(
+        "--out", help="prediction TSV to write (id, answer, program, sql); default: stdout is not used"
+    )
     p.add_argument("--sql", metavar="DIALECT", default="duckdb", help="SQL dialect written per prediction")
-    p.add_argument("--check-sql", nargs="?", const="nprog", choices=["nprog", "portable"],
-                   help="nprog: run each program's SQL on DuckDB over nprog's loaded layout; portable: run the --sql "
-                        "dialect's SQL over the table as that engine's own CSV reader loads it (PostgreSQL: "
-                        "$NPROG_PG_DSN) and report agreement, refusals and wrong answers")
-    p.add_argument("--order-by", metavar="COLUMN",
-                   help="with --check-sql portable: the loaded table gets this order column and the SQL uses it")
+    p.add_argument(
+        "--check-sql",
+        nargs="?",
+        const="nprog",
+        choices=["nprog", "portable"],
+        help="nprog: run each program's SQL on DuckDB over nprog's loaded layout; portable: run the --sql "
+        "dialect's SQL over the table as that engine's own CSV reader loads it (PostgreSQL: "
+        "$NPROG_PG_DSN) and report agreement, refusals and wrong answers",
+    )
+    p.add_argument(
+        "--order-by",
+        metavar="COLUMN",
+        help="with --check-sql portable: the loaded table gets this order column and the SQL uses it",
+    )
     p.add_argument("--batch-size", type=int, default=64)
     p.add_argument("--resume", action="store_true", help="continue an interrupted run of the same --out")
-    p.add_argument("--workers", type=int, default=1,
-                   help="processes answering chunks of questions in parallel (one core each); output order is kept")
+    p.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        help="processes answering chunks of questions in parallel (one core each); output order is kept",
+    )
     _add_model(p)
 
     p = sub.add_parser("evaluate", help="official-style accuracy on a WTQ split (all examples)")
@@ -87,15 +120,22 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--batch-size", type=int, default=64)
     p.add_argument("--errors", metavar="FILE", help="write the wrong predictions to this TSV")
     p.add_argument("--record", action="store_true", help="store the figures in the model's card.json")
-    p.add_argument("--shuffle-check", action="store_true",
-                   help="also: share of answers to questions naming no row order unchanged under 3 row shuffles")
+    p.add_argument(
+        "--shuffle-check",
+        action="store_true",
+        help="also: share of answers to questions naming no row order unchanged under 3 row shuffles",
+    )
     _add_model(p)
 
-    p = sub.add_parser("calibrate", help="fit a model's confidence calibration on a WTQ split; store it in its card")
+    p = sub.add_parser(
+        "calibrate", help="fit a model's confidence calibration on a WTQ split; store it in its card"
+    )
     p.add_argument("--data-dir", default=_default_data_dir(), help="WTQ directory (default $NPROG_WTQ_DIR)")
     p.add_argument("--split", default="dev", help="the split to fit on (default dev; never the test split)")
     p.add_argument("--batch-size", type=int, default=64)
-    p.add_argument("--threshold", type=float, help="calibrated confidence below which an answer is a guess (0.5)")
+    p.add_argument(
+        "--threshold", type=float, help="calibrated confidence below which an answer is a guess (0.5)"
+    )
     p.add_argument("--dry-run", action="store_true", help="print the figures, leave the card alone")
     _add_model(p)
 
@@ -110,7 +150,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("bench", help="throughput, latency and table-size scaling")
     p.add_argument("--data-dir", default=_default_data_dir())
-    p.add_argument("--only", choices=["tables", "latency", "throughput", "api", "scaling", "startup", "train", "tapas"], help="run one part only")
+    p.add_argument(
+        "--only",
+        choices=["tables", "latency", "throughput", "api", "scaling", "startup", "train", "tapas"],
+        help="run one part only",
+    )
     _add_model(p)
 
     p = sub.add_parser("ui", help="start the Streamlit app")
@@ -156,7 +200,9 @@ def _questions(args) -> list[str]:
             questions.append(q)
             continue
         try:
-            lines = sys.stdin.read().split("\n")  # not splitlines(): U+2028, NEL and form feed stay in a question
+            lines = sys.stdin.read().split(
+                "\n"
+            )  # not splitlines(): U+2028, NEL and form feed stay in a question
         except UnicodeDecodeError as e:
             raise UserError(f"stdin: the questions are not UTF-8 text ({e.reason})") from None
         read = [line.removesuffix("\r") for line in lines if line.strip()]
@@ -198,7 +244,11 @@ def cmd_ask(args) -> int:
     for n, (question, answer) in enumerate(zip(questions, answers, strict=True)):
         if args.json:  # one object per line (JSON lines) when there are several
             data = answer.to_dict(dialect or "duckdb")
-            print(json.dumps(data if len(questions) == 1 else {"question": question, **data}, ensure_ascii=False))
+            print(
+                json.dumps(
+                    data if len(questions) == 1 else {"question": question, **data}, ensure_ascii=False
+                )
+            )
             continue
         if len(questions) > 1:
             print(("\n" if n else "") + _safe(f"Q: {question}", one_line=True))
@@ -207,13 +257,26 @@ def cmd_ask(args) -> int:
             from nprog.portable import ExportError
 
             try:
-                print(_safe(answer.sql(dialect, args.table_name if args.db else None, args.order_by, layout=args.layout)))
+                print(
+                    _safe(
+                        answer.sql(
+                            dialect, args.table_name if args.db else None, args.order_by, layout=args.layout
+                        )
+                    )
+                )
             except ExportError as e:  # the answer stands; say why there is no SQL for it
-                print(f"nprog: no {dialect} SQL for this program: {_safe(str(e), one_line=True)}", file=sys.stderr)
+                print(
+                    f"nprog: no {dialect} SQL for this program: {_safe(str(e), one_line=True)}",
+                    file=sys.stderr,
+                )
             except ValueError as e:  # a dialect sqlglot does not know
                 raise UserError(f"--sql {dialect}: {e}") from None
         display = answer.display or answer.answer  # a computed number with its column's unit
-        shown = _safe(", ".join(display), one_line=True) if display else "(no answer: the program selected no cells)"
+        shown = (
+            _safe(", ".join(display), one_line=True)
+            if display
+            else "(no answer: the program selected no cells)"
+        )
         guess = "" if answer.confident else "  [low confidence — this is a guess]"
         print(f"answer: {shown} (confidence {answer.confidence:.2f}){guess}")
     return 0
@@ -239,23 +302,32 @@ def cmd_evaluate(args) -> int:
                 if not p.correct:
                     pred = "|".join(p.answer.answer) if p.answer else f"ERROR: {p.error}"
                     prog = str(p.answer.program).replace("\n", " ; ") if p.answer else ""
-                    f.write(f"{p.example.id}\t{p.example.question}\t{'|'.join(p.example.answers)}\t{pred}\t{prog}\n")
+                    f.write(
+                        f"{p.example.id}\t{p.example.question}\t{'|'.join(p.example.answers)}\t{pred}\t{prog}\n"
+                    )
     if args.record:
         from nprog.checkpoint import DEFAULT_MODEL, record_in_card
 
         name = {"dev": "dev", "test": "test"}.get(args.split, args.split)
-        record_in_card(Path(args.model) if args.model else DEFAULT_MODEL, {
-            f"{name}_accuracy": round(report.accuracy, 4),
-            f"{name}_examples": report.n,
-            f"{name}_by_answer_type": {k: {"correct": r, "total": t} for k, (r, t) in report.by_kind().items()},
-        })
+        record_in_card(
+            Path(args.model) if args.model else DEFAULT_MODEL,
+            {
+                f"{name}_accuracy": round(report.accuracy, 4),
+                f"{name}_examples": report.n,
+                f"{name}_by_answer_type": {
+                    k: {"correct": r, "total": t} for k, (r, t) in report.by_kind().items()
+                },
+            },
+        )
     if args.shuffle_check:
         from nprog.evaluate import shuffle_invariance
 
         with tqdm(file=sys.stderr, desc="shuffle check (order-free questions)", mininterval=1) as bar:
             shuffled = shuffle_invariance(qa, root, examples, progress=bar.update)
-        print(f"row-shuffle invariance: {shuffled.fraction:.3f} ({shuffled.unchanged}/{shuffled.order_free} answers "
-              f"to questions naming no row order unchanged under {shuffled.shuffles} shuffles)")
+        print(
+            f"row-shuffle invariance: {shuffled.fraction:.3f} ({shuffled.unchanged}/{shuffled.order_free} answers "
+            f"to questions naming no row order unchanged under {shuffled.shuffles} shuffles)"
+        )
     print(f"accuracy: {report.accuracy:.3f} ({report.correct}/{report.n})")
     return 0
 
@@ -348,7 +420,15 @@ def cmd_ui(args) -> int:
     from nprog import layout
 
     root = layout.UI_DIR  # .streamlit/config.toml is read from the working dir
-    cmd = [sys.executable, "-m", "streamlit", "run", str(root / "streamlit_app.py"), "--server.port", str(args.port)]
+    cmd = [
+        sys.executable,
+        "-m",
+        "streamlit",
+        "run",
+        str(root / "streamlit_app.py"),
+        "--server.port",
+        str(args.port),
+    ]
     return subprocess.call(cmd, cwd=root)
 
 
@@ -385,7 +465,10 @@ def main(argv: list[str] | None = None) -> int:
     except Exception as e:  # a bug, not a user error: say so in one line unless --debug
         if args.debug:
             raise
-        print(f"nprog: internal error: {type(e).__name__}: {_safe(str(e), one_line=True)} (run with --debug for details)", file=sys.stderr)
+        print(
+            f"nprog: internal error: {type(e).__name__}: {_safe(str(e), one_line=True)} (run with --debug for details)",
+            file=sys.stderr,
+        )
         return 1
 
 

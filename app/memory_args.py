@@ -7,16 +7,16 @@ import argparse
 
 # memory.tasks.TASKS' names, spelled out here to keep torch out of the parser (tests/test_cli.py checks them)
 TASK_NAMES = ("copy", "repeat-copy", "parity", "dates", "reverse")
-DESCRIPTION = "`nprog memory train|eval TASK`: train, evaluate and draw the augmented-RNN task models of `memory/`."
+DESCRIPTION = (
+    "`nprog memory train|eval TASK`: train, evaluate and draw the augmented-RNN task models of `memory/`."
+)
 DEFAULT_EVAL_SEED = 1234  # different from every training seed used, so evaluation sequences are fresh
 
 
 def add_memory_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
     """Registers `memory train|eval TASK` on the caller's subparsers (app/cli.py or `main` below)."""
     names = ", ".join(TASK_NAMES)
-    parser = subparsers.add_parser(
-        "memory", help="NTM, ACT and attention tasks", description=DESCRIPTION
-    )
+    parser = subparsers.add_parser("memory", help="NTM, ACT and attention tasks", description=DESCRIPTION)
     commands = parser.add_subparsers(dest="memory_command", required=True)
 
     train_parser = commands.add_parser("train", help="train a task's model and write its checkpoint")

@@ -48,23 +48,38 @@ def program_labels(answer) -> list[str]:
 
 def _y(labels: list[str], limit: int = 160) -> alt.Y:
     return alt.Y(
-        "step:N", sort=labels, scale=alt.Scale(domain=labels), title=None, axis=alt.Axis(labelLimit=limit, labelOverlap=False)
+        "step:N",
+        sort=labels,
+        scale=alt.Scale(domain=labels),
+        title=None,
+        axis=alt.Axis(labelLimit=limit, labelOverlap=False),
     )
 
 
-def _positional_x(field: str, labels: list[str], title: str | None, angle: int = 0, gaps: bool = True) -> alt.X:
+def _positional_x(
+    field: str, labels: list[str], title: str | None, angle: int = 0, gaps: bool = True
+) -> alt.X:
     """An x axis over positions 0…n−1 that shows ``labels`` (which may repeat, like 'the' twice)."""
     expr = f"{json.dumps(labels, ensure_ascii=False)}[datum.value]"
     return alt.X(
         f"{field}:O",
         title=title,
-        scale=alt.Scale(domain=list(range(len(labels))), **({} if gaps else {"paddingInner": 0, "paddingOuter": 0})),
+        scale=alt.Scale(
+            domain=list(range(len(labels))), **({} if gaps else {"paddingInner": 0, "paddingOuter": 0})
+        ),
         axis=alt.Axis(labelExpr=expr, labelAngle=angle, labelLimit=140, labelOverlap=False, orient="top"),
     )
 
 
 def _heatmap(
-    frame: pd.DataFrame, x: alt.X, labels: list[str], value: str, title: str, tooltip: list, domain=None, extra=()
+    frame: pd.DataFrame,
+    x: alt.X,
+    labels: list[str],
+    value: str,
+    title: str,
+    tooltip: list,
+    domain=None,
+    extra=(),
 ) -> alt.LayerChart:
     """Cells coloured by ``value``, the chosen ones outlined; ``extra`` layers are drawn on top."""
     base = alt.Chart(frame)
@@ -133,7 +148,15 @@ def column_frame(answer) -> pd.DataFrame:
         if not choice.operation.column:
             continue
         for c, name in enumerate(names):
-            records.append({"step": labels[t], "column": name, "pos": c, "p": float(probs[c]), "chosen": c == choice.column})
+            records.append(
+                {
+                    "step": labels[t],
+                    "column": name,
+                    "pos": c,
+                    "p": float(probs[c]),
+                    "chosen": c == choice.column,
+                }
+            )
     return pd.DataFrame(records, columns=["step", "column", "pos", "p", "chosen"])
 
 
@@ -141,8 +164,14 @@ def column_chart(answer) -> alt.LayerChart:
     frame = column_frame(answer)
     labels = step_labels(answer)
     x = _positional_x("pos", answer.table.names, None, angle=0 if len(answer.table.names) <= 8 else -30)
-    tooltip = [alt.Tooltip("step:N"), alt.Tooltip("column:N"), alt.Tooltip("p:Q", title="probability", format=".1%")]
-    no_column = [lab for lab, c in zip(labels, answer.explanation.choices, strict=True) if not c.operation.column]
+    tooltip = [
+        alt.Tooltip("step:N"),
+        alt.Tooltip("column:N"),
+        alt.Tooltip("p:Q", title="probability", format=".1%"),
+    ]
+    no_column = [
+        lab for lab, c in zip(labels, answer.explanation.choices, strict=True) if not c.operation.column
+    ]
     note = (
         alt.Chart(pd.DataFrame({"step": no_column, "note": "this operation reads no column"}))
         .mark_text(align="left", baseline="middle", color="#9ca3af", fontStyle="italic")
@@ -189,7 +218,9 @@ def row_frame(answer, max_columns: int = MAX_ROW_CELLS) -> pd.DataFrame:
             "pos": list(range(n_bins)) * T,
             "rows": spans * T,
             "share": (selected / counts).reshape(-1),
-            "selected": [f"{int(s)} of {n}" for s, n in zip(selected.reshape(-1), np.tile(counts, T), strict=True)],
+            "selected": [
+                f"{int(s)} of {n}" for s, n in zip(selected.reshape(-1), np.tile(counts, T), strict=True)
+            ],
             "name": names * T,
         }
     )

@@ -26,7 +26,9 @@ from nprog.ops import OPS
 from nprog.qa import Answer, QuestionError, TableQA
 from nprog.tables import Table, TableError
 
-STYLE_CELL_LIMIT = 20_000  # cells; styling costs ~20 µs a cell on every rerun, so larger tables style only the used rows
+STYLE_CELL_LIMIT = (
+    20_000  # cells; styling costs ~20 µs a cell on every rerun, so larger tables style only the used rows
+)
 ROWS_SHOWN_LARGE = 1_000
 STYLE_COLUMN_LIMIT = 200  # pandas' Styler slows down faster than the column count (10,000 columns: minutes)
 HIGHLIGHT_CELL = "background-color: #fde68a; font-weight: 600; color: #111827"
@@ -142,20 +144,29 @@ def sidebar_source() -> Source | None:
         if not names:
             sb.warning("No sample tables found in data/samples.")
             return None
-        name = sb.selectbox("Sample table", names, key="sample", format_func=lambda n: n.removesuffix(".csv").title())
+        name = sb.selectbox(
+            "Sample table", names, key="sample", format_func=lambda n: n.removesuffix(".csv").title()
+        )
         return Source(f"sample:{name}", name, _sample_table(name), data.sample_questions().get(name, []))
 
     if kind == "CSV file":
         up = sb.file_uploader(
-            "CSV or TSV file", type=["csv", "tsv", "txt"], key="csv_upload", help="Comma, semicolon or tab separated, with a header row."
+            "CSV or TSV file",
+            type=["csv", "tsv", "txt"],
+            key="csv_upload",
+            help="Comma, semicolon or tab separated, with a header row.",
         )
         if up is None:
             sb.caption("Upload a CSV with a header row, or pick a sample.")
             return None
         key = f"csv:{up.file_id}"
-        return Source(key, up.name, _per_user(key, lambda: data.table_from_csv_bytes(up.name, up.getvalue())), [])
+        return Source(
+            key, up.name, _per_user(key, lambda: data.table_from_csv_bytes(up.name, up.getvalue())), []
+        )
 
-    up = sb.file_uploader("SQLite or DuckDB file", type=["sqlite", "sqlite3", "db", "duckdb"], key="db_upload")
+    up = sb.file_uploader(
+        "SQLite or DuckDB file", type=["sqlite", "sqlite3", "db", "duckdb"], key="db_upload"
+    )
     if up is None:
         sb.caption("Upload a .sqlite/.db or .duckdb file, then pick one of its tables.")
         return None
@@ -175,7 +186,9 @@ def sidebar_model(ctx: Context) -> None:
     card = ctx.qa.card
     dev = card.get("dev_accuracy")
     sb.caption(
-        f"**{card.get('name', 'unnamed')}** · dev accuracy {dev:.1%}" if isinstance(dev, int | float) else f"**{card.get('name', 'unnamed')}**"
+        f"**{card.get('name', 'unnamed')}** · dev accuracy {dev:.1%}"
+        if isinstance(dev, int | float)
+        else f"**{card.get('name', 'unnamed')}**"
     )
     sb.caption("Details in the *About the model* tab.")
 
@@ -254,7 +267,9 @@ def ask_page(ctx: Context) -> None:
         _sql_view(asked)
 
 
-_MARKDOWN_PUNCTUATION = re.compile(r"([!-/:-@\[-`{-~])")  # every ASCII punctuation mark, which CommonMark lets us escape
+_MARKDOWN_PUNCTUATION = re.compile(
+    r"([!-/:-@\[-`{-~])"
+)  # every ASCII punctuation mark, which CommonMark lets us escape
 
 
 def _md(text: str) -> str:
@@ -292,7 +307,10 @@ def _answer_view(asked: Asked) -> None:
                 tag = '<span class="np-guess-tag">guess</span>'
                 st.markdown(f'<div class="np-answer np-guess">{tag}{text}</div>', unsafe_allow_html=True)
         else:
-            st.markdown('<div class="np-answer np-none">no answer — the program selected no cells</div>', unsafe_allow_html=True)
+            st.markdown(
+                '<div class="np-answer np-none">no answer — the program selected no cells</div>',
+                unsafe_allow_html=True,
+            )
         st.markdown(_facts(a), unsafe_allow_html=True)
         if not asked.matched:
             st.warning(
@@ -328,7 +346,11 @@ def _facts(a: Answer) -> str:
     """One line under the answer: confidence, how many rows, what was done with them."""
     selected = int(np.asarray(a.rows[-1]).sum()) if a.rows else 0
     # printed cells, else what the answer step did with the rows ("count the rows", "the sum of their Gold" …)
-    result = f"printed {_plural(len(a.coordinates), 'cell')}" if a.aggregator == "NONE" else a.program.steps[-1].describe()
+    result = (
+        f"printed {_plural(len(a.coordinates), 'cell')}"
+        if a.aggregator == "NONE"
+        else a.program.steps[-1].describe()
+    )
     return (
         f'<div class="np-facts"><b>{_percent(a.confidence)}</b> confidence'
         f'<span class="np-dot">·</span>{_plural(selected, "row")} selected, {result}</div>'
@@ -371,14 +393,17 @@ def _table_view(table: Table, answer: Answer | None) -> None:
             f'<span class="np-key" style="{HIGHLIGHT_ROW}"></span>rows selected by the program',
             unsafe_allow_html=True,
         )
-        if df.size > STYLE_CELL_LIMIT:  # styling every cell of a big table is slow: style the rows that matter
+        if (
+            df.size > STYLE_CELL_LIMIT
+        ):  # styling every cell of a big table is slow: style the rows that matter
             used = np.flatnonzero((styles != "").any(axis=1).to_numpy())
             if len(used):
                 shown = used[: min(ROWS_SHOWN_LARGE, max(1, STYLE_CELL_LIMIT // df.shape[1]))]
                 more = f"the first {len(shown):,} of" if len(used) > len(shown) else "the"
                 st.caption(f"The rows the answer used ({more} {len(used):,}); the whole table is below.")
                 st.dataframe(
-                    df.iloc[shown].style.apply(lambda _: styles.iloc[shown], axis=None), height=_height(len(shown))
+                    df.iloc[shown].style.apply(lambda _: styles.iloc[shown], axis=None),
+                    height=_height(len(shown)),
                 )
             st.dataframe(df, height=_height(len(df)))
             return
@@ -401,7 +426,11 @@ def _pictures_view(asked: Asked) -> None:
         ("Which operation", "the probability of each operation at each step", pictures.op_chart(a)),
         ("Which column", "the column attention of the chosen operation", pictures.column_chart(a)),
         ("Which rows", "the rows each step of the program selects", pictures.row_chart(a)),
-        ("Which question words", "what the controller attended to in the question", pictures.attention_chart(a, asked.words)),
+        (
+            "Which question words",
+            "what the controller attended to in the question",
+            pictures.attention_chart(a, asked.words),
+        ),
     ]
     for title, caption, chart in charts:
         st.markdown(f"**{title}** · <span style='color:#6b7280'>{caption}</span>", unsafe_allow_html=True)
@@ -425,7 +454,9 @@ def _sql_view(asked: Asked) -> None:
         "It reads table `t` as `nprog.sql.load_into` lays it out: one column per table column, "
         "plus `__row`, the row order."
     )
-    if st.button("Run it here", key="run_sql", help="Runs the DuckDB version of this SQL on the table, in memory"):
+    if st.button(
+        "Run it here", key="run_sql", help="Runs the DuckDB version of this SQL on the table, in memory"
+    ):
         try:
             st.session_state["sql_run"] = (a, data.run_sql_here(a))
         except ImportError:
@@ -439,7 +470,9 @@ def _sql_view(asked: Asked) -> None:
         if result.agrees:
             st.success(f"DuckDB returned **{shown}**, the same as the answer.")
         else:
-            st.warning(f"DuckDB returned **{shown}**, which differs from the answer ({', '.join(a.answer) or 'none'}).")
+            st.warning(
+                f"DuckDB returned **{shown}**, which differs from the answer ({', '.join(a.answer) or 'none'})."
+            )
 
 
 # ---- Batch --------------------------------------------------------------------------------------------
@@ -464,7 +497,9 @@ def batch_page(ctx: Context) -> None:
     if up is not None:
         try:
             questions = _per_user(
-                f"questions:{up.file_id}", lambda: data.parse_questions(up.name, up.getvalue()), (data.BatchError,)
+                f"questions:{up.file_id}",
+                lambda: data.parse_questions(up.name, up.getvalue()),
+                (data.BatchError,),
             )
             qkey = f"{source.key}|q:{up.file_id}"
         except data.BatchError as e:
@@ -480,7 +515,9 @@ def batch_page(ctx: Context) -> None:
         return
 
     with_gold = "answer" in questions
-    st.caption(f"{len(questions):,} questions" + (", with answers: accuracy will be shown" if with_gold else ""))
+    st.caption(
+        f"{len(questions):,} questions" + (", with answers: accuracy will be shown" if with_gold else "")
+    )
     if st.button("Answer all", type="primary", key="batch_run"):
         bar = st.progress(0.0, text="Answering …")
         for done, out in data.run_batch(ctx.qa, source.table, questions):
@@ -499,7 +536,9 @@ def _batch_results(results: pd.DataFrame) -> None:
     metrics = [("Questions", f"{len(results):,}", None)]
     if score is not None:
         right, total = score
-        metrics.append(("Accuracy", f"{right / total:.1%}", f"{right} of {total} answers match the given answers"))
+        metrics.append(
+            ("Accuracy", f"{right / total:.1%}", f"{right} of {total} answers match the given answers")
+        )
     metrics.append(("Could not be asked", f"{errors:,}", "empty, too long or otherwise unusable questions"))
     for col, (label, value, help_text) in zip(st.columns(4), metrics, strict=False):
         col.metric(label, value, help=help_text)
@@ -516,9 +555,15 @@ def _batch_results(results: pd.DataFrame) -> None:
         key="batch_results",
     )
     c1, c2, _ = st.columns([1, 1, 4])
-    c1.download_button("Download CSV", data.to_csv_bytes(results), "predictions.csv", "text/csv", on_click="ignore")
+    c1.download_button(
+        "Download CSV", data.to_csv_bytes(results), "predictions.csv", "text/csv", on_click="ignore"
+    )
     c2.download_button(
-        "Download TSV", data.to_tsv_bytes(results), "predictions.tsv", "text/tab-separated-values", on_click="ignore"
+        "Download TSV",
+        data.to_tsv_bytes(results),
+        "predictions.tsv",
+        "text/tab-separated-values",
+        on_click="ignore",
     )
 
 
@@ -541,7 +586,9 @@ def about_page(ctx: Context) -> None:
 
     cols = st.columns(4)
     n_dev = card.get("dev_examples")
-    cols[0].metric("Dev accuracy", pct("dev_accuracy"), help=f"on {n_dev:,} examples" if isinstance(n_dev, int) else None)
+    cols[0].metric(
+        "Dev accuracy", pct("dev_accuracy"), help=f"on {n_dev:,} examples" if isinstance(n_dev, int) else None
+    )
     cols[1].metric("Test accuracy", pct("test_accuracy"))
     cols[2].metric("Training steps", f"{card['step']:,}" if isinstance(card.get("step"), int) else "—")
     cols[3].metric("Training time", _duration(card.get("train_minutes")))
@@ -554,7 +601,10 @@ def about_page(ctx: Context) -> None:
         frame = pd.DataFrame([c for c in curve if isinstance(c, dict)])
         if {"step", "dev_accuracy"} <= set(frame.columns):
             st.line_chart(frame, x="step", y="dev_accuracy", height=220)
-    st.markdown("**Operations** <span class='np-hint'>C: a column · n: a number in the question · v: values the question names</span>", unsafe_allow_html=True)
+    st.markdown(
+        "**Operations** <span class='np-hint'>C: a column · n: a number in the question · v: values the question names</span>",
+        unsafe_allow_html=True,
+    )
     trained = set(card.get("ops") or [op.name for op in OPS])
     st.dataframe(
         pd.DataFrame(
@@ -604,7 +654,9 @@ def main() -> None:
         ctx = Context(qa, error, None, str(e))
     sidebar_model(ctx)
     st.markdown("## Ask a table")
-    st.caption("The Neural Programmer answers questions about tables with a short program you can read and run as SQL.")
+    st.caption(
+        "The Neural Programmer answers questions about tables with a short program you can read and run as SQL."
+    )
     for (_, page), tab in zip(PAGES, st.tabs([name for name, _ in PAGES]), strict=True):
         with tab:
             page(ctx)

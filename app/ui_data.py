@@ -95,7 +95,9 @@ def file_kind(data: bytes) -> str:
 
 def _check_size(name: str, data: bytes) -> None:
     if len(data) > MAX_UPLOAD_BYTES:
-        raise TableError(f"{name}: the file is {len(data) / 1024**2:.0f} MB, over the {MAX_UPLOAD_MB} MB limit")
+        raise TableError(
+            f"{name}: the file is {len(data) / 1024**2:.0f} MB, over the {MAX_UPLOAD_MB} MB limit"
+        )
     if not data:
         raise TableError(f"{name}: the file is empty")
 
@@ -128,7 +130,9 @@ class _Database:
         if self.kind == "csv":
             raise TableError(f"{name}: not a SQLite or DuckDB database file")
         self._tmp = tempfile.TemporaryDirectory(prefix="nprog-db-")
-        path = self.path = Path(self._tmp.name) / ("upload.duckdb" if self.kind == "duckdb" else "upload.sqlite")
+        path = self.path = Path(self._tmp.name) / (
+            "upload.duckdb" if self.kind == "duckdb" else "upload.sqlite"
+        )
         path.write_bytes(data)
         try:
             if self.kind == "sqlite":
@@ -139,7 +143,9 @@ class _Database:
                 import duckdb
 
                 # no file or network access from inside the database: its views cannot read this machine
-                self.conn = duckdb.connect(str(path), read_only=True, config={"enable_external_access": False})
+                self.conn = duckdb.connect(
+                    str(path), read_only=True, config={"enable_external_access": False}
+                )
         except Exception as e:  # noqa: BLE001 - any driver error is a bad upload
             self._tmp.cleanup()
             raise TableError(f"{name}: cannot open the {self.kind} database ({_first_line(e)})") from None
@@ -174,8 +180,14 @@ class _Database:
             raise TableError(f"{self.name}: no table named {table!r}")
         quoted = '"' + table.replace('"', '""') + '"'
         try:
-            df = read_frame(self.path, self.kind, f"SELECT * FROM {quoted}", f"{self.name}: table {table!r}", "ui",
-                            max_rows=MAX_DB_ROWS)
+            df = read_frame(
+                self.path,
+                self.kind,
+                f"SELECT * FROM {quoted}",
+                f"{self.name}: table {table!r}",
+                "ui",
+                max_rows=MAX_DB_ROWS,
+            )
         except DatabaseReadError as e:
             raise TableError(f"{self.name}: cannot read the database ({e})") from None
         if df.empty:
@@ -242,7 +254,9 @@ def parse_questions(name: str, data: bytes) -> pd.DataFrame:
     escapes undone); their ``context`` column is ignored, since all questions go to the one chosen table.
     """
     if len(data) > MAX_UPLOAD_BYTES:
-        raise BatchError(f"{name}: the file is {len(data) / 1024**2:.0f} MB, over the {MAX_UPLOAD_MB} MB limit")
+        raise BatchError(
+            f"{name}: the file is {len(data) / 1024**2:.0f} MB, over the {MAX_UPLOAD_MB} MB limit"
+        )
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError:
@@ -266,7 +280,9 @@ def parse_questions(name: str, data: bytes) -> pd.DataFrame:
     if out.empty:
         raise BatchError(f"{name}: the file has no questions")
     if len(out) > MAX_BATCH_QUESTIONS:
-        raise BatchError(f"{name}: {len(out):,} questions; the limit here is {MAX_BATCH_QUESTIONS:,} (use `nprog batch`)")
+        raise BatchError(
+            f"{name}: {len(out):,} questions; the limit here is {MAX_BATCH_QUESTIONS:,} (use `nprog batch`)"
+        )
     return out
 
 
@@ -278,7 +294,9 @@ def _looks_like_tsv(name: str, text: str) -> bool:
 def _read_tsv(text: str, name: str) -> pd.DataFrame:
     """Tab-separated, no quoting (WTQ's format: quotes inside questions are literal)."""
     try:
-        df = pd.read_csv(io.StringIO(text), sep="\t", dtype=str, quoting=csv.QUOTE_NONE, keep_default_na=False)
+        df = pd.read_csv(
+            io.StringIO(text), sep="\t", dtype=str, quoting=csv.QUOTE_NONE, keep_default_na=False
+        )
     except (pd.errors.ParserError, pd.errors.EmptyDataError) as e:
         raise TableError(f"{name}: malformed TSV ({_first_line(e)})") from None
     return df
@@ -289,7 +307,9 @@ def gold_list(text: str) -> list[str]:
     return [unescape_wtq(v.strip()) for v in text.split("|")]
 
 
-def run_batch(qa, table: Table, questions: pd.DataFrame, chunk: int = 32) -> Iterator[tuple[int, pd.DataFrame | None]]:
+def run_batch(
+    qa, table: Table, questions: pd.DataFrame, chunk: int = 32
+) -> Iterator[tuple[int, pd.DataFrame | None]]:
     """Answer every question about one table; yields (questions done, None) …, then (n, results).
 
     Results: question, answer (values joined with '|'), program (steps joined with ' ; '), confidence,

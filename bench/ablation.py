@@ -39,14 +39,24 @@ def main() -> int:
     p = argparse.ArgumentParser()
     p.add_argument("--data-dir", required=True)
     p.add_argument("--minutes", type=float, default=None, help="wall-clock budget per configuration")
-    p.add_argument("--steps", type=int, default=None, help="step budget per configuration (fair under contention)")
+    p.add_argument(
+        "--steps", type=int, default=None, help="step budget per configuration (fair under contention)"
+    )
     p.add_argument("--only", default=",".join(CONFIGS))
     p.add_argument("--threads", type=int, default=1)
     p.add_argument("--out", default="runs/ablation.json")
     args = p.parse_args()
     # dropout 0.2 (the paper's) is the base every row changes one thing from
-    base = TrainConfig(data_dir=args.data_dir, out="runs/abl-base", minutes=args.minutes, steps=args.steps, batch_size=64,
-                       eval_every=250, threads=args.threads, dropout=0.2)
+    base = TrainConfig(
+        data_dir=args.data_dir,
+        out="runs/abl-base",
+        minutes=args.minutes,
+        steps=args.steps,
+        batch_size=64,
+        eval_every=250,
+        threads=args.threads,
+        dropout=0.2,
+    )
     log = lambda m: print(m, file=sys.stderr, flush=True)  # noqa: E731
     data = {}  # the ACT controller needs program graphs that may answer after any step: its own data
     results = json.loads(Path(args.out).read_text()) if Path(args.out).exists() else {}
@@ -67,7 +77,9 @@ def main() -> int:
             "examples_per_second": round(summary["examples_per_second"], 1),
         }
         Path(args.out).write_text(json.dumps(results, indent=2))
-        print(f"{name}: best dev {summary['best_dev_accuracy']:.3f} at step {summary['best_step']}", flush=True)
+        print(
+            f"{name}: best dev {summary['best_dev_accuracy']:.3f} at step {summary['best_step']}", flush=True
+        )
     return 0
 
 

@@ -123,7 +123,9 @@ class ACTCell(nn.Module):
         return ACTOutput(out_state, steps + remainder, steps, remainder, halting_t)
 
 
-def halting_distribution(h: torch.Tensor, epsilon: float = 0.01) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+def halting_distribution(
+    h: torch.Tensor, epsilon: float = 0.01
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """ACT's halting arithmetic (eqs. 10–12) for halting units already computed for every ponder step.
 
     h (B, M): the halting unit's output h^n at each of M steps, for a model that runs all M steps anyway

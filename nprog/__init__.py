@@ -11,8 +11,15 @@ layout.install_checkout_finder()  # a source checkout: nprog.app is app/, nprog.
 __all__ = ["Answer", "Program", "Step", "Table", "TableError", "TableQA", "execute"]
 __version__ = "0.1.0"
 
-_HOME = {"Answer": "nprog.qa", "TableQA": "nprog.qa", "Program": "nprog.program", "Step": "nprog.program",
-         "execute": "nprog.program", "Table": "nprog.tables", "TableError": "nprog.tables"}
+_HOME = {
+    "Answer": "nprog.qa",
+    "TableQA": "nprog.qa",
+    "Program": "nprog.program",
+    "Step": "nprog.program",
+    "execute": "nprog.program",
+    "Table": "nprog.tables",
+    "TableError": "nprog.tables",
+}
 
 
 def __getattr__(name: str):

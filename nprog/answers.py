@@ -49,8 +49,10 @@ class Value:
     date: tuple[float, float, float] | None  # (year, month, day), NaN = unknown part
 
     def matches(self, other: Value) -> bool:
-        if self.number is not None and other.number is not None and math.isclose(
-            self.number, other.number, rel_tol=0, abs_tol=1e-6
+        if (
+            self.number is not None
+            and other.number is not None
+            and math.isclose(self.number, other.number, rel_tol=0, abs_tol=1e-6)
         ):
             return True
         if self.date is not None and other.date is not None and _same_date(self.date, other.date):

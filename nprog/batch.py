@@ -90,7 +90,9 @@ def operation_masks(
     return op_ok, op_col
 
 
-def encode(table: Table, question: str | Question, vocab: Vocabulary, target=None, order_cues: bool = False) -> Encoded:
+def encode(
+    table: Table, question: str | Question, vocab: Vocabulary, target=None, order_cues: bool = False
+) -> Encoded:
     """``order_cues``: the order operations only where the question names a row order (nprog.cues)."""
     q = in_table_units(parse_question(question) if isinstance(question, str) else question, table)
     f = compute_features(table, q)
@@ -190,10 +192,14 @@ def collate(items: list[Encoded], soft: bool = False) -> Batch:
         tokens=torch.from_numpy(tokens),
         token_mask=torch.from_numpy(tokens != 0),
         number_pos=torch.from_numpy(_pad([e.number_pos for e in items], (N,), 0, np.int64)),
-        number_mask=torch.from_numpy(_pad([np.ones(len(e.numbers), dtype=bool) for e in items], (N,), False, bool)),
+        number_mask=torch.from_numpy(
+            _pad([np.ones(len(e.numbers), dtype=bool) for e in items], (N,), False, bool)
+        ),
         col_names=torch.from_numpy(names),
         col_name_mask=torch.from_numpy(names != 0),
-        col_features=torch.from_numpy(_pad([e.col_features for e in items], (C, N_COLUMN_FEATURES), 0.0, np.float32)),
+        col_features=torch.from_numpy(
+            _pad([e.col_features for e in items], (C, N_COLUMN_FEATURES), 0.0, np.float32)
+        ),
         col_mask=torch.from_numpy(col_mask),
         op_mask=torch.from_numpy(np.stack([e.op_mask for e in items])),
         op_col_mask=torch.from_numpy(op_col),
@@ -202,4 +208,3 @@ def collate(items: list[Encoded], soft: bool = False) -> Batch:
         R = max(e.table.n_rows for e in items)
         batch.soft = soft_inputs(items, R, C, N)
     return batch
-

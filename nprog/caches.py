@@ -160,5 +160,7 @@ NORMALIZED_TEXT = _register(StringMemo("normalized text", 200_000))
 PARSED_STRINGS = _register(StringMemo("parsed strings", 200_000))
 WTQ_TABLE_CELLS = 5_000_000  # a few hundred MB of tables
 WTQ_TABLES = _register(
-    CostBoundedLRU("WTQ tables", WTQ_TABLE_CELLS, cost=lambda table: table.n_rows * table.n_columns, unit="cells")
+    CostBoundedLRU(
+        "WTQ tables", WTQ_TABLE_CELLS, cost=lambda table: table.n_rows * table.n_columns, unit="cells"
+    )
 )

@@ -32,7 +32,13 @@ MAX_VOCAB = 2_000_000
 MAX_JSON_BYTES = 256 * 1024**2  # config.json carries the vocabulary; even MAX_VOCAB words fit
 
 # Plausible model sizes: a config.json alone can never make the loader build a huge network
-SIZES = {"vocab_size": (4, MAX_VOCAB), "d": (8, 4096), "steps": (1, 16), "ntm_slots": (1, 4096), "ntm_width": (1, 4096)}
+SIZES = {
+    "vocab_size": (4, MAX_VOCAB),
+    "d": (8, 4096),
+    "steps": (1, 16),
+    "ntm_slots": (1, 4096),
+    "ntm_width": (1, 4096),
+}
 UNIT_INTERVAL = ("dropout", "word_dropout", "rnn_dropout", "halting_epsilon")
 
 # card.json may hold anything; these keys, when present, must have the types the UI and CLI read
@@ -96,10 +102,14 @@ def _open_regular(path: Path, what: str) -> int:
     except FileNotFoundError:
         raise CheckpointError(f"{path}: missing") from None
     except (OSError, ValueError) as e:
-        raise CheckpointError(f"{path}: cannot open the {what} ({getattr(e, 'strerror', None) or e})") from None
+        raise CheckpointError(
+            f"{path}: cannot open the {what} ({getattr(e, 'strerror', None) or e})"
+        ) from None
     if not stat.S_ISREG(os.fstat(fd).st_mode):
         os.close(fd)
-        raise CheckpointError(f"{path}: unreadable, not a regular file (a {what} must be one, not a pipe, device or directory)")
+        raise CheckpointError(
+            f"{path}: unreadable, not a regular file (a {what} must be one, not a pipe, device or directory)"
+        )
     os.set_blocking(fd, True)
     return fd
 
@@ -110,12 +120,19 @@ def _read_json(path: Path) -> dict:
         with os.fdopen(fd, "rb") as f:
             size = os.fstat(f.fileno()).st_size
             if size > MAX_JSON_BYTES:
-                raise CheckpointError(f"{path}: {size / 1024**2:.0f} MiB, over the {MAX_JSON_BYTES // 1024**2} MiB limit")
+                raise CheckpointError(
+                    f"{path}: {size / 1024**2:.0f} MiB, over the {MAX_JSON_BYTES // 1024**2} MiB limit"
+                )
             raw = f.read(MAX_JSON_BYTES + 1)  # at most the limit, even if the file grows meanwhile
         if len(raw) > MAX_JSON_BYTES:
             raise CheckpointError(f"{path}: over the {MAX_JSON_BYTES // 1024**2} MiB limit")
         data = json.loads(raw.decode("utf-8"))
-    except (OSError, UnicodeDecodeError, ValueError, RecursionError) as e:  # ValueError: bad JSON, a 5,000-digit number
+    except (
+        OSError,
+        UnicodeDecodeError,
+        ValueError,
+        RecursionError,
+    ) as e:  # ValueError: bad JSON, a 5,000-digit number
         if isinstance(e, CheckpointError):
             raise
         raise CheckpointError(f"{path}: not valid JSON ({_first_line(e)})") from None
@@ -133,7 +150,11 @@ def load_config(directory: Path) -> tuple[ModelConfig, Vocabulary]:
             f"{directory}: preprocessing version {cfg.get('preprocessing_version')} != {PREPROCESSING_VERSION}"
         )
     words = cfg.get("vocabulary")
-    if not isinstance(words, list) or not all(isinstance(w, str) for w in words) or not 4 <= len(words) <= MAX_VOCAB:
+    if (
+        not isinstance(words, list)
+        or not all(isinstance(w, str) for w in words)
+        or not 4 <= len(words) <= MAX_VOCAB
+    ):
         raise CheckpointError(f"{directory}: config.json has no valid vocabulary")
     if words[: len(SPECIALS)] != SPECIALS:
         raise CheckpointError(f"{directory}: vocabulary does not start with the special tokens {SPECIALS}")
@@ -147,8 +168,12 @@ def load_config(directory: Path) -> tuple[ModelConfig, Vocabulary]:
     unknown = [name for name in config.ops if name not in known]
     if unknown or len(set(config.ops)) != len(config.ops):
         raise CheckpointError(f"{directory}: trained with operations {config.ops}; this nprog has {known}")
-    if not any(op.yields == "lookup" for op in op_set(config.ops)) or all(op.answers for op in op_set(config.ops)):
-        raise CheckpointError(f"{directory}: trained with operations {config.ops}: no print or no row operation")
+    if not any(op.yields == "lookup" for op in op_set(config.ops)) or all(
+        op.answers for op in op_set(config.ops)
+    ):
+        raise CheckpointError(
+            f"{directory}: trained with operations {config.ops}: no print or no row operation"
+        )
     if config.vocab_size != len(words):
         raise CheckpointError(f"{directory}: vocab_size {config.vocab_size} != {len(words)} words")
     return config, Vocabulary(words[len(SPECIALS) :])
@@ -199,7 +224,9 @@ def _check_card(card: dict, directory: Path) -> dict:
     for key, types in CARD_TYPES.items():
         if key in card and (not isinstance(card[key], types) or isinstance(card[key], bool)):
             allowed = " or ".join(_type_name(None) if t is type(None) else t.__name__ for t in types)
-            raise CheckpointError(f"{directory}: card.json {key!r} must be {allowed}, not {_type_name(card[key])}")
+            raise CheckpointError(
+                f"{directory}: card.json {key!r} must be {allowed}, not {_type_name(card[key])}"
+            )
     for key in ("dev_accuracy", "test_accuracy"):
         if isinstance(card.get(key), float | int) and not 0 <= card[key] <= 1:
             raise CheckpointError(f"{directory}: card.json {key!r} = {card[key]} is not between 0 and 1")
@@ -223,9 +250,24 @@ _DTYPE_NAMES = {torch.float32: "F32", torch.float16: "F16", torch.bfloat16: "BF1
                 torch.int64: "I64", torch.int32: "I32", torch.bool: "BOOL"}  # fmt: skip
 
 
-_INITIALIZERS = frozenset({"normal_", "uniform_", "kaiming_uniform_", "kaiming_normal_", "xavier_uniform_",
-                           "xavier_normal_", "trunc_normal_", "orthogonal_", "zero_", "zeros_", "ones_",
-                           "fill_", "constant_", "eye_"})
+_INITIALIZERS = frozenset(
+    {
+        "normal_",
+        "uniform_",
+        "kaiming_uniform_",
+        "kaiming_normal_",
+        "xavier_uniform_",
+        "xavier_normal_",
+        "trunc_normal_",
+        "orthogonal_",
+        "zero_",
+        "zeros_",
+        "ones_",
+        "fill_",
+        "constant_",
+        "eye_",
+    }
+)
 
 
 class _NoInitialization(torch.overrides.TorchFunctionMode):
@@ -254,13 +296,19 @@ def _check_header(path: Path, config: ModelConfig, directory: Path) -> None:
     except FileNotFoundError:
         raise CheckpointError(f"{directory}: model.safetensors is missing") from None
     except (SafetensorError, OSError, ValueError) as e:
-        raise CheckpointError(f"{directory}: model.safetensors is unreadable or truncated ({_first_line(e)})") from None
+        raise CheckpointError(
+            f"{directory}: model.safetensors is unreadable or truncated ({_first_line(e)})"
+        ) from None
     if set(found) != set(expected):
         missing, extra = sorted(set(expected) - set(found)), sorted(set(found) - set(expected))
-        raise CheckpointError(f"{directory}: weights do not fit the config (missing {missing[:3]}, extra {extra[:3]})")
+        raise CheckpointError(
+            f"{directory}: weights do not fit the config (missing {missing[:3]}, extra {extra[:3]})"
+        )
     for k, (shape, dtype) in found.items():
         if shape != tuple(expected[k].shape):
-            raise CheckpointError(f"{directory}: weight {k} has shape {shape}, expected {tuple(expected[k].shape)}")
+            raise CheckpointError(
+                f"{directory}: weight {k} has shape {shape}, expected {tuple(expected[k].shape)}"
+            )
         want = _DTYPE_NAMES.get(expected[k].dtype, str(expected[k].dtype))
         if dtype != want:
             raise CheckpointError(f"{directory}: weight {k} has dtype {dtype}, expected {want}")
@@ -274,7 +322,11 @@ def load(directory: str | os.PathLike | None = None, device: str | torch.device 
             raise CheckpointError(f"no model yet: {directory} does not exist (train one with `nprog train`)")
         raise CheckpointError(f"{directory}: no such model directory")
     config, vocab = load_config(directory)
-    card = _check_card(_read_json(directory / "card.json"), directory) if (directory / "card.json").exists() else {}
+    card = (
+        _check_card(_read_json(directory / "card.json"), directory)
+        if (directory / "card.json").exists()
+        else {}
+    )
     weights = directory / "model.safetensors"
     if weights.exists():  # (a missing file is reported by _check_header)
         os.close(_open_regular(weights, "weights file"))  # safetensors would block on a FIFO or read a device
@@ -284,7 +336,9 @@ def load(directory: str | os.PathLike | None = None, device: str | torch.device 
     except FileNotFoundError:
         raise CheckpointError(f"{directory}: model.safetensors is missing") from None
     except (SafetensorError, OSError, ValueError) as e:
-        raise CheckpointError(f"{directory}: model.safetensors is unreadable or truncated ({_first_line(e)})") from None
+        raise CheckpointError(
+            f"{directory}: model.safetensors is unreadable or truncated ({_first_line(e)})"
+        ) from None
     model = NeuralProgrammer(config)  # its settings were checked on the meta device
     for k, v in state.items():
         if not torch.isfinite(v).all():

@@ -25,7 +25,9 @@ CONTROLLERS = ("rnn", "lstm", "ntm", "act")
 @dataclass
 class TrainConfig:
     data_dir: str = field(metadata={"help": "WTQ directory (default $NPROG_WTQ_DIR)"})
-    out: str = field(metadata={"help": "checkpoint directory (the best dev model is kept here)", "required": True})
+    out: str = field(
+        metadata={"help": "checkpoint directory (the best dev model is kept here)", "required": True}
+    )
     minutes: float | None = _setting(None, "wall-clock budget")
     steps: int | None = _setting(None, "step budget (whichever of the two comes first)")
     batch_size: int = _setting(64, "examples per batch")
@@ -40,8 +42,10 @@ class TrainConfig:
     min_count: int = _setting(5, "vocabulary cutoff: words seen fewer times become <unk>")
     d: int = _setting(256, "hidden size", model=True)
     controller: str = _setting(
-        "rnn", "history controller: rnn (the paper's), lstm, ntm (LSTM + NTM memory), act (adaptive steps)",
-        choices=CONTROLLERS, model=True,
+        "rnn",
+        "history controller: rnn (the paper's), lstm, ntm (LSTM + NTM memory), act (adaptive steps)",
+        choices=CONTROLLERS,
+        model=True,
     )
     dev_limit: int | None = _setting(None, "evaluate on the first N dev examples only (tests); default all")
     train_limit: int | None = _setting(None, "use only the first N training examples")
@@ -51,9 +55,13 @@ class TrainConfig:
     # 0.4 measured best on dev (README ablation); the paper used 0.2
     dropout: float = _setting(0.4, "dropout on embeddings and controller vectors", model=True)
     ponder_cost: float = _setting(0.01, "act controller: τ, the weight of the ponder cost N + R in the loss")
-    resume: bool = _setting(False, "continue from OUT.resume (saved atomically at every evaluation) if it exists")
+    resume: bool = _setting(
+        False, "continue from OUT.resume (saved atomically at every evaluation) if it exists"
+    )
     order_cues: bool = _setting(
-        False, "order operations (previous/next/first/last) only where the question names a row order", model=True
+        False,
+        "order operations (previous/next/first/last) only where the question names a row order",
+        model=True,
     )
     credit: str = _setting(
         "", "program-search credit rules, comma-separated: minimal, no_ties, no_constant (nprog.credit)"
@@ -68,7 +76,9 @@ class TrainConfig:
         """The ModelConfig these settings train (ModelConfig's defaults for everything else)."""
         from nprog.model import ModelConfig  # torch: only when a model is built
 
-        return ModelConfig(vocab_size=vocab_size, **{name: getattr(self, name) for name in self.model_fields()})
+        return ModelConfig(
+            vocab_size=vocab_size, **{name: getattr(self, name) for name in self.model_fields()}
+        )
 
 
 def _flag(name: str) -> str:

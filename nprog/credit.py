@@ -54,7 +54,9 @@ class Rules:
         names = [n.strip().replace("-", "_") for n in text.split(",") if n.strip() and n.strip() != "none"]
         unknown = sorted(set(names) - set(cls.__dataclass_fields__))
         if unknown:
-            raise ValueError(f"unknown credit rule(s) {unknown}; choose among {sorted(cls.__dataclass_fields__)}")
+            raise ValueError(
+                f"unknown credit rule(s) {unknown}; choose among {sorted(cls.__dataclass_fields__)}"
+            )
         return cls(**{n: True for n in names})
 
     def __str__(self) -> str:
@@ -110,7 +112,10 @@ def refine(
     count = op_names.index("count")
     single = np.isin(np.array(op_names), SINGLE_ROW_OPS)
     largest = {op_names.index(name): big for name, big in SUPERLATIVES.items() if name in op_names}
-    C1 = max(int(consistent[:, 3].max()) + 2 if len(consistent) else 1, int(finals[:, 3].max()) + 2 if len(finals) else 1)
+    C1 = max(
+        int(consistent[:, 3].max()) + 2 if len(consistent) else 1,
+        int(finals[:, 3].max()) + 2 if len(finals) else 1,
+    )
     S1 = max([len(layer) for layer in layers]) + 1
 
     def final_key(layer, state, op, col):
@@ -126,7 +131,9 @@ def refine(
         prev, k, c, n, nxt = E.T
         dynamic = ~static[k]
         x_in = np.where(dynamic, np.maximum(prev, 0), -1)  # layer 1's dynamic steps read all rows (state 0)
-        droppable = dynamic & ~anchored[k]  # what minimality may drop: dynamic steps the question does not name
+        droppable = (
+            dynamic & ~anchored[k]
+        )  # what minimality may drop: dynamic steps the question does not name
         X, Y = layers[t][np.maximum(x_in, 0)], layers[t + 1][nxt]
         keep = np.ones(len(E), dtype=bool)
         if rules.minimal:

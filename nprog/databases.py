@@ -78,7 +78,9 @@ def read_frame(path: str | os.PathLike, dialect: str, sql: str, what: str, style
     except subprocess.TimeoutExpired:
         proc.kill()
         proc.communicate()
-        raise TableError(f"{what}: stopped reading after {seconds:.0f} s, the time limit (a view that never ends?)") from None
+        raise TableError(
+            f"{what}: stopped reading after {seconds:.0f} s, the time limit (a view that never ends?)"
+        ) from None
     except BaseException:  # KeyboardInterrupt, a stopped Streamlit script: never leave the reader running
         proc.kill()
         proc.communicate()

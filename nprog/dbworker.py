@@ -95,21 +95,32 @@ def main(job: dict) -> int:
         while rows := cursor.fetchmany(job["chunk_rows"]):
             n_rows += len(rows)
             if n_rows > job["max_rows"]:
-                print(f"rows: more than {job['max_rows']:,} rows, over the limit for a database table", file=sys.stderr)
+                print(
+                    f"rows: more than {job['max_rows']:,} rows, over the limit for a database table",
+                    file=sys.stderr,
+                )
                 return LIMIT
             for column, values in zip(chunks, zip(*rows, strict=True), strict=True):
                 column.append(_strings(pa, values, cell_text))
                 n_bytes += column[-1].nbytes
             if n_bytes > job["max_bytes"]:
-                print(f"bytes: over {job['max_bytes'] // 1024**2:,} MiB of text, the limit for a database table", file=sys.stderr)
+                print(
+                    f"bytes: over {job['max_bytes'] // 1024**2:,} MiB of text, the limit for a database table",
+                    file=sys.stderr,
+                )
                 return LIMIT
     except MemoryError:
         print("memory: out of memory", file=sys.stderr)
         return LIMIT
     except Exception as e:  # noqa: BLE001 - the engine's complaint about this file, reported by the parent
         text = (str(e).strip().splitlines() or [type(e).__name__])[0]
-        kind = "memory" if "out of memory" in text.lower() or "memory limit" in text.lower() else \
-            "cell" if "too big" in text else "engine"
+        kind = (
+            "memory"
+            if "out of memory" in text.lower() or "memory limit" in text.lower()
+            else "cell"
+            if "too big" in text
+            else "engine"
+        )
         print(f"{kind}: {text}", file=sys.stderr)
         return ENGINE if kind == "engine" else LIMIT
     fields = [pa.field(f"c{i}", pa.string()) for i in range(len(header))]

@@ -56,7 +56,9 @@ def decode(trace: Trace, items: list[Encoded]) -> list[tuple[Program, float, lis
     """For each example: the program, the probability of its live steps under the model
     (:func:`nprog.confidence.live_steps`), and per-step choices (indices, log-probability, live)."""
     stops = trace.stop_steps().cpu().numpy()  # (B,) the controller's own stop rule
-    op_logp = trace.executed_op_logp().float().cpu().numpy()  # (B, T, O): the distribution each step chose from
+    op_logp = (
+        trace.executed_op_logp().float().cpu().numpy()
+    )  # (B, T, O): the distribution each step chose from
     halting = None if trace.halting is None else trace.halting.float().cpu().numpy()  # (B, T) ACT only
     col_logp = trace.col_logp.float().cpu().numpy()  # (B, T, O, C)
     num_logp = trace.num_logp.float().cpu().numpy()  # (B, O, N)

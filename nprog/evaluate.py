@@ -49,8 +49,13 @@ class Report:
 
 
 def predict_stream(
-    qa: TableQA, root: Path, examples: list[Example], batch_size: int = 64, with_kind: bool = True,
-    window: int | None = None, score: bool = True,
+    qa: TableQA,
+    root: Path,
+    examples: list[Example],
+    batch_size: int = 64,
+    with_kind: bool = True,
+    window: int | None = None,
+    score: bool = True,
 ) -> Iterator[Prediction]:
     """Predictions in input order.
 
@@ -118,7 +123,11 @@ def evaluate(
 
 
 def calibrate(
-    qa: TableQA, root: Path, examples: list[Example], batch_size: int = 64, threshold: float | None = None,
+    qa: TableQA,
+    root: Path,
+    examples: list[Example],
+    batch_size: int = 64,
+    threshold: float | None = None,
     progress: Callable | None = None,
 ) -> dict:
     """Fit the confidence calibration of a model on a split (dev) and measure it: the card's
@@ -159,7 +168,9 @@ class ShuffleReport:
     asked: int = 0  # questions of the split
     order_free: int = 0  # of them, questions that name no row order (and could be answered)
     unchanged: int = 0  # of those, answers equal (as a set of values) on every shuffled arrangement
-    changed: list[tuple[Example, list[str], list[list[str]]]] = field(default_factory=list)  # (ex, answer, after)
+    changed: list[tuple[Example, list[str], list[list[str]]]] = field(
+        default_factory=list
+    )  # (ex, answer, after)
 
     @property
     def fraction(self) -> float:
@@ -167,7 +178,12 @@ class ShuffleReport:
 
 
 def shuffle_invariance(
-    qa: TableQA, root: Path, examples: list[Example], shuffles: int = 3, seed: int = 0, batch_size: int = 64,
+    qa: TableQA,
+    root: Path,
+    examples: list[Example],
+    shuffles: int = 3,
+    seed: int = 0,
+    batch_size: int = 64,
     progress: Callable | None = None,
 ) -> ShuffleReport:
     """The metamorphic check of #14: every question that names no row order is asked on its table and on
@@ -202,8 +218,12 @@ def shuffle_invariance(
             table = load_table(root, context)
             frame = table.to_dataframe()
             perms = [rng.permutation(table.n_rows) for _ in range(shuffles)]
-            arrangements = [table, *Table.from_dataframes(
-                [(frame.iloc[p].reset_index(drop=True), f"{context} shuffled") for p in perms])]
+            arrangements = [
+                table,
+                *Table.from_dataframes(
+                    [(frame.iloc[p].reset_index(drop=True), f"{context} shuffled") for p in perms]
+                ),
+            ]
         except (TableError, ValueError):
             continue
         for i in by_table[context]:

@@ -39,7 +39,9 @@ class Explanation:
     """Per-step distributions and choices of one answer, for the T executed steps (numpy)."""
 
     choices: list[StepChoice]  # (T)
-    ops: np.ndarray  # (T, len(OPS)) the distribution each step chose its operation from, over the whole registry
+    ops: (
+        np.ndarray
+    )  # (T, len(OPS)) the distribution each step chose its operation from, over the whole registry
     columns: list[np.ndarray]  # T × (C,) column attention of the chosen operation
     attention: np.ndarray  # (T, L) attention over the question words
     tokens: list[str]  # (L) the words as the model's vocabulary read them (<unk>, <num>, <ent> …)
@@ -65,7 +67,9 @@ class Explanation:
             # over the whole registry (an op this model lacks has probability 0), as the pictures name ops
             ops = np.zeros((T, len(OPS)), dtype=np.float32)
             ops[:, model_ops] = executed[:T]
-            columns = [trace.col_logp[b, t, c["op"], :n_columns].exp().cpu().numpy() for t, c in enumerate(choices)]
+            columns = [
+                trace.col_logp[b, t, c["op"], :n_columns].exp().cpu().numpy() for t, c in enumerate(choices)
+            ]
             attention = trace.attention[b, :T, :L].cpu().numpy()
             halting = None if trace.halting is None else trace.halting[b, :T].cpu().numpy()
         steps = [StepChoice(model_ops[c["op"]], c["column"], c["number"], float(c["logp"]), bool(c["live"]))

@@ -101,7 +101,9 @@ def _partial_matches(table: Table, content: list[str]) -> np.ndarray:
         hit = pc.is_in(words, value_set=pa.array(content, type=pa.string())).to_numpy(zero_copy_only=False)
         return np.bincount(parents[hit], minlength=len(table.text_norm)) > 0
     pattern = "(?:^| )(?:" + "|".join(re.escape(t) for t in content) + ")(?: |$)"
-    return _text_matches(table, lambda norms: pc.match_substring_regex(norms, pattern).to_numpy(zero_copy_only=False))[0]
+    return _text_matches(
+        table, lambda norms: pc.match_substring_regex(norms, pattern).to_numpy(zero_copy_only=False)
+    )[0]
 
 
 def compute_features(table: Table, question: Question) -> Features:
@@ -118,7 +120,9 @@ def compute_features(table: Table, question: Question) -> Features:
     spans: dict[tuple[int, int], None] = {}
     if len(gram_set) and is_text.any():
         named, names = _text_matches(
-            table, lambda norms: pc.is_in(norms, value_set=gram_set).to_numpy(zero_copy_only=False), which=True
+            table,
+            lambda norms: pc.is_in(norms, value_set=gram_set).to_numpy(zero_copy_only=False),
+            which=True,
         )
         exact[is_text] = named.reshape(-1, R)
         spans = dict.fromkeys(sorted(grams[norm] for norm in names))

@@ -103,7 +103,9 @@ class Trace:
         if self.halting is None:
             return self.op_logp
         stop = self.stop_steps()
-        at_stop = torch.arange(self.op_logp.shape[1], device=stop.device)[None, :, None] == stop[:, None, None]
+        at_stop = (
+            torch.arange(self.op_logp.shape[1], device=stop.device)[None, :, None] == stop[:, None, None]
+        )
         return torch.where(at_stop, self.answer_logp, self.op_logp)
 
     def final_logp(self) -> tuple[torch.Tensor, torch.Tensor]:
@@ -199,7 +201,6 @@ def make_controller(config: ModelConfig) -> nn.Module:
     raise ValueError(f"unknown controller {config.controller!r} (rnn, lstm, ntm, act)")
 
 
-
 @dataclass
 class Batch:
     """Padded tensors for a batch (see nprog.batch.collate)."""
@@ -217,10 +218,14 @@ class Batch:
     soft: SoftInputs | None = None  # row-level tensors, only for soft execution (training)
 
     def to(self, device) -> Batch:
-        moved = {k: (v.to(device) if torch.is_tensor(v) else v) for k, v in self.__dict__.items() if k != "soft"}
+        moved = {
+            k: (v.to(device) if torch.is_tensor(v) else v) for k, v in self.__dict__.items() if k != "soft"
+        }
         soft = None
         if self.soft is not None:
-            soft = SoftInputs(**{k: v.to(device) for k, v in self.soft.__dict__.items() if not k.startswith("_")})
+            soft = SoftInputs(
+                **{k: v.to(device) for k, v in self.soft.__dict__.items() if not k.startswith("_")}
+            )
         return Batch(**moved, soft=soft)
 
 
@@ -324,7 +329,9 @@ class NeuralProgrammer(nn.Module):
             beta = torch.einsum("bo,boc->bc", alpha, col_logp.exp())  # effective column attention
             if s is not None:
                 if act:  # the answer if the program stops here, mixed by halting weight after the loop
-                    counts.append(soft_scalar(s, batch.soft, answer_logp.exp(), col_logp.exp(), self.ops))  # (B,)
+                    counts.append(
+                        soft_scalar(s, batch.soft, answer_logp.exp(), col_logp.exp(), self.ops)
+                    )  # (B,)
                     print_logps.append(answer_logp[:, lookup, None] + col_logp[:, lookup])  # (B, C)
                     row_logs.append(torch.log(s.clamp(min=1e-30)))  # (B, R)
                 elif last:
@@ -345,13 +352,17 @@ class NeuralProgrammer(nn.Module):
             attentions.append(att)
         halting = ponder = None
         if act:
-            halting, n_steps, remainder = halting_distribution(torch.stack(halt_units, 1), cfg.halting_epsilon)
+            halting, n_steps, remainder = halting_distribution(
+                torch.stack(halt_units, 1), cfg.halting_epsilon
+            )
             ponder = n_steps + remainder  # (B,) only R carries gradient (Graves 2016, eq. 16)
             if counts:
                 scalar = (halting * torch.stack(counts, 1)).sum(1)
                 log_w = torch.log(halting.clamp(min=1e-30))  # (B, T)
                 per_step = (
-                    log_w[:, :, None, None] + torch.stack(print_logps, 1)[..., None] + torch.stack(row_logs, 1)[:, :, None]
+                    log_w[:, :, None, None]
+                    + torch.stack(print_logps, 1)[..., None]
+                    + torch.stack(row_logs, 1)[:, :, None]
                 )  # (B, T, C, R)
                 lookup_logp = torch.logsumexp(per_step, 1)
         return Trace(

@@ -84,12 +84,55 @@ YIELDS = ("rows", "scalar", "lookup", "yesno")
 # Question cues: an operation with a cue is offered only for questions that say it (a yes/no answer
 # only for "is/did/was …" questions, a negation only where the question negates …), so neither the
 # model nor the program search reaches for it where nothing in the question asks for it.
-_AUXILIARIES = {"is", "are", "was", "were", "did", "does", "do", "has", "have", "had", "can", "could", "will",
-                "isn", "aren", "wasn", "weren", "didn", "doesn", "don", "hasn", "haven", "hadn", "couldn"}
-_NEGATIONS = {"not", "other", "except", "besides", "excluding", "without", "no", "never", "didn", "doesn", "isn",
-              "wasn", "weren", "aren", "don", "hasn", "haven"}  # normalized text splits "didn't" into didn t
+_AUXILIARIES = {
+    "is",
+    "are",
+    "was",
+    "were",
+    "did",
+    "does",
+    "do",
+    "has",
+    "have",
+    "had",
+    "can",
+    "could",
+    "will",
+    "isn",
+    "aren",
+    "wasn",
+    "weren",
+    "didn",
+    "doesn",
+    "don",
+    "hasn",
+    "haven",
+    "hadn",
+    "couldn",
+}
+_NEGATIONS = {
+    "not",
+    "other",
+    "except",
+    "besides",
+    "excluding",
+    "without",
+    "no",
+    "never",
+    "didn",
+    "doesn",
+    "isn",
+    "wasn",
+    "weren",
+    "aren",
+    "don",
+    "hasn",
+    "haven",
+}  # normalized text splits "didn't" into didn t
+
+
 def _asks_difference(words: list[str]) -> bool:
-    """"difference"/"margin", or "how many more X … than Y" ("more" not directly followed by "than", which
+    """ "difference"/"margin", or "how many more X … than Y" ("more" not directly followed by "than", which
     is a comparison: "more than 40")."""
     if {"difference", "margin"} & set(words):
         return True
@@ -101,7 +144,9 @@ CUES: dict[str, Callable[[list[str]], bool]] = {
     "": lambda words: True,
     "yesno": lambda words: bool(words) and words[0] in _AUXILIARIES,
     "negation": lambda words: bool(_NEGATIONS & set(words)),
-    "sum": lambda words: bool({"total", "sum", "combined", "altogether", "together", "overall", "all"} & set(words)),
+    "sum": lambda words: bool(
+        {"total", "sum", "combined", "altogether", "together", "overall", "all"} & set(words)
+    ),
     "average": lambda words: bool({"average", "mean", "avg"} & set(words)),
     "difference": lambda words: _asks_difference(words),
 }
@@ -118,11 +163,15 @@ class Op:
     literal: str = ""  # LITERALS: what the step carries
     static: bool = False  # ignores the incoming row selector
     idempotent: bool = False  # applied twice at once on the same column = once (static ops always are)
-    totals: bool = False  # a static op that may select totals rows (word matches); others range over data rows
+    totals: bool = (
+        False  # a static op that may select totals rows (word matches); others range over data rows
+    )
     aggregator: str = ""  # answer ops: the TAPAS-style aggregator name (COUNT, NONE, SUM …)
     cue: str = ""  # CUES: offered only for questions that say so ("" = always)
     soft: Callable | None = None  # rows: (s, beta, inp, pi) -> (B, R); scalar/yesno: (s, beta, inp) -> (B,)
-    discrete: Callable | None = None  # rows: (rows, column, step) -> rows; scalar: (rows, column) -> floats (NaN: none)
+    discrete: Callable | None = (
+        None  # rows: (rows, column, step) -> rows; scalar: (rows, column) -> floats (NaN: none)
+    )
 
     @property
     def column(self) -> bool:
@@ -367,7 +416,9 @@ def totals_rows(table) -> np.ndarray:
     column's normalized text is such a label. They are kept out of the initial selection (so of
     superlatives, comparisons, counts and sums) but a word match ("total") can still select them.
     A table whose rows would mostly be such rows has none (those are data, not a summary)."""
-    return table.totals  # every executed program asks (beam candidates, confidence steps): made once per table
+    return (
+        table.totals
+    )  # every executed program asks (beam candidates, confidence steps): made once per table
 
 
 def find_totals_rows(table) -> np.ndarray:
@@ -376,7 +427,9 @@ def find_totals_rows(table) -> np.ndarray:
     out = np.zeros(R, dtype=bool)
     labels = pa.array(TOTAL_LABELS, type=pa.string())
     for column in table.columns[:TOTAL_LABEL_COLUMNS]:
-        if isinstance(column, _TypedColumn):  # numbers and dates from dtypes: numerals, ISO dates, never a label
+        if isinstance(
+            column, _TypedColumn
+        ):  # numbers and dates from dtypes: numerals, ISO dates, never a label
             continue
         if "norm" not in column.__dict__ and column.levels is not None:
             # a long column's distinct texts: look at those, not at a million cells' norms made for this
@@ -447,7 +500,9 @@ OPS: list[Op] = [
 OP_INDEX = {op.name: i for i, op in enumerate(OPS)}
 ROW_OPS = [i for i, op in enumerate(OPS) if not op.answers]  # registry indices of the row operations
 ANSWER_OPS = [i for i, op in enumerate(OPS) if op.answers]  # … of the answer operations (count first)
-LEGACY_OPS = [op.name for op in OPS[:15]]  # the 2017 set: what checkpoints without the new ops were trained on
+LEGACY_OPS = [
+    op.name for op in OPS[:15]
+]  # the 2017 set: what checkpoints without the new ops were trained on
 
 
 def op_set(names: list[str]) -> tuple[Op, ...]:
@@ -459,7 +514,9 @@ def by_name(name: str) -> Op:
     return OPS[OP_INDEX[name]]
 
 
-def soft_row_ops(s, inp: SoftInputs, pi_by_op: torch.Tensor, beta_by_op: torch.Tensor, ops=OPS) -> torch.Tensor:
+def soft_row_ops(
+    s, inp: SoftInputs, pi_by_op: torch.Tensor, beta_by_op: torch.Tensor, ops=OPS
+) -> torch.Tensor:
     """Every row operation's output, stacked: (B, len(ops), R); answer ops give zeros.
 
     s (B, R) the incoming selector; pi_by_op (B, O, N) the question-number pointer of each operation;

@@ -218,8 +218,29 @@ def _example(strings: list[str], got: np.ndarray, want: np.ndarray) -> str:
 
 _READER_NUMBER = r"[-+]?([0-9]+[.]?[0-9]*|[.][0-9]+)([eE][-+]?[0-9]+)?"  # what CSV readers type as numbers
 # what pandas.read_csv (how tables usually reach SQLite) reads as missing by default
-_PANDAS_NA = frozenset(["", "#N/A", "#N/A N/A", "#NA", "-1.#IND", "-1.#QNAN", "-NaN", "-nan", "1.#IND", "1.#QNAN",
-                        "<NA>", "N/A", "NA", "NULL", "NaN", "None", "n/a", "nan", "null"])
+_PANDAS_NA = frozenset(
+    [
+        "",
+        "#N/A",
+        "#N/A N/A",
+        "#NA",
+        "-1.#IND",
+        "-1.#QNAN",
+        "-NaN",
+        "-nan",
+        "1.#IND",
+        "1.#QNAN",
+        "<NA>",
+        "N/A",
+        "NA",
+        "NULL",
+        "NaN",
+        "None",
+        "n/a",
+        "nan",
+        "null",
+    ]
+)
 
 
 def check_engine_reading(column: Column, dialect: str, as_text: bool) -> None:
@@ -233,26 +254,34 @@ def check_engine_reading(column: Column, dialect: str, as_text: bool) -> None:
             for s in cells:
                 other = shown.setdefault(float(s), s)
                 if other != s:
-                    raise ExportError(f"column {column.name!r}: {'read_csv' if dialect == 'duckdb' else 'pandas'} "
-                                      f"reads {other!r} and {s!r} as the same number, nprog as two values; load "
-                                      "the column as text")
+                    raise ExportError(
+                        f"column {column.name!r}: {'read_csv' if dialect == 'duckdb' else 'pandas'} "
+                        f"reads {other!r} and {s!r} as the same number, nprog as two values; load "
+                        "the column as text"
+                    )
     if dialect == "sqlite" and as_text:
         lost = sorted(s for s in column.strings.unique().to_pylist() if s and s in _PANDAS_NA)
         if lost:
-            raise ExportError(f"column {column.name!r}: pandas.read_csv, which loads most SQLite tables, reads "
-                              f"{lost[0]!r} as missing, nprog as text; load with keep_default_na=False")
+            raise ExportError(
+                f"column {column.name!r}: pandas.read_csv, which loads most SQLite tables, reads "
+                f"{lost[0]!r} as missing, nprog as text; load with keep_default_na=False"
+            )
     if dialect == "duckdb":
         cells = [s for s in column.strings.unique().to_pylist() if s]
         dates = [s for s in cells if not re.fullmatch("[0-9]{4}-[0-9]{2}-[0-9]{2}", s)]
         if dates and all(re.fullmatch(_NUMERIC_DATE, s) for s in cells):
-            raise ExportError(f"column {column.name!r}: DuckDB's read_csv may read {dates[0]!r} as a date in another "
-                              f"order than nprog (month first unless the first part exceeds 12) and shows it as "
-                              f"YYYY-MM-DD; load the column as text (read_csv(..., types={{{column.original_name!r}: "
-                              f"'VARCHAR'}}))")
+            raise ExportError(
+                f"column {column.name!r}: DuckDB's read_csv may read {dates[0]!r} as a date in another "
+                f"order than nprog (month first unless the first part exceeds 12) and shows it as "
+                f"YYYY-MM-DD; load the column as text (read_csv(..., types={{{column.original_name!r}: "
+                f"'VARCHAR'}}))"
+            )
         if cells and all(re.fullmatch(_CLOCK, s) for s in cells):
-            raise ExportError(f"column {column.name!r}: DuckDB's read_csv reads cells like {cells[0]!r} as a time "
-                              f"of day, nprog as minutes and seconds; load the column as text (read_csv(..., "
-                              f"types={{{column.original_name!r}: 'VARCHAR'}}))")
+            raise ExportError(
+                f"column {column.name!r}: DuckDB's read_csv reads cells like {cells[0]!r} as a time "
+                f"of day, nprog as minutes and seconds; load the column as text (read_csv(..., "
+                f"types={{{column.original_name!r}: 'VARCHAR'}}))"
+            )
 
 
 def recipe_for(column: Column, dialect: str) -> Recipe:
@@ -281,8 +310,10 @@ def recipe_for(column: Column, dialect: str) -> Recipe:
         recipe = Recipe("date", base.replacements, tuple(used))
     where = f"column {column.name!r}"
     if len(recipe.replacements) > _MAX_REPLACEMENTS:
-        raise ExportError(f"{where}: its cells carry too many different marks around the values for a "
-                          f"{dialect} reading of them ({len(recipe.replacements)})")
+        raise ExportError(
+            f"{where}: its cells carry too many different marks around the values for a "
+            f"{dialect} reading of them ({len(recipe.replacements)})"
+        )
     try:
         got = _run_in_sqlite(strings, recipe) if dialect == "sqlite" else _simulate(strings, recipe, dialect)
     except ValueError as e:
@@ -292,8 +323,10 @@ def recipe_for(column: Column, dialect: str) -> Recipe:
         v = want[strings.index(cell)]
         nprog_reads = "no value" if math.isnan(v) else f"{v:g}"
         why = " (SQLite has no regular expressions)" if dialect == "sqlite" else ""
-        raise ExportError(f"{where}: {dialect} cannot read its cells the way nprog does: nprog reads "
-                          f"{cell!r} as {nprog_reads}{why}")
+        raise ExportError(
+            f"{where}: {dialect} cannot read its cells the way nprog does: nprog reads "
+            f"{cell!r} as {nprog_reads}{why}"
+        )
     return recipe
 
 
@@ -327,7 +360,9 @@ def _regexp_group(t: exp.Expression, pattern: str, dialect: str) -> exp.Expressi
 def _double(e: exp.Expression, dialect: str) -> exp.Expression:
     to = exp.DataType.build("DOUBLE")
     # TRY_CAST where the engine has it: Spark need not short-circuit AND, so a failed match may reach a cast
-    return exp.TryCast(this=e, to=to, safe=True) if dialect in ("duckdb", "spark") else exp.Cast(this=e, to=to)
+    return (
+        exp.TryCast(this=e, to=to, safe=True) if dialect in ("duckdb", "spark") else exp.Cast(this=e, to=to)
+    )
 
 
 def _as_text(column: exp.Column) -> exp.Expression:
@@ -343,8 +378,10 @@ def _prepared(source: exp.Expression, recipe: Recipe) -> exp.Expression:
 
 def _numeral_test(t: exp.Expression, dialect: str) -> exp.Expression:
     if dialect == "sqlite":
-        digit_first = exp.or_(exp.Glob(this=t.copy(), expression=exp.convert("[0-9.]*")),
-                              exp.Glob(this=t.copy(), expression=exp.convert("-[0-9.]*")))
+        digit_first = exp.or_(
+            exp.Glob(this=t.copy(), expression=exp.convert("[0-9.]*")),
+            exp.Glob(this=t.copy(), expression=exp.convert("-[0-9.]*")),
+        )
         rest = exp.Substring(this=t.copy(), start=exp.convert(2))
         return exp.and_(digit_first, exp.not_(exp.Glob(this=rest, expression=exp.convert("*[^0-9.]*"))))
     return _regexp_like(t.copy(), _NUMERAL, dialect)
@@ -358,13 +395,27 @@ def _number_sql(raw: exp.Expression, t: exp.Expression, recipe: Recipe, dialect:
     if "time" in recipe.formats and dialect == "sqlite":
         ifs.append(_sqlite_time(t))
     elif "time" in recipe.formats:
-        m, s = (_double(_regexp_group(t.copy(), _one_group(_TIME, _group_starts(_TIME), k), dialect), dialect)
-                for k in (1, 2))
-        h = exp.Coalesce(this=_double(exp.Nullif(this=_regexp_group(t.copy(), _one_group(
-            _TIME, _group_starts(_TIME), 0), dialect), expression=exp.convert("")), dialect),
-            expressions=[exp.convert(0.0)])  # an absent hour group is '' (DuckDB, Spark) or NULL (PostgreSQL)
-        seconds = exp.Add(this=exp.Add(this=exp.Mul(this=h, expression=exp.convert(3600.0)),
-                                       expression=exp.Mul(this=m, expression=exp.convert(60.0))), expression=s)
+        m, s = (
+            _double(_regexp_group(t.copy(), _one_group(_TIME, _group_starts(_TIME), k), dialect), dialect)
+            for k in (1, 2)
+        )
+        h = exp.Coalesce(
+            this=_double(
+                exp.Nullif(
+                    this=_regexp_group(t.copy(), _one_group(_TIME, _group_starts(_TIME), 0), dialect),
+                    expression=exp.convert(""),
+                ),
+                dialect,
+            ),
+            expressions=[exp.convert(0.0)],
+        )  # an absent hour group is '' (DuckDB, Spark) or NULL (PostgreSQL)
+        seconds = exp.Add(
+            this=exp.Add(
+                this=exp.Mul(this=h, expression=exp.convert(3600.0)),
+                expression=exp.Mul(this=m, expression=exp.convert(60.0)),
+            ),
+            expression=s,
+        )
         ifs.append(exp.If(this=_regexp_like(t.copy(), _TIME, dialect), true=seconds))
     return exp.Case(ifs=ifs)
 
@@ -399,8 +450,10 @@ def _sqlite_real(e: exp.Expression) -> exp.Expression:
 
 def _sqlite_time(t: exp.Expression) -> exp.If:
     """m:ss(.f) and h:mm:ss(.f) in seconds with SQLite's string functions; a leading sign is ignored."""
-    u = exp.Case(ifs=[exp.If(this=_f("SUBSTR", t.copy(), 1, 1).isin("+", "-"), true=_f("SUBSTR", t.copy(), 2))],
-                 default=t.copy())
+    u = exp.Case(
+        ifs=[exp.If(this=_f("SUBSTR", t.copy(), 1, 1).isin("+", "-"), true=_f("SUBSTR", t.copy(), 2))],
+        default=t.copy(),
+    )
     c1 = _f("INSTR", u, ":")
     a = _f("SUBSTR", u.copy(), 1, exp.Sub(this=c1, expression=exp.convert(1)))
     rest = _f("SUBSTR", u.copy(), exp.Add(this=c1.copy(), expression=exp.convert(1)))
@@ -409,21 +462,36 @@ def _sqlite_time(t: exp.Expression) -> exp.If:
     s2 = _f("SUBSTR", rest.copy(), exp.Add(this=c2.copy(), expression=exp.convert(1)))
 
     def seconds_ok(x):
-        fraction = exp.and_(_glob(x, "[0-9][0-9].[0-9]*"), exp.not_(_glob(_f("SUBSTR", x.copy(), 4), "*[^0-9]*")))
+        fraction = exp.and_(
+            _glob(x, "[0-9][0-9].[0-9]*"), exp.not_(_glob(_f("SUBSTR", x.copy(), 4), "*[^0-9]*"))
+        )
         return exp.or_(_glob(x, "[0-9][0-9]"), fraction)
 
     zero = exp.convert(0)
     short = exp.and_(exp.EQ(this=c2.copy(), expression=zero), seconds_ok(rest))
     long = exp.and_(exp.GT(this=c2.copy(), expression=zero.copy()), _digits(m2), seconds_ok(s2))
-    test = exp.and_(exp.GT(this=c1.copy(), expression=zero.copy()), _digits(a), exp.Paren(this=exp.or_(short, long)))
-    hours = exp.Case(ifs=[exp.If(this=exp.GT(this=c2.copy(), expression=zero.copy()), true=_sqlite_real(a))],
-                     default=exp.convert(0.0))
-    minutes = exp.Case(ifs=[exp.If(this=exp.GT(this=c2.copy(), expression=zero.copy()), true=_sqlite_real(m2))],
-                       default=_sqlite_real(a))
-    secs = exp.Case(ifs=[exp.If(this=exp.GT(this=c2.copy(), expression=zero.copy()), true=_sqlite_real(s2))],
-                    default=_sqlite_real(rest))
-    value = exp.Add(this=exp.Add(this=exp.Mul(this=hours, expression=exp.convert(3600.0)),
-                                 expression=exp.Mul(this=minutes, expression=exp.convert(60.0))), expression=secs)
+    test = exp.and_(
+        exp.GT(this=c1.copy(), expression=zero.copy()), _digits(a), exp.Paren(this=exp.or_(short, long))
+    )
+    hours = exp.Case(
+        ifs=[exp.If(this=exp.GT(this=c2.copy(), expression=zero.copy()), true=_sqlite_real(a))],
+        default=exp.convert(0.0),
+    )
+    minutes = exp.Case(
+        ifs=[exp.If(this=exp.GT(this=c2.copy(), expression=zero.copy()), true=_sqlite_real(m2))],
+        default=_sqlite_real(a),
+    )
+    secs = exp.Case(
+        ifs=[exp.If(this=exp.GT(this=c2.copy(), expression=zero.copy()), true=_sqlite_real(s2))],
+        default=_sqlite_real(rest),
+    )
+    value = exp.Add(
+        this=exp.Add(
+            this=exp.Mul(this=hours, expression=exp.convert(3600.0)),
+            expression=exp.Mul(this=minutes, expression=exp.convert(60.0)),
+        ),
+        expression=secs,
+    )
     return exp.If(this=test, true=value)
 
 
@@ -445,15 +513,26 @@ def _sqlite_date(t: exp.Expression) -> exp.Expression:
         return _date_scale(y, mo, d, "sqlite")
 
     def month_ok(mo, d):
-        return exp.and_(exp.Between(this=mo.copy(), low=exp.convert(1.0), high=exp.convert(12.0)),
-                        exp.Between(this=d.copy(), low=exp.convert(1.0), high=exp.convert(31.0)))
+        return exp.and_(
+            exp.Between(this=mo.copy(), low=exp.convert(1.0), high=exp.convert(12.0)),
+            exp.Between(this=d.copy(), low=exp.convert(1.0), high=exp.convert(31.0)),
+        )
 
     ymd = _glob(low, f"{year4}-[0-9][0-9]-[0-9][0-9]")
-    ifs.append(exp.If(this=exp.and_(ymd, month_ok(part(6, 2), part(9, 2))), true=scale(part(1, 4), part(6, 2), part(9, 2))))
+    ifs.append(
+        exp.If(
+            this=exp.and_(ymd, month_ok(part(6, 2), part(9, 2))),
+            true=scale(part(1, 4), part(6, 2), part(9, 2)),
+        )
+    )
     for width in (2, 1):  # "2011-03", "2011-3": a month when it is one, else a season's first year (below)
         ym = _glob(low, f"{year4}-{'[0-9]' * width}")
-        ifs.append(exp.If(this=exp.and_(ym, month_ok(part(6, width), one.copy())),
-                          true=scale(part(1, 4), part(6, width), one.copy())))
+        ifs.append(
+            exp.If(
+                this=exp.and_(ym, month_ok(part(6, width), one.copy())),
+                true=scale(part(1, 4), part(6, width), one.copy()),
+            )
+        )
     # words: ", " and "." become spaces, double spaces one, " of " a space; then three space-split tokens
     w = low.copy()
     for old, new in ((",", " "), (".", " "), ("  ", " "), (" of ", " ")):
@@ -465,16 +544,24 @@ def _sqlite_date(t: exp.Expression) -> exp.Expression:
         tokens.append(_f("SUBSTR", rest.copy(), 1, exp.Sub(this=cut, expression=exp.convert(1))))
         rest = _f("SUBSTR", rest.copy(), exp.Add(this=cut.copy(), expression=exp.convert(1)))
     t1, t2, t3 = tokens
-    rest2 = _f("SUBSTR", w2.copy(), exp.Add(this=exp.Add(this=_f("LENGTH", t1.copy()), expression=_f("LENGTH", t2.copy())),
-                                            expression=exp.convert(3)))
+    rest2 = _f(
+        "SUBSTR",
+        w2.copy(),
+        exp.Add(
+            this=exp.Add(this=_f("LENGTH", t1.copy()), expression=_f("LENGTH", t2.copy())),
+            expression=exp.convert(3),
+        ),
+    )
 
     def is_month(x):
         return x.copy().isin(*_MONTH_WORDS)
 
     def month_of(x):
         pos = _f("INSTR", _MONTHS3, _f("SUBSTR", x.copy(), 1, 3))
-        return exp.Div(this=exp.Paren(this=exp.Add(this=_sqlite_real(pos), expression=exp.convert(2.0))),
-                       expression=exp.convert(3.0))
+        return exp.Div(
+            this=exp.Paren(this=exp.Add(this=_sqlite_real(pos), expression=exp.convert(2.0))),
+            expression=exp.convert(3.0),
+        )
 
     def day_of(x):
         return _f("RTRIM", x.copy(), "stndrh")
@@ -490,8 +577,11 @@ def _sqlite_date(t: exp.Expression) -> exp.Expression:
         ifs.append(exp.If(this=ok, true=scale(_sqlite_real(t3), mo.copy(), d.copy())))
     two = exp.and_(exp.EQ(this=rest2, expression=empty.copy()), _glob(t2, year4), is_month(t1))
     ifs.append(exp.If(this=two, true=scale(_sqlite_real(t2), month_of(t1), one.copy())))
-    year = exp.or_(_glob(low, "[12][0-9][0-9][0-9]"), _glob(low, "[12][0-9][0-9][0-9]-[0-9][0-9]"),
-                   _glob(low, "[12][0-9][0-9][0-9]-[0-9][0-9][0-9][0-9]"))
+    year = exp.or_(
+        _glob(low, "[12][0-9][0-9][0-9]"),
+        _glob(low, "[12][0-9][0-9][0-9]-[0-9][0-9]"),
+        _glob(low, "[12][0-9][0-9][0-9]-[0-9][0-9][0-9][0-9]"),
+    )
     ifs.append(exp.If(this=year, true=scale(part(1, 4), one.copy(), one.copy())))
     return exp.Case(ifs=ifs)
 
@@ -510,10 +600,14 @@ def _date_sql(t: exp.Expression, recipe: Recipe, dialect: str) -> exp.Expression
         for k, role in enumerate(roles):  # each group read alone: the others become (?: … )
             part = _regexp_group(low.copy(), _one_group(pattern, groups, k), dialect)
             if role == "n":
-                pos = exp.StrPosition(this=exp.convert(_MONTHS3),
-                                      substr=exp.Substring(this=part, start=exp.convert(1), length=exp.convert(3)))
-                got[role] = exp.Div(this=exp.Paren(this=exp.Add(this=_double(pos, dialect), expression=exp.convert(2.0))),
-                                    expression=exp.convert(3.0))
+                pos = exp.StrPosition(
+                    this=exp.convert(_MONTHS3),
+                    substr=exp.Substring(this=part, start=exp.convert(1), length=exp.convert(3)),
+                )
+                got[role] = exp.Div(
+                    this=exp.Paren(this=exp.Add(this=_double(pos, dialect), expression=exp.convert(2.0))),
+                    expression=exp.convert(3.0),
+                )
             else:
                 got[role] = _double(part, dialect)
         y = got["y"]
@@ -526,8 +620,10 @@ def _date_sql(t: exp.Expression, recipe: Recipe, dialect: str) -> exp.Expression
         if name == "year":
             ok = exp.Between(this=y.copy(), low=exp.convert(1000.0), high=exp.convert(2999.0))
         else:
-            ok = exp.and_(exp.Between(this=mo.copy(), low=exp.convert(1.0), high=exp.convert(12.0)),
-                          exp.Between(this=d.copy(), low=exp.convert(1.0), high=exp.convert(31.0)))
+            ok = exp.and_(
+                exp.Between(this=mo.copy(), low=exp.convert(1.0), high=exp.convert(12.0)),
+                exp.Between(this=d.copy(), low=exp.convert(1.0), high=exp.convert(31.0)),
+            )
         ifs.append(exp.If(this=exp.and_(test, ok), true=_date_scale(y, mo, d, dialect)))
     return exp.Case(ifs=ifs) if ifs else exp.Null()
 
@@ -546,7 +642,11 @@ def _one_group(pattern: str, starts: list[int], keep: int) -> str:
 def value_sql(source: exp.Column, recipe: Recipe, dialect: str) -> exp.Expression:
     """The typed value of the user's column ``source`` (a double on nprog's scale; NULL where invalid)."""
     t = _prepared(_as_text(source), recipe)
-    return _number_sql(_as_text(source), t, recipe, dialect) if recipe.kind == "number" else _date_sql(t, recipe, dialect)
+    return (
+        _number_sql(_as_text(source), t, recipe, dialect)
+        if recipe.kind == "number"
+        else _date_sql(t, recipe, dialect)
+    )
 
 
 # ---------------------------------------------------------------- the user's table as a layout
@@ -577,8 +677,10 @@ def _source_column(table: Table, name: str, dialect: str) -> str:
     if original == "" and dialect == "duckdb":
         return f"column{index:0{len(str(table.n_columns - 1))}d}"
     if original.strip() == "" or "\x00" in original:
-        raise ExportError(f"column {name!r}: the table gives it no header the SQL can refer to "
-                          "(engines invent one of their own); name it in the table")
+        raise ExportError(
+            f"column {name!r}: the table gives it no header the SQL can refer to "
+            "(engines invent one of their own); name it in the table"
+        )
     same = [c.name for c in table.columns if c.original_name.lower() == original.lower()]
     if len(same) > 1 and dialect == "duckdb":
         k = same.index(name)
@@ -586,8 +688,10 @@ def _source_column(table: Table, name: str, dialect: str) -> str:
     # a repeated header: CSV readers keep the first one's name and rename the others (pandas "x.1");
     # Spark renames them all
     if len(same) > 1 and (same[0] != name or dialect == "spark"):
-        raise ExportError(f"column {name!r}: the header {original!r} names {len(same)} columns "
-                          f"({', '.join(repr(s) for s in same)}); rename them in the table")
+        raise ExportError(
+            f"column {name!r}: the header {original!r} names {len(same)} columns "
+            f"({', '.join(repr(s) for s in same)}); rename them in the table"
+        )
     return original
 
 
@@ -608,14 +712,17 @@ def _mfe_text_key(column: Column, source: exp.Column) -> exp.Expression:
         pairs = {(s.lower(), n) for n, v in by_norm.items() for s in v}  # one lowercase text per entry
         ascii_only = all(s.isascii() for v in by_norm.values() for s in v)
         if not ascii_only or len({low for low, _ in pairs}) != len(pairs) or len(by_norm) != len(pairs):
-            raise ExportError(f"column {column.name!r}: nprog counts {merged[0][0]!r} and {merged[0][1]!r} as "
-                              "the same entry, which SQL grouping by the cell text cannot")
+            raise ExportError(
+                f"column {column.name!r}: nprog counts {merged[0][0]!r} and {merged[0][1]!r} as "
+                "the same entry, which SQL grouping by the cell text cannot"
+            )
         text = exp.Lower(this=text)  # ASCII only: LOWER is the same in every engine there
     empty.discard("")
     if not empty:
         return text
-    return exp.Case(ifs=[exp.If(this=text.copy().isin(*(_text(s) for s in sorted(empty))), true=exp.Null())],
-                    default=text)
+    return exp.Case(
+        ifs=[exp.If(this=text.copy().isin(*(_text(s) for s in sorted(empty))), true=exp.Null())], default=text
+    )
 
 
 def _norm_text(column: Column, source: exp.Column, words: list[str], counted: bool) -> exp.Expression:
@@ -632,9 +739,13 @@ def _norm_text(column: Column, source: exp.Column, words: list[str], counted: bo
         # LOWER differs between engines outside ASCII: both readings must agree with nprog
         readings = {re.sub("[^a-z0-9]+", " ", low).strip() for low in (s.lower(), s.translate(ascii_lower))}
         for w in words:
-            if any((f" {w} " in f" {shown} ") != (bool(norm) and f" {w} " in f" {norm} ") for shown in readings):
-                raise ExportError(f"column {column.name!r}: nprog's word match of {w!r} on the cell {s!r} "
-                                  "cannot be written in SQL exactly")
+            if any(
+                (f" {w} " in f" {shown} ") != (bool(norm) and f" {w} " in f" {norm} ") for shown in readings
+            ):
+                raise ExportError(
+                    f"column {column.name!r}: nprog's word match of {w!r} on the cell {s!r} "
+                    "cannot be written in SQL exactly"
+                )
         if counted:
             if len(readings) > 1 or (not norm) != (readings == {""}):
                 raise ExportError(f"column {column.name!r}: SQL cannot group the cell {s!r} as nprog does")
@@ -645,7 +756,9 @@ def _norm_text(column: Column, source: exp.Column, words: list[str], counted: bo
     if not (one_each and distinct):
         raise ExportError(f"column {column.name!r}: SQL cannot group its cells' texts as nprog does")
     lowered = exp.Lower(this=_as_text(source))
-    spaced = exp.RegexpReplace(this=lowered, expression=exp.convert("[^a-z0-9]+"), replacement=exp.convert(" "))
+    spaced = exp.RegexpReplace(
+        this=lowered, expression=exp.convert("[^a-z0-9]+"), replacement=exp.convert(" ")
+    )
     return exp.Nullif(this=exp.Trim(this=spaced), expression=exp.convert(""))
 
 
@@ -662,10 +775,14 @@ def _word_text(column: Column, source: exp.Column, words: list[str], dialect: st
     distinct cell for the program's words and refused where any cell would match differently.
     """
     strings = sorted(set(column.strings.to_pylist()))
-    separators = sorted({ch for s in strings for ch in s.lower() if not ("a" <= ch <= "z" or "0" <= ch <= "9")} - {" "})
+    separators = sorted(
+        {ch for s in strings for ch in s.lower() if not ("a" <= ch <= "z" or "0" <= ch <= "9")} - {" "}
+    )
     if dialect == "sqlite" and len(separators) > MAX_SQLITE_SEPARATORS:
-        raise ExportError(f"column {column.name!r}: its cells hold {len(separators)} different non-letter "
-                          "characters, too many to separate words without regular expressions in SQLite")
+        raise ExportError(
+            f"column {column.name!r}: its cells hold {len(separators)} different non-letter "
+            "characters, too many to separate words without regular expressions in SQLite"
+        )
     ascii_lower = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
     norms = dict(zip(column.strings.to_pylist(), column.norm.to_pylist(), strict=True))
     for s in strings:
@@ -675,8 +792,10 @@ def _word_text(column: Column, source: exp.Column, words: list[str], dialect: st
         for w in words:
             nprog_hit = bool(norm) and f" {w} " in f" {norm} "
             if any((f" {w} " in shown) != nprog_hit for shown in readings):
-                raise ExportError(f"column {column.name!r}: nprog's word match of {w!r} on the cell {s!r} "
-                                  "cannot be written in SQL exactly")
+                raise ExportError(
+                    f"column {column.name!r}: nprog's word match of {w!r} on the cell {s!r} "
+                    "cannot be written in SQL exactly"
+                )
     text: exp.Expression = exp.Lower(this=_as_text(source))
     if dialect == "sqlite":
         for ch in separators:
@@ -701,11 +820,15 @@ def typed_relation(program: Program, table: Table, user: UserTable) -> tuple[exp
     names = {c.name for c in table.columns}  # the CTE's own column names must not collide
     row = _free("__row", names)
     if user.order is None and user.dialect not in ROWID_DIALECTS:
-        raise ExportError(f"{user.dialect} tables have no row order: name an order column "
-                          "(nprog ask --order-by COLUMN, Answer.sql(..., order_by=COLUMN))")
+        raise ExportError(
+            f"{user.dialect} tables have no row order: name an order column "
+            "(nprog ask --order-by COLUMN, Answer.sql(..., order_by=COLUMN))"
+        )
     if user.order is None and any(c.original_name.lower() == "rowid" for c in table.columns):
-        raise ExportError("the table has a column named 'rowid', which hides the engine's row order: "
-                          "name an order column (--order-by COLUMN)")
+        raise ExportError(
+            "the table has a column named 'rowid', which hides the engine's row order: "
+            "name an order column (--order-by COLUMN)"
+        )
     # qualified: the CTE's own aliases reuse the user's column names, and DuckDB reads a bare name as an alias
     order = exp.column(user.order if user.order is not None else "rowid", table=user.name, quoted=True)
     if user.order is None:
@@ -717,16 +840,27 @@ def typed_relation(program: Program, table: Table, user: UserTable) -> tuple[exp
         if column.name not in used:
             continue
         source = exp.column(_source_column(table, column.name, user.dialect), table=user.name, quoted=True)
-        check_engine_reading(column, user.dialect, column.kind == "text" or any(
-            s.op == "print" and s.column == column.name for s in program.steps))
-        needs_value = column.kind != "text" and any(s.column == column.name and s.op != "print" for s in program.steps)
+        check_engine_reading(
+            column,
+            user.dialect,
+            column.kind == "text" or any(s.op == "print" and s.column == column.name for s in program.steps),
+        )
+        needs_value = column.kind != "text" and any(
+            s.column == column.name and s.op != "print" for s in program.steps
+        )
         text_name = column.name if column.kind == "text" else _free(f"{column.name}__text", names)
         # an empty cell is NULL in the user's engine and "" to nprog (what print shows and select matches)
         shown = exp.Coalesce(this=_as_text(source), expressions=[exp.convert("")])
         selects.append(exp.alias_(shown, _id(text_name)))
         if column.kind == "text":
             steps = [s for s in program.steps if s.column == column.name]
-            words = [w for s in steps if by_name(s.op).literal == "words" for w in s.values if isinstance(w, str) and w]
+            words = [
+                w
+                for s in steps
+                if by_name(s.op).literal == "words"
+                for w in s.values
+                if isinstance(w, str) and w
+            ]
             counted = any(s.op == "mfe" for s in steps)
             key = word_key = None
             if user.dialect != "sqlite" and (counted or words):  # one normalized text serves both
@@ -744,7 +878,9 @@ def typed_relation(program: Program, table: Table, user: UserTable) -> tuple[exp
             value = None
             if needs_value:
                 value = column.name
-                selects.append(exp.alias_(value_sql(source, recipe_for(column, user.dialect), user.dialect), _id(value)))
+                selects.append(
+                    exp.alias_(value_sql(source, recipe_for(column, user.dialect), user.dialect), _id(value))
+                )
             columns[column.name] = ColumnLayout(column.kind, value, text_name, value or text_name)
     return exp.select(*selects).from_(_table_ref(user.name)), Layout(row, columns)
 
@@ -792,16 +928,26 @@ def _aggregates_ordered_by_alias(tree: exp.Select) -> None:
                 ordered.set("this", exp.column(name, quoted=True))
         inner = select.copy()
         wrapped = exp.select(first if isinstance(first, exp.Column) else _id(first.alias_or_name)).from_(
-            exp.Subquery(this=inner, alias=exp.TableAlias(this=_id("__nprog_mode"))))
+            exp.Subquery(this=inner, alias=exp.TableAlias(this=_id("__nprog_mode")))
+        )
         select.replace(wrapped)
 
 
-def to_portable_sql(program: Program, table: Table, dialect: str = "duckdb", table_name: str | None = None,
-                    order_by: str | None = None, *, pretty: bool = True) -> str:
+def to_portable_sql(
+    program: Program,
+    table: Table,
+    dialect: str = "duckdb",
+    table_name: str | None = None,
+    order_by: str | None = None,
+    *,
+    pretty: bool = True,
+) -> str:
     """SQL over the user's own table (see the module docstring); ExportError where it cannot be exact."""
     if dialect not in DIALECTS:
-        raise ExportError(f"SQL over your own table is written for {', '.join(DIALECTS)}, not {dialect!r} "
-                          "(layout='nprog' prints any sqlglot dialect for nprog's own loader)")
+        raise ExportError(
+            f"SQL over your own table is written for {', '.join(DIALECTS)}, not {dialect!r} "
+            "(layout='nprog' prints any sqlglot dialect for nprog's own loader)"
+        )
     user = UserTable(dialect, table_name or default_table_name(table), order_by)
     try:
         tree = _native_null_order(to_portable_expression(program, table, user), dialect)
@@ -825,7 +971,9 @@ def write_csv(table: Table, path: str | Path) -> None:
         writer.writerows(zip(*(c.strings.to_pylist() for c in table.columns), strict=True))
 
 
-def load_csv_as_user(conn, csv_path: str | Path, dialect: str, table_name: str, order_by: str | None = None) -> None:
+def load_csv_as_user(
+    conn, csv_path: str | Path, dialect: str, table_name: str, order_by: str | None = None
+) -> None:
     """Load a CSV the way a user would: DuckDB ``read_csv``; SQLite ``pandas.read_csv(...).to_sql``;
     PostgreSQL: text columns filled by COPY from the CSV (Python's csv reader, as COPY ... CSV HEADER
     reads it). ``order_by`` adds that column holding the file's row number (1-based)."""
@@ -854,7 +1002,9 @@ def load_csv_as_user(conn, csv_path: str | Path, dialect: str, table_name: str, 
         header, body = rows[0], rows[1:]
         width = len(header)
         seen: set[str] = set()
-        for k, h in enumerate(header):  # as CSV readers do: an empty or repeated header gets a name of its own
+        for k, h in enumerate(
+            header
+        ):  # as CSV readers do: an empty or repeated header gets a name of its own
             h = h.replace("\x00", "") or f"column{k}"
             while h in seen:
                 h += f"_{k}"
@@ -862,11 +1012,18 @@ def load_csv_as_user(conn, csv_path: str | Path, dialect: str, table_name: str, 
             seen.add(h)
         names = header + ([order_by] if order_by else [])
         conn.execute(_drop_if_exists(target.copy()).sql("postgres"))
-        defs = [exp.ColumnDef(this=_id(n), kind=exp.DataType.build("BIGINT" if k == width else "TEXT"))
-                for k, n in enumerate(names)]  # the order column is a number: "10" sorts after "9"
-        conn.execute(exp.Create(this=exp.Schema(this=target.copy(), expressions=defs), kind="TABLE").sql("postgres"))
-        copy = exp.Copy(this=exp.Schema(this=target, expressions=[_id(n) for n in names]), kind=True,
-                        files=[exp.to_identifier("STDIN")])
+        defs = [
+            exp.ColumnDef(this=_id(n), kind=exp.DataType.build("BIGINT" if k == width else "TEXT"))
+            for k, n in enumerate(names)
+        ]  # the order column is a number: "10" sorts after "9"
+        conn.execute(
+            exp.Create(this=exp.Schema(this=target.copy(), expressions=defs), kind="TABLE").sql("postgres")
+        )
+        copy = exp.Copy(
+            this=exp.Schema(this=target, expressions=[_id(n) for n in names]),
+            kind=True,
+            files=[exp.to_identifier("STDIN")],
+        )
         with conn.cursor() as cur, cur.copy(copy.sql("postgres")) as out:
             for i, r in enumerate(body, start=1):
                 cells = [(c.replace("\x00", "") or None) for c in (r + [""] * width)[:width]]
@@ -897,8 +1054,9 @@ def answers_agree(expected: list[str], got: list[str]) -> bool:
     return True
 
 
-def check_portable(program: Program, table: Table, conn, dialect: str, table_name: str,
-                   order_by: str | None = None) -> str:
+def check_portable(
+    program: Program, table: Table, conn, dialect: str, table_name: str, order_by: str | None = None
+) -> str:
     """'agree', 'refused' (ExportError) or 'wrong' (the engine's answer differs, or the SQL failed):
     the portable SQL run on the user's table in ``conn`` against the reference executor."""
     expected = execute(program, table).answer
@@ -918,8 +1076,21 @@ def agreement_line(agree: int, refused: int, wrong: int) -> str:
     return f"portable sql agreement: {agree / max(n, 1):.3f} ({agree}/{n}), refused {refused}, wrong {wrong}"
 
 
-__all__ = ["ExportError", "PortableCheck", "Recipe", "check_setup_error", "UserTable", "agreement_line", "check_portable", "default_table_name",
-           "load_csv_as_user", "recipe_for", "to_portable_expression", "to_portable_sql", "value_sql"]
+__all__ = [
+    "ExportError",
+    "PortableCheck",
+    "Recipe",
+    "check_setup_error",
+    "UserTable",
+    "agreement_line",
+    "check_portable",
+    "default_table_name",
+    "load_csv_as_user",
+    "recipe_for",
+    "to_portable_expression",
+    "to_portable_sql",
+    "value_sql",
+]
 
 
 def check_setup_error(dialect: str, order_by: str | None) -> str | None:

@@ -96,7 +96,9 @@ class Program:
         except json.JSONDecodeError as e:
             raise ProgramError(f"a program must be JSON ({e})") from None
         fields = set(Step.__dataclass_fields__)
-        if not isinstance(data, list) or not all(isinstance(d, dict) and set(d) <= fields and "op" in d for d in data):
+        if not isinstance(data, list) or not all(
+            isinstance(d, dict) and set(d) <= fields and "op" in d for d in data
+        ):
             raise ProgramError(f"a program is a JSON list of steps with keys among {sorted(fields)}")
         return cls([Step(**d) for d in data])
 
@@ -225,5 +227,7 @@ def execute(program: Program, table: Table) -> Result:
         answer = pc.unique(cells).to_pylist()
     else:
         answer = list(dict.fromkeys(cells.to_pylist()))
-    coordinates = list(zip(idx.tolist(), itertools.repeat(c)))  # (row, column) of Python ints; fast at 1M rows
+    coordinates = list(
+        zip(idx.tolist(), itertools.repeat(c))
+    )  # (row, column) of Python ints; fast at 1M rows
     return Result(answer, history, coordinates, op.aggregator, display=answer)

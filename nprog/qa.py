@@ -38,15 +38,21 @@ class QuestionError(ValueError):
 @dataclass
 class Answer:
     answer: list[str]  # display values
-    aggregator: str  # the answer op's: "NONE" (printed cells) | "COUNT" | "SUM" | "AVERAGE" | "DIFFERENCE" | "YES/NO"
+    aggregator: (
+        str  # the answer op's: "NONE" (printed cells) | "COUNT" | "SUM" | "AVERAGE" | "DIFFERENCE" | "YES/NO"
+    )
     coordinates: list[tuple[int, int]]  # printed cells (row, column) in the caller's table
     cells: list[str]
     program: Program
-    confidence: float  # chance the answer is right: its live steps' probability, calibrated (nprog.confidence)
+    confidence: (
+        float  # chance the answer is right: its live steps' probability, calibrated (nprog.confidence)
+    )
     rows: list = field(default_factory=list, repr=False)  # row selection after each step (bool arrays)
     table: Table | None = field(default=None, repr=False)
     display: list[str] = field(default_factory=list)  # the answer as shown: a computed number with its unit
-    confident: bool = True  # False: the confidence is below the model's guess threshold; the answer is a guess
+    confident: bool = (
+        True  # False: the confidence is below the model's guess threshold; the answer is a guess
+    )
     # makes ``explanation`` on first use: most callers never draw the pictures, so their copies are not made
     explain: Callable[[], Explanation] | None = field(default=None, repr=False, compare=False)
 
@@ -55,8 +61,14 @@ class Answer:
         """Per-step distributions and choices (nprog.explanation); None for an answer made without the model."""
         return self.explain() if self.explain is not None else None
 
-    def sql(self, dialect: str = "duckdb", table_name: str | None = None, order_by: str | None = None,
-            *, layout: str = "user") -> str:
+    def sql(
+        self,
+        dialect: str = "duckdb",
+        table_name: str | None = None,
+        order_by: str | None = None,
+        *,
+        layout: str = "user",
+    ) -> str:
         """The program as SQL over your own table (``layout="user"``, see :mod:`nprog.portable`): its real name
         (the CSV's stem, the ``--db`` table, else ``table_name``), its own columns, typed inside the query,
         rows ordered by ``rowid`` (DuckDB, SQLite) or ``order_by``. Raises :class:`nprog.portable.ExportError`
@@ -121,7 +133,9 @@ def as_table(table) -> Table:
         except (ValueError, TypeError) as e:  # columns of different lengths, scalars only …
             raise TableError(f"<dict>: cannot make a table of it ({e})") from None
         return Table.from_dataframe(frame, source="<dict>")
-    raise TableError(f"cannot make a table from {type(table).__name__}: pass a DataFrame, a CSV path or a Table")
+    raise TableError(
+        f"cannot make a table from {type(table).__name__}: pass a DataFrame, a CSV path or a Table"
+    )
 
 
 def _content_digest(df: pd.DataFrame) -> bytes | None:
@@ -206,12 +220,16 @@ def check_question(question) -> str:
     if not _VISIBLE.search(question):  # only spaces, control or zero-width characters: nothing was asked
         raise QuestionError("the question is empty")
     if len(question) > MAX_QUESTION_CHARS:
-        raise QuestionError(f"the question is {len(question)} characters long; the limit is {MAX_QUESTION_CHARS}")
+        raise QuestionError(
+            f"the question is {len(question)} characters long; the limit is {MAX_QUESTION_CHARS}"
+        )
     return question
 
 
 # a character a person can see: not whitespace (\s), a control, format (zero-width, BOM, bidi) or unassigned one
-_VISIBLE = re.compile(r"[^\s\x00-\x1f\x7f-\x9f\u00ad\u180e\u200b-\u200f\u2028-\u202e\u2060-\u206f\ufeff\ufff0-\ufffb]")
+_VISIBLE = re.compile(
+    r"[^\s\x00-\x1f\x7f-\x9f\u00ad\u180e\u200b-\u200f\u2028-\u202e\u2060-\u206f\ufeff\ufff0-\ufffb]"
+)
 
 
 class TableQA:
@@ -233,8 +251,12 @@ class TableQA:
 
     def encode(self, table: Table, question: str | Question) -> Encoded:
         """A question (text, or a Question from ``parse_questions``) on a table, ready for answer_batch."""
-        return encode(table, question if isinstance(question, Question) else check_question(question), self.vocab,
-                      order_cues=self.model.config.order_cues)
+        return encode(
+            table,
+            question if isinstance(question, Question) else check_question(question),
+            self.vocab,
+            order_cues=self.model.config.order_cues,
+        )
 
     @torch.inference_mode()
     def run(self, items: list[Encoded]) -> tuple[Trace, list]:
@@ -261,7 +283,8 @@ class TableQA:
                     display=result.display,
                     confident=bool(sure >= self.guess_threshold),
                     explain=lambda b=b, e=e, choices=choices: Explanation.from_trace(
-                        trace, b, e.table.n_columns, [self.vocab.words[i] for i in e.tokens], choices),
+                        trace, b, e.table.n_columns, [self.vocab.words[i] for i in e.tokens], choices
+                    ),
                 )
             )
         return answers

@@ -208,7 +208,8 @@ def in_table_units(q: Question, table) -> Question:
     if not any(m.seconds is not None for m in q.mentions):
         return q
     clock = any(
-        c.kind == "number" and pc.sum(pc.match_substring_regex(c.strings, CLOCK_CELL_RE)).as_py() * 2 > len(c.strings)
+        c.kind == "number"
+        and pc.sum(pc.match_substring_regex(c.strings, CLOCK_CELL_RE)).as_py() * 2 > len(c.strings)
         for c in table.columns
     )
     if not clock:

@@ -118,7 +118,9 @@ def search(e: Encoded, steps: int = 4, halt_anywhere: bool = False, rules: Rules
         every += [_consistent_finals(e, layer, k + 1) for k, layer in enumerate(layers)]
         finals = every if halt_anywhere else finals
     if rules is not None and rules.active:
-        return _prune(*_credited(e, data, layers, edges, np.concatenate(finals), np.concatenate(every), dynamic, rules))
+        return _prune(
+            *_credited(e, data, layers, edges, np.concatenate(finals), np.concatenate(every), dynamic, rules)
+        )
     return _prune(edges, [len(s) for s in layers], np.concatenate(finals))
 
 
@@ -144,7 +146,7 @@ def _consistent_finals(e: Encoded, states: np.ndarray, layer: int) -> np.ndarray
         if not op.answers or not e.op_mask[k]:
             continue
         if op.yields == "scalar" and target.y is not None and target.kind in ("calc", "lookup-number"):
-            for c in ([c for c in range(e.table.n_columns) if e.op_col_mask[k, c]] if op.column else [-1]):
+            for c in [c for c in range(e.table.n_columns) if e.op_col_mask[k, c]] if op.column else [-1]:
                 x = op.discrete(states, e.table.columns[c] if c >= 0 else None)  # (S,)
                 for s in np.flatnonzero(np.abs(x - target.y) < 1e-6):
                     out.append((layer, s, k, c))
@@ -269,7 +271,11 @@ def mml_loss(trace, graphs) -> torch.Tensor:
         b, prev, op, col, num, nxt = e.unbind(1)
         p = _choice_logp(trace.op_logp[:, t], trace.col_logp[:, t], trace.num_logp, b, op, col, num).exp()
         alpha = alphas[-1] if t else None
-        incoming = torch.ones_like(p) if alpha is None else torch.where(prev >= 0, alpha[prev.clamp(min=0)], torch.ones_like(p))
+        incoming = (
+            torch.ones_like(p)
+            if alpha is None
+            else torch.where(prev >= 0, alpha[prev.clamp(min=0)], torch.ones_like(p))
+        )
         alphas.append(p.new_zeros(n).index_add(0, nxt, incoming * p))
     b, layer, state, op, col = finals.unbind(1)
     answer_logp, halt_logp = trace.final_logp()

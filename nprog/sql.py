@@ -364,8 +364,10 @@ def _aggregate(fn: Callable[[exp.Column], exp.Expression], empty_is_zero: bool =
         if empty_is_zero:
             return inner
         x = _col("x")
-        return exp.select(x).from_(exp.Subquery(this=inner, alias=exp.TableAlias(this=_id("a")))).where(
-            exp.not_(x.is_(exp.null()))
+        return (
+            exp.select(x)
+            .from_(exp.Subquery(this=inner, alias=exp.TableAlias(this=_id("a"))))
+            .where(exp.not_(x.is_(exp.null())))
         )
 
     return build
@@ -374,7 +376,9 @@ def _aggregate(fn: Callable[[exp.Column], exp.Expression], empty_is_zero: bool =
 def _exists(step: Step, ctx: _Context) -> exp.Select:
     """'yes' when any row is selected, else 'no'."""
     any_row = exp.Exists(this=ctx.incoming())
-    return exp.select(exp.Case(ifs=[exp.If(this=any_row, true=exp.convert("yes"))], default=exp.convert("no")))
+    return exp.select(
+        exp.Case(ifs=[exp.If(this=any_row, true=exp.convert("yes"))], default=exp.convert("no"))
+    )
 
 
 def _print(step: Step, ctx: _Context) -> exp.Select:
@@ -438,8 +442,9 @@ def to_expression(program: Program, table: Table, table_name: str = "t") -> exp.
     return query
 
 
-def program_query(program: Program, table: Table, lay: Layout, relation: str,
-                  prefix: str) -> tuple[exp.Select, list[tuple[str, exp.Select]]]:
+def program_query(
+    program: Program, table: Table, lay: Layout, relation: str, prefix: str
+) -> tuple[exp.Select, list[tuple[str, exp.Select]]]:
     """(the answer's SELECT, the row steps' CTEs) over ``relation`` laid out as ``lay``: the one place the
     steps are chained, for nprog's loader layout and the user's own table (:mod:`nprog.portable`) alike.
 

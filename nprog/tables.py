@@ -70,13 +70,17 @@ def normalize_text(strings) -> pa.Array:
         fresh.update((w, _normalize_python(w)) for w in misses if w not in fresh and safe.issuperset(w))
         rest = [w for w in misses if w not in fresh]  # other scripts: Arrow's unicode path (_normalize_bulk)
         if rest:
-            fresh.update(zip(rest, _normalize_bulk(pa.array(rest, type=pa.string())).to_pylist(), strict=True))
+            fresh.update(
+                zip(rest, _normalize_bulk(pa.array(rest, type=pa.string())).to_pylist(), strict=True)
+            )
         found.update(fresh)
         NORMALIZED_TEXT.add(fresh)
     return pa.array([found[w] for w in words], type=pa.string())
 
 
-_NORM_MEMO_INPUT_LIMIT = 5_000  # up to this many strings, memoized (caches.NORMALIZED_TEXT): regexes cost more
+_NORM_MEMO_INPUT_LIMIT = (
+    5_000  # up to this many strings, memoized (caches.NORMALIZED_TEXT): regexes cost more
+)
 # ASCII text normalizes exactly as _normalize_bulk's fast branch does (lowercase, every run of other
 # characters one space, trimmed), without an Arrow call per table: a short table's fixed cost
 _ASCII_RUNS = re.compile(r"[^a-z0-9]+")
@@ -101,9 +105,9 @@ def _same_in_python() -> frozenset[str]:
     call, once per process; both sides follow their own Unicode tables)."""
     chars = [chr(c) for low, high in _PYTHON_BLOCKS for c in range(low, high)]
     arrow = _normalize_bulk(pa.array([f"a{c}b" for c in chars], type=pa.string())).to_pylist()
-    return frozenset(c for c, a in zip(chars, arrow, strict=True) if _normalize_python(f"a{c}b") == a) | frozenset(
-        chr(c) for c in range(0x80)
-    )
+    return frozenset(
+        c for c, a in zip(chars, arrow, strict=True) if _normalize_python(f"a{c}b") == a
+    ) | frozenset(chr(c) for c in range(0x80))
 
 
 def _normalize_bulk(s: pa.Array) -> pa.Array:
@@ -266,8 +270,10 @@ def _typed_column(series: pd.Series) -> Column | None:
         if not series.notna().any():
             return None
         dt = series.dt
-        year, month, day = (np.asarray(getattr(dt, part).to_numpy(dtype=np.float64, na_value=np.nan))
-                            for part in ("year", "month", "day"))
+        year, month, day = (
+            np.asarray(getattr(dt, part).to_numpy(dtype=np.float64, na_value=np.nan))
+            for part in ("year", "month", "day")
+        )
         value = year + (month - 1.0) / 12.0 + (day - 1.0) / 372.0  # the one date scale (nprog.values)
         return _TypedColumn(series.copy(deep=True), "date", value, year, month, day)
     numeric = pd.api.types.is_integer_dtype(dtype) or (
@@ -327,7 +333,9 @@ def _check_frame(df, source: str) -> None:
 
 def _check_width(n_columns: int, source: str) -> None:
     if n_columns > MAX_COLUMNS:
-        raise TableError(f"{source}: the table has {n_columns:,} columns, over the {MAX_COLUMNS:,} column limit")
+        raise TableError(
+            f"{source}: the table has {n_columns:,} columns, over the {MAX_COLUMNS:,} column limit"
+        )
 
 
 def read_wtq_frame(path: str | os.PathLike) -> pd.DataFrame:
@@ -366,7 +374,9 @@ def column_kind(p: Parsed) -> str:
     return "text"
 
 
-def build_column(name: str, original_name: str, strings: pa.Array, p: Parsed, kind: str | None = None) -> Column:
+def build_column(
+    name: str, original_name: str, strings: pa.Array, p: Parsed, kind: str | None = None
+) -> Column:
     """A typed column from its strings and their parsed values (``kind`` when already decided)."""
     kind = kind or column_kind(p)
     if kind == "date":
@@ -424,7 +434,9 @@ def _build_large_column(strings: pa.Array) -> Column:
     # a first look at a random part of the sample (itself a uniform sample) settles most text columns by
     # parsing its few distinct strings; only a column it leaves open has the whole sample parsed. Two
     # looks, each wrong below one in a billion (_clearly_text): below two in a billion together.
-    part = np.random.default_rng(1).choice(len(in_sample), size=min(FIRST_LOOK_ROWS, len(in_sample)), replace=False)
+    part = np.random.default_rng(1).choice(
+        len(in_sample), size=min(FIRST_LOOK_ROWS, len(in_sample)), replace=False
+    )
     used, local = np.unique(in_sample[part], return_inverse=True)
     sampled = parse_strings(sample.dictionary.take(pa.array(used)), distinct=True).take(local)
     if not _clearly_text(sampled):
@@ -517,8 +529,14 @@ class Table:
         for df, source in frames:
             _check_frame(df, source)
         typed = [[_typed_column(series) for _, series in df.items()] for df, _ in frames]
-        per_table = [[_column_strings(series) for (_, series), done in zip(df.items(), typed[t], strict=True)
-                      if done is None] for t, (df, _) in enumerate(frames)]
+        per_table = [
+            [
+                _column_strings(series)
+                for (_, series), done in zip(df.items(), typed[t], strict=True)
+                if done is None
+            ]
+            for t, (df, _) in enumerate(frames)
+        ]
         small = [t for t, (df, _) in enumerate(frames) if len(df) <= LARGE_TABLE_ROWS]
         columns = dict(zip(small, _build_small_tables([per_table[t] for t in small]), strict=True))
         large = [t for t, (df, _) in enumerate(frames) if len(df) > LARGE_TABLE_ROWS]
@@ -622,7 +640,9 @@ def unescape_wtq(field_text: str) -> str:
     r"""WTQ TSV escapes: \n newline, \p pipe, \\ backslash."""
     if "\\" not in field_text:
         return field_text
-    return re.sub(r"\\(.)", lambda m: {"n": "\n", "p": "|", "\\": "\\"}.get(m.group(1), m.group(0)), field_text)
+    return re.sub(
+        r"\\(.)", lambda m: {"n": "\n", "p": "|", "\\": "\\"}.get(m.group(1), m.group(0)), field_text
+    )
 
 
 def escape_wtq(text: str) -> str:
@@ -673,7 +693,9 @@ def _decode(raw: bytes, path: str) -> str:
             try:
                 return raw[len(bom) :].decode(codec)
             except UnicodeDecodeError:
-                raise TableError(f"{path}: starts like {codec.upper()} text but is not valid {codec.upper()}") from None
+                raise TableError(
+                    f"{path}: starts like {codec.upper()} text but is not valid {codec.upper()}"
+                ) from None
     if raw.startswith(b"\xef\xbb\xbf"):
         raw = raw[3:]
     head = raw[:65536]
@@ -699,7 +721,9 @@ def _decode(raw: bytes, path: str) -> str:
     return text
 
 
-def read_text(path: str | os.PathLike, *, max_bytes: int = MAX_FILE_BYTES, follow_symlinks: bool = True) -> str:
+def read_text(
+    path: str | os.PathLike, *, max_bytes: int = MAX_FILE_BYTES, follow_symlinks: bool = True
+) -> str:
     """A table file's text (encoding as :func:`_decode` finds it), or TableError naming the file and the problem.
 
     The file is opened first and checked through its descriptor, so what is read is what was checked: a
@@ -717,8 +741,11 @@ def read_text(path: str | os.PathLike, *, max_bytes: int = MAX_FILE_BYTES, follo
     except IsADirectoryError:
         raise TableError(f"{path}: is a directory, not a table file") from None
     except (OSError, ValueError) as e:  # ValueError: an embedded NUL byte
-        reason = "a symbolic link where a file was expected" if getattr(e, "errno", None) == errno.ELOOP else (
-            getattr(e, "strerror", None) or e)
+        reason = (
+            "a symbolic link where a file was expected"
+            if getattr(e, "errno", None) == errno.ELOOP
+            else (getattr(e, "strerror", None) or e)
+        )
         raise TableError(f"{path}: cannot read the file ({reason})") from None
     try:
         info = os.fstat(fd)
@@ -747,7 +774,9 @@ def read_text(path: str | os.PathLike, *, max_bytes: int = MAX_FILE_BYTES, follo
         os.close(fd)
     raw = b"".join(chunks)
     if len(raw) > max_bytes:
-        raise TableError(f"{path}: the file grew past the {max_bytes / 1024**2:.0f} MiB limit while it was read")
+        raise TableError(
+            f"{path}: the file grew past the {max_bytes / 1024**2:.0f} MiB limit while it was read"
+        )
     text = _decode(raw, path)
     if not text.strip():
         raise TableError(f"{path}: the file is empty")
@@ -774,7 +803,11 @@ def sniff_delimiter(sample: str) -> str:
     best, best_score = ",", (0.0, 0)
     for delimiter in DELIMITERS:
         try:
-            widths = [len(r) for r in itertools.islice(csv.reader(io.StringIO(sample), delimiter=delimiter), 100) if r]
+            widths = [
+                len(r)
+                for r in itertools.islice(csv.reader(io.StringIO(sample), delimiter=delimiter), 100)
+                if r
+            ]
         except csv.Error:
             continue
         if not widths or widths[0] < 2:

@@ -77,8 +77,13 @@ def build_vocab(root: Path, examples: list[Example], min_count: int) -> Vocabula
 
 
 def prepare(
-    root: Path, examples: list[Example], vocab: Vocabulary, max_rows: int | None, halt_anywhere: bool = False,
-    order_cues: bool = False, rules: Rules | None = None,
+    root: Path,
+    examples: list[Example],
+    vocab: Vocabulary,
+    max_rows: int | None,
+    halt_anywhere: bool = False,
+    order_cues: bool = False,
+    rules: Rules | None = None,
 ) -> Prepared:
     """Encode the answerable examples and search their consistent programs (answering after the last
     step, or after any step for the ACT controller)."""
@@ -121,7 +126,13 @@ def target_tensors(items: list[Encoded], C: int, R: int):
         kinds[b] = KIND_CODES[e.target.kind]
         y[b] = e.target.y if e.target.y is not None else 0.0
     cells = torch.from_numpy(np.argwhere(G))  # (M, 4) b, k, c, r
-    return torch.from_numpy(G.any(1)), cells, torch.from_numpy(item_mask), torch.from_numpy(kinds), torch.from_numpy(y)
+    return (
+        torch.from_numpy(G.any(1)),
+        cells,
+        torch.from_numpy(item_mask),
+        torch.from_numpy(kinds),
+        torch.from_numpy(y),
+    )
 
 
 def loss_fn(trace, batch, targets) -> torch.Tensor:
@@ -135,7 +146,9 @@ def loss_fn(trace, batch, targets) -> torch.Tensor:
     B, K = item_mask.shape
     b, k, c, r = cells.unbind(1)
     best = lp.new_full((B * K,), -1e9).scatter_reduce(0, b * K + k, lp[b, c, r], "amax").view(B, K)
-    pos = torch.where(item_mask, -best, torch.zeros_like(best)).sum(1)  # (B,) best: the item's most likely cell
+    pos = torch.where(item_mask, -best, torch.zeros_like(best)).sum(
+        1
+    )  # (B,) best: the item's most likely cell
     negatives = soft.cell_mask.bool() & ~answer_cells  # (B, C, R)
     neg_log = -torch.log1p(-lp.exp().clamp(max=1 - 1e-6))  # −log(1 − ℓ), finite as ℓ → 1
     neg = (neg_log * negatives).sum((1, 2))
@@ -245,12 +258,21 @@ def load_data(cfg: TrainConfig, log=print) -> Data:
     dev_examples = read_examples(split_path(root, "dev"))[: cfg.dev_limit]
     t0 = time.time()
     vocab = build_vocab(root, train_examples, cfg.min_count)
-    prepared = prepare(root, train_examples, vocab, cfg.max_rows, halt_anywhere=cfg.controller == "act",
-                       order_cues=cfg.order_cues, rules=Rules.parse(cfg.credit))
+    prepared = prepare(
+        root,
+        train_examples,
+        vocab,
+        cfg.max_rows,
+        halt_anywhere=cfg.controller == "act",
+        order_cues=cfg.order_cues,
+        rules=Rules.parse(cfg.credit),
+    )
     dev = []
     for ex in dev_examples:
         try:
-            dev.append((ex, encode(load_table(root, ex.context), ex.question, vocab, order_cues=cfg.order_cues)))
+            dev.append(
+                (ex, encode(load_table(root, ex.context), ex.question, vocab, order_cues=cfg.order_cues))
+            )
         except (TableError, ValueError):
             dev.append((ex, None))
     n_consistent = sum(not e.extra["graph"].empty for e in prepared.items)
@@ -272,9 +294,12 @@ def state_dir(out: str | os.PathLike) -> Path:
 def save_state(final: Path, model, optimizer, progress: dict) -> None:
     """Write the training state atomically (checkpoint.write_directory): weights and Adam's moments in
     safetensors, counters and the dev curve in JSON, torch's RNG state as a uint8 tensor."""
+
     def fill(tmp: Path) -> None:
-        save_file({k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()},
-                  str(tmp / "model.safetensors"))
+        save_file(
+            {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()},
+            str(tmp / "model.safetensors"),
+        )
         opt = optimizer.state_dict()
         tensors = {"rng": torch.get_rng_state()}
         for i, st in opt["state"].items():
@@ -366,8 +391,14 @@ def train(cfg: TrainConfig, log=print, data: Data | None = None) -> dict:
         for _ in range(step * world):  # the same batch sequence as an uninterrupted run
             next(stream)
         log(f"resumed from {state_dir(out)} at step {step} (best dev {best:.3f} at step {best_step})")
-    bar = tqdm(total=max_steps if cfg.steps else None, file=sys.stderr, dynamic_ncols=True, mininterval=2,
-               initial=step, disable=rank > 0)
+    bar = tqdm(
+        total=max_steps if cfg.steps else None,
+        file=sys.stderr,
+        dynamic_ncols=True,
+        mininterval=2,
+        initial=step,
+        disable=rank > 0,
+    )
 
     def evaluate_and_keep() -> None:
         nonlocal best, best_step
@@ -389,7 +420,9 @@ def train(cfg: TrainConfig, log=print, data: Data | None = None) -> dict:
                 "examples_seen": seen,
                 "train_minutes": round(elapsed / 60, 1),
                 "examples_per_second": round(seen / elapsed, 1),
-                "training_command": "nprog train " + " ".join(sys.argv[2:]) if sys.argv[1:2] == ["train"] else "",
+                "training_command": "nprog train " + " ".join(sys.argv[2:])
+                if sys.argv[1:2] == ["train"]
+                else "",
                 "train_config": {k: v for k, v in asdict(cfg).items() if k not in ("data_dir", "out")},
                 "training_examples": len(prepared.items),
                 "left_out_of_training": prepared.skipped,
@@ -404,8 +437,15 @@ def train(cfg: TrainConfig, log=print, data: Data | None = None) -> dict:
             checkpoint.save(cfg.out, model, vocab, card)
 
     def keep_state() -> None:
-        progress = {"step": step, "seen": seen, "best": best, "best_step": best_step, "history": history,
-                    "losses": losses, "elapsed": time.time() - start}
+        progress = {
+            "step": step,
+            "seen": seen,
+            "best": best,
+            "best_step": best_step,
+            "history": history,
+            "losses": losses,
+            "elapsed": time.time() - start,
+        }
         save_state(state_dir(out), model, optimizer, progress)
 
     def should_stop() -> bool:
@@ -425,7 +465,9 @@ def train(cfg: TrainConfig, log=print, data: Data | None = None) -> dict:
         losses.append(loss.item())
         if step % 20 == 0:
             elapsed = time.time() - start
-            bar.set_postfix(loss=f"{np.mean(losses[-100:]):.3f}", ex_s=f"{seen / elapsed:.0f}", dev=f"{max(best, 0):.3f}")
+            bar.set_postfix(
+                loss=f"{np.mean(losses[-100:]):.3f}", ex_s=f"{seen / elapsed:.0f}", dev=f"{max(best, 0):.3f}"
+            )
         bar.update(1)
         if step % cfg.eval_every == 0 and rank == 0:
             evaluate_and_keep()

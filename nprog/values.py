@@ -180,9 +180,11 @@ def _parse_unique(s: pa.Array) -> Parsed:
     # --- numbers: spelled-out words, full-string numbers, times, ranges (first wins in that order);
     # the regexes run only on strings that start like a number (a cheap RE2 prefilter)
     number = _lookup(pc.utf8_trim(s, " ."), CARDINALS | ORDINALS)
-    starts = np.flatnonzero(pc.match_substring_regex(s, r"^(?:[-+$£€¥₹.]|us\$|rs)?\s*[-+$£€¥₹.]?\d").to_numpy(
-        zero_copy_only=False
-    ))
+    starts = np.flatnonzero(
+        pc.match_substring_regex(s, r"^(?:[-+$£€¥₹.]|us\$|rs)?\s*[-+$£€¥₹.]?\d").to_numpy(
+            zero_copy_only=False
+        )
+    )
     if len(starts):
         sub = s.take(pa.array(starts))
         m = _extract(sub, NUMBER_RE)
@@ -383,9 +385,19 @@ def _parse_python(w: str) -> tuple:
 # IPA, Cyrillic, punctuation, dashes, currency, superscripts, letterlike symbols, kana, the BOM; each kept
 # only if _same_parse finds it cleaned (and read as a plain numeral) exactly as by Arrow. Combining marks
 # stay out (NFKC composes across characters), and Greek (its lowercase has context).
-_PYTHON_PARSE_BLOCKS = ((0x00, 0x80), (0xA0, 0x2B0), (0x400, 0x530), (0x2010, 0x205F), (0x2070, 0x20C1),
-                        (0x2100, 0x2190), (0x2212, 0x2213), (0x3000, 0x3100), (0xFE63, 0xFE64), (0xFEFF, 0xFF00),
-                        (0xFF0D, 0xFF0E))
+_PYTHON_PARSE_BLOCKS = (
+    (0x00, 0x80),
+    (0xA0, 0x2B0),
+    (0x400, 0x530),
+    (0x2010, 0x205F),
+    (0x2070, 0x20C1),
+    (0x2100, 0x2190),
+    (0x2212, 0x2213),
+    (0x3000, 0x3100),
+    (0xFE63, 0xFE64),
+    (0xFEFF, 0xFF00),
+    (0xFF0D, 0xFF0E),
+)
 _SAFE_CONTEXTS = ("{}", "a{}b", "a{}", "{}a", " {} ", "1{}2", "5{}", "{}5", "1998{}99")
 
 
@@ -397,7 +409,9 @@ def _same_parse() -> frozenset[str]:
     chars = [chr(c) for low, high in _PYTHON_PARSE_BLOCKS for c in range(low, high)]
     texts = [ctx.format(c) for c in chars for ctx in _SAFE_CONTEXTS]
     arrow = pa.array(texts, type=pa.string())
-    same = np.array(clean(arrow).to_pylist(), dtype=object) == np.array([_clean_python(t) for t in texts], dtype=object)
+    same = np.array(clean(arrow).to_pylist(), dtype=object) == np.array(
+        [_clean_python(t) for t in texts], dtype=object
+    )
     for pattern, python in ((_PLAIN_RE, _PY_PLAIN), (r"^\s*[12]\d{3}\s*$", _PY_YEAR)):
         mine = np.array([python.search(t) is not None for t in texts])
         same &= pc.match_substring_regex(arrow, pattern).to_numpy(zero_copy_only=False) == mine

@@ -60,7 +60,9 @@ def split_path(root: Path, split: str) -> Path:
         return root / "data" / SPLITS[split]
     candidate = root / "data" / (split if split.endswith(".tsv") else f"{split}.tsv")
     if not candidate.exists():
-        raise DataError(f"unknown split {split!r}: use one of {', '.join(SPLITS)} or a file under {root / 'data'}")
+        raise DataError(
+            f"unknown split {split!r}: use one of {', '.join(SPLITS)} or a file under {root / 'data'}"
+        )
     return candidate
 
 
@@ -85,7 +87,9 @@ def read_examples(path: str | os.PathLike) -> list[Example]:
     header = [h.strip() for h in rows[0]]
     missing = [c for c in ("id", "utterance", "context") if c not in header]
     if missing:
-        raise DataError(f"{path}: missing column(s) {', '.join(missing)} (expected id, utterance, context[, targetValue])")
+        raise DataError(
+            f"{path}: missing column(s) {', '.join(missing)} (expected id, utterance, context[, targetValue])"
+        )
     idx = {h: i for i, h in enumerate(header)}
     examples = []
     for line_no, row in enumerate(rows[1:], start=2):
@@ -111,7 +115,9 @@ def _load_table_cached(path: str) -> Table:
     """The table at a checked path, from the process's table cache (caches.WTQ_TABLES, bounded by cells)."""
     table = WTQ_TABLES.get(path)
     if table is None:
-        table = Table.from_wtq_file(path)  # outside the cache's lock: reading one table must not block the others
+        table = Table.from_wtq_file(
+            path
+        )  # outside the cache's lock: reading one table must not block the others
         WTQ_TABLES.put(path, table)
     return table
 
@@ -174,8 +180,11 @@ def _checked_path_cached(root_text: str, context: str) -> Path:
     except (OSError, RuntimeError, ValueError) as e:  # loops, over-long names, NUL bytes, dangling links
         if isinstance(e, TableError):
             raise
-        reason = "a symbolic link loop" if isinstance(e, RuntimeError) or getattr(e, "errno", None) == errno.ELOOP \
+        reason = (
+            "a symbolic link loop"
+            if isinstance(e, RuntimeError) or getattr(e, "errno", None) == errno.ELOOP
             else (getattr(e, "strerror", None) or str(e))
+        )
         raise TableError(f"{_printable(context)}: cannot open the table ({reason})") from None
     raise TableError(f"{context}: no such table under {root}")
 

@@ -26,7 +26,11 @@ CASES = [
     (["Siim Ennemuist", "Andri Aganits"], ["Andri Aganits", "Siim Ennemuist"], True),  # order free
     (["Siim Ennemuist", "Andri Aganits"], ["Andri Aganits"], False),  # size must agree
     (["Siim Ennemuist"], ["Siim Ennemuist", "Siim Ennemuist"], False),
-    (["Mittersill goods aerial tramway", "Singapore cable car"], ["Singapore cable car", "Mittersill goods aerial tramway"], True),
+    (
+        ["Mittersill goods aerial tramway", "Singapore cable car"],
+        ["Singapore cable car", "Mittersill goods aerial tramway"],
+        True,
+    ),
     (["0"], ["0"], True),
     (["-5"], ["−5"], True),  # unicode minus
     (["  Norway  "], ["norway"], True),

@@ -17,14 +17,23 @@ def qa(tiny_model_dir) -> TableQA:
 
 
 def _frame() -> pd.DataFrame:
-    return pd.DataFrame({"Nation": ["Norway", "Canada", "Japan"], "Gold": np.array([5, 9, 2], dtype=np.int64),
-                         "Held": pd.to_datetime(["2001-02-03", "2002-02-03", "2003-02-03"])})
+    return pd.DataFrame(
+        {
+            "Nation": ["Norway", "Canada", "Japan"],
+            "Gold": np.array([5, 9, 2], dtype=np.int64),
+            "Held": pd.to_datetime(["2001-02-03", "2002-02-03", "2003-02-03"]),
+        }
+    )
 
 
 def test_a_dataframe_is_built_once_and_again_after_any_change(qa, monkeypatch):
     built = []
     real = Table.from_dataframe
-    monkeypatch.setattr(Table, "from_dataframe", classmethod(lambda cls, df, source="<dataframe>": built.append(1) or real(df, source)))
+    monkeypatch.setattr(
+        Table,
+        "from_dataframe",
+        classmethod(lambda cls, df, source="<dataframe>": built.append(1) or real(df, source)),
+    )
     df = _frame()
     first = qa.table(df)
     assert qa.table(df) is first and len(built) == 1  # same object, same cells: reused
@@ -66,7 +75,9 @@ def test_the_cache_lets_dataframes_go(qa):
 
 def test_the_pipeline_call_equals_asking_one_by_one_and_makes_sql_only_when_asked(qa):
     df = pd.read_csv(SAMPLES / "medals.csv", dtype=str)
-    questions = [f"how many nations won more than {k} gold medals?" for k in range(70)] + ["which nation won the most gold?"]
+    questions = [f"how many nations won more than {k} gold medals?" for k in range(70)] + [
+        "which nation won the most gold?"
+    ]
     dicts = qa(table=df, query=questions)  # more than one batch of 64
     assert len(dicts) == len(questions) and all("sql" not in d for d in dicts)
     with_sql = qa(table=df, query=questions[-2:], dialect="duckdb")
@@ -81,11 +92,18 @@ def test_pictures_are_made_on_first_use_and_match_the_trace(qa):
     assert "explanation" not in answer.__dict__  # not made yet
     explanation = answer.explanation
     T = len(explanation.choices)
-    assert explanation.ops.shape == (T, len(OPS)) and explanation.attention.shape == (T, len(explanation.tokens))
-    assert len(explanation.columns) == T and all(len(c) == answer.table.n_columns for c in explanation.columns)
+    assert explanation.ops.shape == (T, len(OPS)) and explanation.attention.shape == (
+        T,
+        len(explanation.tokens),
+    )
+    assert len(explanation.columns) == T and all(
+        len(c) == answer.table.n_columns for c in explanation.columns
+    )
     chosen = [c.operation.name for c in explanation.choices]
     assert chosen[-1] == answer.program.steps[-1].op  # simplifying never changes the answer step
-    assert all(explanation.ops[t, c.op] == explanation.ops[t].max() for t, c in enumerate(explanation.choices))
+    assert all(
+        explanation.ops[t, c.op] == explanation.ops[t].max() for t, c in enumerate(explanation.choices)
+    )
     assert answer.explanation is explanation
 
 
@@ -100,8 +118,10 @@ def test_the_pipeline_call_answers_wtq_dev_exactly_as_nprog_batch(shipped_model,
 
     model = TableQA.load(shipped_model, device="cpu")
     examples = wtq.read_examples(wtq.split_path(wtq_dir, "dev"))[:400]
-    batch = {(p.example.context, p.example.question): p.answer
-             for p in predict_stream(model, wtq_dir, examples, batch_size=64, with_kind=False, score=False)}
+    batch = {
+        (p.example.context, p.example.question): p.answer
+        for p in predict_stream(model, wtq_dir, examples, batch_size=64, with_kind=False, score=False)
+    }
     by_table: dict[str, list[str]] = {}
     for ex in examples:
         by_table.setdefault(ex.context, []).append(ex.question)

@@ -30,9 +30,22 @@ def questions(tmp_path_factory) -> tuple[Path, Path]:
 
 
 def _batch(tsv, root, out, *extra, **kw):
-    cmd = [sys.executable, "-m", "nprog.app.cli", "batch", str(tsv), "--tables-root", str(root), "--out", str(out), *extra]
+    cmd = [
+        sys.executable,
+        "-m",
+        "nprog.app.cli",
+        "batch",
+        str(tsv),
+        "--tables-root",
+        str(root),
+        "--out",
+        str(out),
+        *extra,
+    ]
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
-    return subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, **kw)
+    return subprocess.Popen(
+        cmd, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, **kw
+    )
 
 
 @pytest.mark.slow  # runs in the CI's slow step (.ci/run), not the README's quick command
@@ -71,7 +84,9 @@ def test_workers_give_the_same_file_as_one_process(questions, shipped_model, tmp
 
 
 @pytest.mark.parametrize("dialect", ["duckdb", "sqlite"])
-def test_portable_check_reports_agreement_refusals_and_wrong_answers(questions, shipped_model, tmp_path, dialect):
+def test_portable_check_reports_agreement_refusals_and_wrong_answers(
+    questions, shipped_model, tmp_path, dialect
+):
     tsv, root = questions
     proc = _batch(tsv, root, tmp_path / "p.tsv", "--check-sql", "portable", "--sql", dialect)
     out, err = proc.communicate(timeout=300)
@@ -84,7 +99,18 @@ def test_portable_check_reports_agreement_refusals_and_wrong_answers(questions, 
 def test_portable_check_on_postgres_needs_a_server_and_an_order(questions, tmp_path):
     tsv, root = questions
     env_less = {k: v for k, v in os.environ.items() if k != "NPROG_PG_DSN"}
-    cmd = [sys.executable, "-m", "nprog.app.cli", "batch", str(tsv), "--tables-root", str(root), "--check-sql", "portable",
-           "--sql", "postgres"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "nprog.app.cli",
+        "batch",
+        str(tsv),
+        "--tables-root",
+        str(root),
+        "--check-sql",
+        "portable",
+        "--sql",
+        "postgres",
+    ]
     proc = subprocess.run(cmd, cwd=ROOT, env=env_less, capture_output=True, text=True, timeout=120)
     assert proc.returncode == 2 and "NPROG_PG_DSN" in proc.stderr

@@ -34,7 +34,9 @@ def test_vocab_has_tapas_specials_and_covers_every_character(tiny, table):
     tokenizer, _, vocab = tiny
     words = vocab.read_text(encoding="utf-8").split("\n")[:-1]
     assert words[: len(bt.SPECIAL_TOKENS)] == list(bt.SPECIAL_TOKENS) and words.index("[PAD]") == 0
-    assert len(words) == len(set(words)) == tokenizer.vocab_size == len(tokenizer)  # no ids added past the file
+    assert (
+        len(words) == len(set(words)) == tokenizer.vocab_size == len(tokenizer)
+    )  # no ids added past the file
     assert "[UNK]" not in tokenizer.tokenize("zürich 2005 qxj? ünseen")  # single chars + ## chars cover all
     assert tokenizer.tokenize("n/a") == ["[EMPTY]"]
 
@@ -67,7 +69,9 @@ def test_latency_and_labels(tiny, table):
 def test_full_tables_are_truncated_to_512_tokens(tiny):
     tokenizer, model, _ = tiny
     # 400 rows: past the 255 rows TAPAS can number, and column B's ranks would overflow their embedding
-    big = pd.DataFrame({"A": [f"word {i}" for i in range(400)], "B": [str(i) for i in range(400)]}, dtype=object)
+    big = pd.DataFrame(
+        {"A": [f"word {i}" for i in range(400)], "B": [str(i) for i in range(400)]}, dtype=object
+    )
     enc, coords, _ = bt.answer(tokenizer, model, [(big, "which a?")])
     assert enc["input_ids"].shape[1] <= bt.MAX_LENGTH
     assert int((enc["token_type_ids"][0, :, 0] == 1).sum()) < bt.table_token_count(tokenizer, big)
@@ -78,7 +82,9 @@ def test_full_tables_are_truncated_to_512_tokens(tiny):
 def test_bench_tapas_rows_on_wtq(wtq_dir):
     """The whole part, tiny model, 4 questions: ~20 s, as the vocabulary reads all 346 dev tables (slow;
     skips without WTQ: it reads the dev split and tables)."""
-    rows = bt.bench_tapas(wtq_dir, n_questions=4, sizes=(1, 4), config=bt.tapas_config(**TINY), latency_repeats=2)
+    rows = bt.bench_tapas(
+        wtq_dir, n_questions=4, sizes=(1, 4), config=bt.tapas_config(**TINY), latency_repeats=2
+    )
     names = [name for name, _ in rows]
     assert len(rows) == 4 and names[0].endswith("parameters")
     assert names[1].endswith("WTQ dev end to end, batch 1") and names[2].endswith("batch 4")

@@ -18,10 +18,29 @@ CACHE_MODULE = ROOT / "nprog" / "caches.py"
 NOT_CACHES = {
     ("app/batch.py", "_WORKER"): "a --workers pool process's model and settings, set once by its initializer",
 }
-_EMPTY_CONTAINERS = {"dict", "list", "set", "OrderedDict", "defaultdict", "WeakKeyDictionary",
-                     "WeakValueDictionary", "deque"}
-_MUTATORS = {"update", "setdefault", "append", "extend", "add", "insert", "pop", "popitem", "clear",
-             "move_to_end", "__setitem__"}
+_EMPTY_CONTAINERS = {
+    "dict",
+    "list",
+    "set",
+    "OrderedDict",
+    "defaultdict",
+    "WeakKeyDictionary",
+    "WeakValueDictionary",
+    "deque",
+}
+_MUTATORS = {
+    "update",
+    "setdefault",
+    "append",
+    "extend",
+    "add",
+    "insert",
+    "pop",
+    "popitem",
+    "clear",
+    "move_to_end",
+    "__setitem__",
+}
 _MEMO_DECORATORS = {"lru_cache", "cache"}
 _CACHE_WORDS = ("cache", "memo", "lru")  # a module-level instance of a class so named
 
@@ -41,17 +60,27 @@ def module_caches(source: str) -> list[str]:
     tree = ast.parse(source)
     found, module_names = [], {}
     for node in tree.body:  # module-level bindings of empty containers (filled later: a memo)
-        targets = node.targets if isinstance(node, ast.Assign) else [node.target] if isinstance(node, ast.AnnAssign) else []
+        targets = (
+            node.targets
+            if isinstance(node, ast.Assign)
+            else [node.target]
+            if isinstance(node, ast.AnnAssign)
+            else []
+        )
         value = getattr(node, "value", None)
         for target in targets:
             if isinstance(target, ast.Name):
                 module_names[target.id] = node.lineno
-                empty = (isinstance(value, ast.Dict | ast.List | ast.Set) and not getattr(value, "keys", None)
-                         and not getattr(value, "elts", None)) or (
-                    isinstance(value, ast.Call) and _name(value) in _EMPTY_CONTAINERS and not value.args)
+                empty = (
+                    isinstance(value, ast.Dict | ast.List | ast.Set)
+                    and not getattr(value, "keys", None)
+                    and not getattr(value, "elts", None)
+                ) or (isinstance(value, ast.Call) and _name(value) in _EMPTY_CONTAINERS and not value.args)
                 if empty:
                     found.append(f"{target.id} = an empty container (line {node.lineno})")
-                elif isinstance(value, ast.Call) and any(w in (_name(value) or "").lower() for w in _CACHE_WORDS):
+                elif isinstance(value, ast.Call) and any(
+                    w in (_name(value) or "").lower() for w in _CACHE_WORDS
+                ):
                     found.append(f"{target.id} = {_name(value)}(…) (line {node.lineno})")
     for node in ast.walk(tree):
         if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
@@ -63,22 +92,37 @@ def module_caches(source: str) -> list[str]:
                     found.append(f"global {', '.join(inner.names)} in {node.name} (line {inner.lineno})")
                 stores = inner.targets if isinstance(inner, ast.Assign) else []
                 for target in stores:  # X[k] = … on a module-level name; obj._private = … on another object
-                    if isinstance(target, ast.Subscript) and isinstance(target.value, ast.Name) \
-                            and target.value.id in module_names:
+                    if (
+                        isinstance(target, ast.Subscript)
+                        and isinstance(target.value, ast.Name)
+                        and target.value.id in module_names
+                    ):
                         found.append(f"{target.value.id}[…] = … in {node.name} (line {inner.lineno})")
-                    if isinstance(target, ast.Attribute) and target.attr.startswith("_") \
-                            and not target.attr.startswith("__") and isinstance(target.value, ast.Name) \
-                            and target.value.id not in ("self", "cls"):
-                        found.append(f"{target.value.id}.{target.attr} = … in {node.name} (line {inner.lineno})")
-                if isinstance(inner, ast.Call) and isinstance(inner.func, ast.Attribute) \
-                        and inner.func.attr in _MUTATORS and isinstance(inner.func.value, ast.Name) \
-                        and inner.func.value.id in module_names:
-                    found.append(f"{inner.func.value.id}.{inner.func.attr}(…) in {node.name} (line {inner.lineno})")
+                    if (
+                        isinstance(target, ast.Attribute)
+                        and target.attr.startswith("_")
+                        and not target.attr.startswith("__")
+                        and isinstance(target.value, ast.Name)
+                        and target.value.id not in ("self", "cls")
+                    ):
+                        found.append(
+                            f"{target.value.id}.{target.attr} = … in {node.name} (line {inner.lineno})"
+                        )
+                if (
+                    isinstance(inner, ast.Call)
+                    and isinstance(inner.func, ast.Attribute)
+                    and inner.func.attr in _MUTATORS
+                    and isinstance(inner.func.value, ast.Name)
+                    and inner.func.value.id in module_names
+                ):
+                    found.append(
+                        f"{inner.func.value.id}.{inner.func.attr}(…) in {node.name} (line {inner.lineno})"
+                    )
     return found
 
 
 def test_the_scan_finds_each_kind_of_memo():
-    source = '''
+    source = """
 import functools
 _MEMO = {}
 _SEEN: list = []
@@ -95,10 +139,20 @@ def c(table, k):
     table._words = k
     self_ok = k
     global _SEEN
-'''
+"""
     found = " | ".join(module_caches(source))
-    for what in ("_MEMO = ", "_SEEN = ", "_ORDER = ", "_tables = _TableCache", "@lru_cache on a", "@cache on b", "_MEMO[…]",
-                 "MONTHS.update", "table._words", "global _SEEN"):
+    for what in (
+        "_MEMO = ",
+        "_SEEN = ",
+        "_ORDER = ",
+        "_tables = _TableCache",
+        "@lru_cache on a",
+        "@cache on b",
+        "_MEMO[…]",
+        "MONTHS.update",
+        "table._words",
+        "global _SEEN",
+    ):
         assert what in found, what
     assert "MONTHS = " not in found  # a constant table is not a memo
 
@@ -122,14 +176,19 @@ def test_clear_empties_every_cache(tmp_path):
 
     (tmp_path / "csv" / "200-csv").mkdir(parents=True)
     pd.DataFrame({"Year": ["1998", "1999"], "City": ["Oslo", "Bergen"]}).to_csv(
-        tmp_path / "csv" / "200-csv" / "0.csv", index=False)
+        tmp_path / "csv" / "200-csv" / "0.csv", index=False
+    )
     tables.normalize_text(["Ærø Ångström", "hello"])
     values.parse_strings(["12 km", "1998"])
     questions.name_tokens("Avg. Attendance")
     wtq.load_table(tmp_path, "csv/200-csv/0.csv")
     assert all(len(c) for c in caches.registered()), [(c.name, len(c)) for c in caches.registered()]
-    assert {c.name for c in caches.registered()} >= {"normalized text", "parsed strings", "WTQ tables",
-                                                      "nprog.wtq._checked_path_cached"}
+    assert {c.name for c in caches.registered()} >= {
+        "normalized text",
+        "parsed strings",
+        "WTQ tables",
+        "nprog.wtq._checked_path_cached",
+    }
     caches.clear()
     assert not [c.name for c in caches.registered() if len(c)]
     assert all(c.bound for c in caches.registered())  # each says how much it may keep

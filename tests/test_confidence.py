@@ -15,7 +15,9 @@ from nprog import confidence as C
 from nprog.program import Step
 from nprog.tables import Table
 
-MEDALS = Table.from_dataframe(pd.DataFrame({"Nation": ["Norway", "Germany", "Canada"], "Gold": ["9", "5", "5"]}))
+MEDALS = Table.from_dataframe(
+    pd.DataFrame({"Nation": ["Norway", "Germany", "Canada"], "Gold": ["9", "5", "5"]})
+)
 
 
 @pytest.mark.parametrize(

@@ -60,4 +60,10 @@ def test_the_model_settings_reach_the_model_config():
     assert {"d", "controller", "dropout", "order_cues"} <= set(names)
     cfg = TrainConfig(data_dir="d", out="o", d=32, controller="lstm", dropout=0.3, order_cues=True)
     model = cfg.model_config(vocab_size=50)
-    assert (model.vocab_size, model.d, model.controller, model.dropout, model.order_cues) == (50, 32, "lstm", 0.3, True)
+    assert (model.vocab_size, model.d, model.controller, model.dropout, model.order_cues) == (
+        50,
+        32,
+        "lstm",
+        0.3,
+        True,
+    )

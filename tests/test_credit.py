@@ -19,11 +19,15 @@ from nprog.search import _choices, _consistent_finals, collate_graphs, mml_loss,
 from nprog.tables import Table
 from nprog.wtq import make_target
 
-VOCAB = Vocabulary(["how", "many", "which", "nation", "gold", "most", "more", "than", "rows", "after", "first"])
+VOCAB = Vocabulary(
+    ["how", "many", "which", "nation", "gold", "most", "more", "than", "rows", "after", "first"]
+)
 STEPS = 4  # three row steps, then the answer (the paper's length)
 BRUTE_STEPS = 3  # two row steps: every program enumerated, still a pair of dynamic steps for minimality
 
-MEDALS = pd.DataFrame({"Nation": ["A", "B", "C", "D"], "Gold": ["3", "5", "1", "5"], "Silver": ["2", "2", "4", "1"]})
+MEDALS = pd.DataFrame(
+    {"Nation": ["A", "B", "C", "D"], "Gold": ["3", "5", "1", "5"], "Silver": ["2", "2", "4", "1"]}
+)
 
 
 def _items(order_cues=False):
@@ -51,7 +55,12 @@ def _credited(e, program, final, rules):
     for k, c, _, _, st in program:
         rows.append(run(k, c, st, rows[-1]))
     op, col = final
-    if rules.no_constant and op == OP_INDEX["count"] and program and OPS[program[-1][0]].name in SINGLE_ROW_OPS:
+    if (
+        rules.no_constant
+        and op == OP_INDEX["count"]
+        and program
+        and OPS[program[-1][0]].name in SINGLE_ROW_OPS
+    ):
         return False
     for i in live:
         k, c, _, _, st = program[i]

@@ -14,7 +14,9 @@ DEVIATION = re.compile(r"\bdeviations? (\d+)")
 
 
 def test_cited_docs_exist():
-    cited = {(p.relative_to(ROOT).as_posix(), d) for p in SOURCES for d in CITED_DOC.findall(p.read_text("utf-8"))}
+    cited = {
+        (p.relative_to(ROOT).as_posix(), d) for p in SOURCES for d in CITED_DOC.findall(p.read_text("utf-8"))
+    }
     assert {d for _, d in cited} >= {"docs/architecture.md", "docs/neural-programmer.md"}
     missing = [f"{src}: {doc}" for src, doc in sorted(cited) if not (ROOT / doc).is_file()]
     assert not missing, missing
@@ -35,7 +37,10 @@ def test_cited_sections_and_deviations_exist():
     for path in SOURCES:
         text = path.read_text("utf-8")
         for section, deviation in NP_SECTION.findall(text):
-            assert (section in sections) if section else (deviation in deviations), (path, section or deviation)
+            assert (section in sections) if section else (deviation in deviations), (
+                path,
+                section or deviation,
+            )
         if "docs/neural-programmer.md" in text:
             for deviation in DEVIATION.findall(text):
                 assert deviation in deviations, (path, deviation)

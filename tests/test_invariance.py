@@ -52,14 +52,19 @@ def test_shuffle_invariance_counts_order_free_questions_reproducibly(tmp_path, t
     for _, before, after in report.changed:
         assert len(after) == 3 and any(a != before for a in after)
     again = shuffle_invariance(qa, root, examples, shuffles=3, seed=1)
-    assert (again.unchanged, [c[0].id for c in again.changed]) == (report.unchanged, [c[0].id for c in report.changed])
+    assert (again.unchanged, [c[0].id for c in again.changed]) == (
+        report.unchanged,
+        [c[0].id for c in report.changed],
+    )
 
 
 DEV_SUBSET = 300  # the first dev questions; 196 of them name no row order
 
 
 @pytest.mark.xfail(
-    strict=True, raises=AssertionError, reason="shipped model: 0.898 (176/196) on this subset, 0.939 on all of dev (the previous model 0.653, 0.700); #14 asks ≥ 0.98"
+    strict=True,
+    raises=AssertionError,
+    reason="shipped model: 0.898 (176/196) on this subset, 0.939 on all of dev (the previous model 0.653, 0.700); #14 asks ≥ 0.98",
 )
 def test_answers_to_order_free_dev_questions_survive_row_shuffles(wtq_dir, shipped_model):
     from nprog.qa import TableQA

@@ -127,7 +127,9 @@ def test_training_smoke_loss_goes_down():
 def test_halting_distribution_exact_values():
     from nprog.memory.act import halting_distribution
 
-    h = torch.tensor([[0.3, 0.3, 0.3, 0.3], [0.995, 0.5, 0.5, 0.5], [0.1, 0.2, 0.7, 0.5], [0.1, 0.1, 0.1, 0.1]])
+    h = torch.tensor(
+        [[0.3, 0.3, 0.3, 0.3], [0.995, 0.5, 0.5, 0.5], [0.1, 0.2, 0.7, 0.5], [0.1, 0.1, 0.1, 0.1]]
+    )
     p, steps, remainder = halting_distribution(h, epsilon=0.01)
     expected = torch.tensor([[0.3, 0.3, 0.3, 0.1], [1.0, 0, 0, 0], [0.1, 0.2, 0.7, 0], [0.1, 0.1, 0.1, 0.7]])
     assert torch.allclose(p, expected, atol=1e-6)

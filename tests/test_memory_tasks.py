@@ -84,7 +84,9 @@ def test_memory_package_imports_only_torch_and_the_standard_library():
         for node in ast.walk(ast.parse(path.read_text())):
             names = [a.name for a in node.names] if isinstance(node, ast.Import) else []
             names += [node.module] if isinstance(node, ast.ImportFrom) and node.module else []
-            own = [n for n in names if n == "nprog.memory" or n.startswith("nprog.memory.")]  # its own modules
+            own = [
+                n for n in names if n == "nprog.memory" or n.startswith("nprog.memory.")
+            ]  # its own modules
             assert {n.split(".")[0] for n in names if n not in own} <= allowed, (path.name, names)
 
 

@@ -28,7 +28,9 @@ def tiny(seed=0, **kw):
 
 def items():
     a = Table.from_dataframe(pd.DataFrame({"Nation": ["A", "B", "C"], "Gold": ["3", "5", "1"]}))
-    b = Table.from_dataframe(pd.DataFrame({"x": [str(i) for i in range(7)], "y": list("abcdefg"), "z": ["1"] * 7}))
+    b = Table.from_dataframe(
+        pd.DataFrame({"x": [str(i) for i in range(7)], "y": list("abcdefg"), "z": ["1"] * 7})
+    )
     out = [
         encode(a, "which nation won the most gold?", VOCAB, target=make_target(a, ["B"])),
         encode(a, "how many nations won more than 2 gold?", VOCAB, target=make_target(a, ["2"])),
@@ -57,7 +59,9 @@ def test_shapes_and_masks():
 
 def test_no_nan_with_extreme_values():
     m = tiny().train()
-    big = Table.from_dataframe(pd.DataFrame({"v": ["1e308", "-1e308", "inf", "0"], "w": ["a", "b", "c", "d"]}))
+    big = Table.from_dataframe(
+        pd.DataFrame({"v": ["1e308", "-1e308", "inf", "0"], "w": ["a", "b", "c", "d"]})
+    )
     enc = [encode(big, "how many v more than 1e300", VOCAB, target=make_target(big, ["1"]))]
     batch = collate(enc, soft=True)
     trace = m(batch, execute=True)
@@ -76,7 +80,9 @@ def test_gradients_reach_every_parameter_group():
     batch = collate(enc, soft=True)
     trace = m(batch, execute=True)
     C, R = batch.soft.cell_mask.shape[1:]
-    loss = loss_fn(trace, batch, target_tensors(enc, C, R)) + mml_loss(trace, collate_graphs([e.extra["graph"] for e in enc]))
+    loss = loss_fn(trace, batch, target_tensors(enc, C, R)) + mml_loss(
+        trace, collate_graphs([e.extra["graph"] for e in enc])
+    )
     loss.backward()
     for name, p in m.named_parameters():
         assert p.grad is not None and p.grad.abs().sum() > 0, name
@@ -99,7 +105,9 @@ def test_tiny_model_overfits_20_wtq_examples(wtq_dir):
     vocab, chosen, gold = _consistent_wtq_examples(wtq_dir)
     assert len(chosen) == 20
     torch.manual_seed(0)
-    model = NeuralProgrammer(ModelConfig(vocab_size=len(vocab), d=64, dropout=0.0, word_dropout=0.0, rnn_dropout=0.0))
+    model = NeuralProgrammer(
+        ModelConfig(vocab_size=len(vocab), d=64, dropout=0.0, word_dropout=0.0, rnn_dropout=0.0)
+    )
     opt = torch.optim.Adam(model.parameters(), lr=3e-3)
     batch = collate(chosen, soft=True)
     C, R = batch.soft.cell_mask.shape[1:]
@@ -117,7 +125,9 @@ def test_tiny_model_overfits_20_wtq_examples(wtq_dir):
         if step % 50 == 49:
             model.eval()
             answers = qa.answer_batch(chosen)
-            accuracy = np.mean([lists_match(gold[id(e)].answers, a.answer) for e, a in zip(chosen, answers, strict=True)])
+            accuracy = np.mean(
+                [lists_match(gold[id(e)].answers, a.answer) for e, a in zip(chosen, answers, strict=True)]
+            )
             if accuracy == 1.0:
                 break
     assert accuracy == 1.0
@@ -141,7 +151,9 @@ def test_memory_controllers_train_every_parameter(controller):
     batch = collate(enc, soft=True)
     trace = m(batch, execute=True)
     C, R = batch.soft.cell_mask.shape[1:]
-    loss = loss_fn(trace, batch, target_tensors(enc, C, R)) + mml_loss(trace, collate_graphs([e.extra["graph"] for e in enc]))
+    loss = loss_fn(trace, batch, target_tensors(enc, C, R)) + mml_loss(
+        trace, collate_graphs([e.extra["graph"] for e in enc])
+    )
     if trace.ponder is not None:
         loss = loss + 0.01 * trace.ponder.mean()
     loss.backward()
@@ -160,7 +172,9 @@ def test_act_halting_distribution_and_where_the_program_stops():
         m.halt.bias.fill_(20.0)
     trace = m(batch, execute=True)
     assert torch.allclose(trace.halting[:, 0], torch.ones(3))
-    expected = soft_scalar(batch.soft.data_rows, batch.soft, trace.answer_logp[:, 0].exp(), trace.col_logp[:, 0].exp(), m.ops)
+    expected = soft_scalar(
+        batch.soft.data_rows, batch.soft, trace.answer_logp[:, 0].exp(), trace.col_logp[:, 0].exp(), m.ops
+    )
     assert torch.allclose(trace.scalar, expected)
     legacy = tiny(controller="act", ops=LEGACY_OPS).eval()  # count is the one scalar op of the 2017 set
     with torch.no_grad():
@@ -207,7 +221,10 @@ def test_lookup_loss_with_listed_item_cells_equals_the_dense_mask():
     G[tuple(cells.T)] = True
     assert torch.equal(G.any(1), answer_cells)
     results = []
-    for loss in (lambda t: loss_fn(t, batch, targets), lambda t: _dense_loss(t, batch, G, item_mask, kinds, y)):
+    for loss in (
+        lambda t: loss_fn(t, batch, targets),
+        lambda t: _dense_loss(t, batch, G, item_mask, kinds, y),
+    ):
         m.zero_grad()
         value = loss(m(batch, execute=True))
         value.backward()
@@ -237,4 +254,6 @@ def test_a_checkpoint_keeps_its_own_op_set(tmp_path):
     (tmp_path / "old" / "config.json").write_text(json.dumps(config))
     again = TableQA.load(tmp_path / "old", device="cpu")
     assert [(a.answer, str(a.program)) for a in again.answer_batch(items())] == before
-    assert all(a.explanation.ops.shape[1] == len(OPS) for a in again.answer_batch(items()))  # pictures: registry-wide
+    assert all(
+        a.explanation.ops.shape[1] == len(OPS) for a in again.answer_batch(items())
+    )  # pictures: registry-wide

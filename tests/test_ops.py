@@ -188,7 +188,9 @@ def test_parity_with_totals_rows(steps):
     """Totals rows (two here, one mid-table) are out of the start and of the non-word static ops, softly too."""
     from nprog.tables import Table
 
-    enc = encode(Table.from_dataframe(TOTALS_DF), "how many total gold did germany win in total over 4", VOCAB)
+    enc = encode(
+        Table.from_dataframe(TOTALS_DF), "how many total gold did germany win in total over 4", VOCAB
+    )
     assert collate([enc], soft=True).soft.data_rows.tolist() == [[1.0, 1.0, 0.0, 1.0, 0.0]]
     steps = list(steps)
     soft = soft_run(enc, steps)
@@ -198,7 +200,9 @@ def test_parity_with_totals_rows(steps):
     for final in (Step("count"), Step("sum", "Gold"), Step("exists")):
         value = soft_answer(enc, soft[-1].unsqueeze(0), final)
         expected = execute(Program([*steps, final]), enc.table)
-        assert value == (expected.scalar if expected.scalar is not None else float(expected.answer == ["yes"]))
+        assert value == (
+            expected.scalar if expected.scalar is not None else float(expected.answer == ["yes"])
+        )
 
 
 @pytest.mark.parametrize(

@@ -59,7 +59,9 @@ def _answer(tmp_path, program, table=FILMS, dialect="duckdb", order_by=None):
 
 
 def test_reads_the_users_table_by_its_name_and_columns():
-    sql = to_portable_sql(Program([Step("greater", "Attendance", 4000.0), Step("print", "Film")]), FILMS, "duckdb")
+    sql = to_portable_sql(
+        Program([Step("greater", "Attendance", 4000.0), Step("print", "Film")]), FILMS, "duckdb"
+    )
     assert 'FROM "films"' in sql and '"films"."Attendance"' in sql and "rowid" in sql
     assert "__text" not in sql.split("FROM")[-1]  # helper names exist only inside the query's own CTEs
     assert '"t"' not in sql
@@ -96,13 +98,17 @@ def test_sqlite_refuses_a_date_format_it_cannot_parse_naming_the_column():
 
 
 def test_a_reading_no_engine_reproduces_is_refused_with_the_column_and_a_cell():
-    table = Table.from_dataframe(pd.DataFrame({"Budget": ["$11 million", "$2 million", "$900,000"], "x": list("abc")}))
+    table = Table.from_dataframe(
+        pd.DataFrame({"Budget": ["$11 million", "$2 million", "$900,000"], "x": list("abc")})
+    )
     with pytest.raises(ExportError, match=r"column 'Budget'.*'\$11 million'"):
         to_portable_sql(Program([Step("argmax", "Budget"), Step("print", "x")]), table, "duckdb", "films")
 
 
 def test_row_order_comes_from_rowid_or_a_named_column(tmp_path):
-    program = Program([Step("select", "Film", values=["Beta"]), Step("first"), Step("previous"), Step("print", "Film")])
+    program = Program(
+        [Step("select", "Film", values=["Beta"]), Step("first"), Step("previous"), Step("print", "Film")]
+    )
     assert execute(program, FILMS).answer == ["Alpha"]
     with pytest.raises(ExportError, match="no row order.*--order-by"):
         to_portable_sql(program, FILMS, "postgres")
@@ -114,7 +120,7 @@ def test_row_order_comes_from_rowid_or_a_named_column(tmp_path):
 def test_repeated_and_missing_headers():
     frame = pd.DataFrame([["1", "2", "3"], ["4", "5", "6"]], columns=["Score", "Score", ""])
     table = Table.from_dataframe(frame, source="scores.csv")
-    assert "FROM \"scores\"" in to_portable_sql(Program([Step("argmax", "Score"), Step("count")]), table)
+    assert 'FROM "scores"' in to_portable_sql(Program([Step("argmax", "Score"), Step("count")]), table)
     with pytest.raises(ExportError, match="names 2 columns"):  # DuckDB's reader renames it; others' differ
         to_portable_sql(Program([Step("argmax", "Score (2)"), Step("count")]), table, "sqlite")
     with pytest.raises(ExportError, match="no header"):
@@ -125,8 +131,9 @@ def test_duckdb_time_of_day_sniffing_is_refused():
     table = Table.from_dataframe(pd.DataFrame({"Length": ["3:11", "4:16", "0:58"], "Title": list("abc")}))
     with pytest.raises(ExportError, match="time of day"):
         to_portable_sql(Program([Step("argmax", "Length"), Step("print", "Title")]), table, "duckdb")
-    assert "REGEXP_EXTRACT" in to_portable_sql(Program([Step("argmax", "Length"), Step("print", "Title")]),
-                                               table, "spark", order_by="line")
+    assert "REGEXP_EXTRACT" in to_portable_sql(
+        Program([Step("argmax", "Length"), Step("print", "Title")]), table, "spark", order_by="line"
+    )
 
 
 def test_old_layout_stays_available():
@@ -163,14 +170,27 @@ def test_postgres_with_an_order_column(tmp_path):
 def test_cli_prints_sql_for_the_csv_and_an_export_error(tmp_path):
     path = tmp_path / "films.csv"
     write_csv(FILMS, path)
-    run = [sys.executable, "-m", "nprog.app.cli", "ask", "which film had the highest attendance?", "--table", str(path)]
+    run = [
+        sys.executable,
+        "-m",
+        "nprog.app.cli",
+        "ask",
+        "which film had the highest attendance?",
+        "--table",
+        str(path),
+    ]
     out = subprocess.run([*run, "--sql", "duckdb"], cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert out.returncode == 0, out.stderr
     assert 'FROM "films"' in out.stdout
     pg = subprocess.run([*run, "--sql", "postgres"], cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert pg.returncode == 0 and "no postgres SQL" in pg.stderr and "--order-by" in pg.stderr
-    ordered = subprocess.run([*run, "--sql", "postgres", "--order-by", "line"], cwd=ROOT, capture_output=True,
-                             text=True, timeout=300)
+    ordered = subprocess.run(
+        [*run, "--sql", "postgres", "--order-by", "line"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert ordered.returncode == 0 and '"films"."line"' in ordered.stdout
 
 
@@ -184,14 +204,24 @@ NUMBERS = st.one_of(
 )  # fmt: skip
 DATES = st.one_of(
     st.tuples(st.integers(1900, 2030), st.integers(1, 12), st.integers(1, 28)).flatmap(
-        lambda d: st.sampled_from([f"{d[0]}-{d[1]:02d}-{d[2]:02d}", f"{d[0]}",
-                                   f"{['January', 'Feb.', 'March', 'Sept', 'May'][d[1] % 5]} {d[2]}, {d[0]}",
-                                   f"{d[2]} {['April', 'June', 'Dec'][d[1] % 3]} {d[0]}", f"{d[1]}/{d[2]}/{d[0]}",
-                                   f"{d[0]}–{(d[0] + 1) % 100:02d}", f"March {d[0]}"])),
+        lambda d: st.sampled_from(
+            [
+                f"{d[0]}-{d[1]:02d}-{d[2]:02d}",
+                f"{d[0]}",
+                f"{['January', 'Feb.', 'March', 'Sept', 'May'][d[1] % 5]} {d[2]}, {d[0]}",
+                f"{d[2]} {['April', 'June', 'Dec'][d[1] % 3]} {d[0]}",
+                f"{d[1]}/{d[2]}/{d[0]}",
+                f"{d[0]}–{(d[0] + 1) % 100:02d}",
+                f"March {d[0]}",
+            ]
+        )
+    ),
     st.sampled_from(["", "TBA", "1999[1]", "June 5"]),
 )
 TEXTS = st.sampled_from(["a", "A", "b", "it's", 'say "hi"', "x, y", "", "-", "B", "é", "a b", "NULL"])
-HEADERS = st.sampled_from(["Total", "it's", 'say "hi"', "a.b", "名前", "Rank (2011)", "select", "x y", "%s", "rowid2"])
+HEADERS = st.sampled_from(
+    ["Total", "it's", 'say "hi"', "a.b", "名前", "Rank (2011)", "select", "x y", "%s", "rowid2"]
+)
 CELLS = {"number": NUMBERS, "date": DATES, "text": TEXTS}
 ROW_OPS = [op for op in OPS if op.yields == "rows"]
 
@@ -217,14 +247,20 @@ def programs(draw, table: Table) -> Program:
             if column.kind == "text":
                 values = draw(st.lists(st.sampled_from(column.strings.to_pylist() + ["zz"]), max_size=2))
             else:
-                values = draw(st.lists(st.sampled_from([float(v) for v in column.value if not math.isnan(v)] + [0.0]),
-                                       max_size=2))
+                values = draw(
+                    st.lists(
+                        st.sampled_from([float(v) for v in column.value if not math.isnan(v)] + [0.0]),
+                        max_size=2,
+                    )
+                )
         steps.append(Step(op.name, column.name if column else None, number, values))
     final = draw(st.sampled_from([None, *table.names]))
     return Program([*steps, Step("count") if final is None else Step("print", final)])
 
 
-@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@settings(
+    max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large]
+)
 @given(data=st.data())
 def test_portable_sql_on_duckdb_equals_the_executor_or_is_refused(tmp_path_factory, data):
     table = data.draw(tables())
@@ -255,8 +291,18 @@ def test_ask_on_a_duckdb_file_prints_sql_that_runs_on_that_file(tmp_path):
     write_csv(FILMS, csv_path)
     with duckdb.connect(str(db)) as conn:
         load_csv_as_user(conn, csv_path, "duckdb", "films")
-    cmd = [sys.executable, "-m", "nprog.app.cli", "ask", "which film had the highest attendance?", "--db", str(db),
-           "--table-name", "films", "--json"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "nprog.app.cli",
+        "ask",
+        "which film had the highest attendance?",
+        "--db",
+        str(db),
+        "--table-name",
+        "films",
+        "--json",
+    ]
     out = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert out.returncode == 0, out.stderr
     data = json.loads(out.stdout)
@@ -278,10 +324,21 @@ def test_word_matches_run_on_the_users_table(tmp_path, dialect):
     "scrapped", "Sunk, 1942" holds "sunk" (the comma is a separator)."""
     conn = _user_table(tmp_path, SHIPS, dialect, "ships")
     for program, expected in (
-        (Program([Step("contains", "Fate", values=["scrapped"]), Step("print", "Ship")]), ["Ajax", "Comet", "Eagle"]),
+        (
+            Program([Step("contains", "Fate", values=["scrapped"]), Step("print", "Ship")]),
+            ["Ajax", "Comet", "Eagle"],
+        ),
         (Program([Step("contains", "Fate", values=["sunk"]), Step("count")]), ["1"]),
-        (Program([Step("select", "Class", values=["Town"]), Step("and_contains", "Fate", values=["scrapped"]), Step("print", "Ship")]),
-         ["Ajax"]),
+        (
+            Program(
+                [
+                    Step("select", "Class", values=["Town"]),
+                    Step("and_contains", "Fate", values=["scrapped"]),
+                    Step("print", "Ship"),
+                ]
+            ),
+            ["Ajax"],
+        ),
     ):
         assert execute(program, SHIPS).answer == expected
         assert run_sql(conn, to_portable_sql(program, SHIPS, dialect, "ships")) == expected
@@ -308,7 +365,10 @@ def test_totals_rows_stay_out_on_the_users_table_too(tmp_path, dialect):
         (Program([Step("argmax", "Gold"), Step("print", "Nation")]), ["Norway"]),
         (Program([Step("geq", "Gold", 4.0), Step("count")]), ["3"]),
         (Program([Step("reset"), Step("sum", "Gold")]), ["32"]),
-        (Program([Step("select", "Nation", values=["Total"]), Step("print", "Gold")]), ["32"]),  # when asked for
+        (
+            Program([Step("select", "Nation", values=["Total"]), Step("print", "Gold")]),
+            ["32"],
+        ),  # when asked for
     ):
         assert execute(program, MEDALS_WITH_TOTAL).answer == expected
         assert run_sql(conn, to_portable_sql(program, MEDALS_WITH_TOTAL, dialect, "medals")) == expected
@@ -323,7 +383,9 @@ def test_most_frequent_entry_and_word_match_on_one_column(tmp_path, dialect):
         "Fate": ["Scrapped", "Sunk", "scrapped.", "Sunk", "Scrapped"],
     }))  # fmt: skip
     conn = _user_table(tmp_path, fates, dialect, "fates")
-    program = Program([Step("mfe", "Fate"), Step("and_contains", "Fate", values=["scrapped"]), Step("print", "Ship")])
+    program = Program(
+        [Step("mfe", "Fate"), Step("and_contains", "Fate", values=["scrapped"]), Step("print", "Ship")]
+    )
     assert execute(program, fates).answer == ["Ajax", "Comet", "Eagle"]
     try:
         sql = to_portable_sql(program, fates, dialect, "fates")
@@ -338,9 +400,19 @@ def test_duckdb_names_headerless_and_repeated_columns_as_its_csv_reader_does(tmp
         [["Ajax", "1950", "x", "3"], ["Brave", "1942", "y", "9"], ["Comet", "1961", "z", "4"]],
         columns=["Ship", "", "Note", "note"]))  # fmt: skip
     conn = _user_table(tmp_path, table, "duckdb", "fleet")
-    for program in (Program([Step("argmax", table.names[1]), Step("print", "Ship")]),
-                    Program([Step("argmax", table.names[3]), Step("print", "Ship")])):
-        assert run_sql(conn, to_portable_sql(program, table, "duckdb", "fleet")) == execute(program, table).answer
+    for program in (
+        Program([Step("argmax", table.names[1]), Step("print", "Ship")]),
+        Program([Step("argmax", table.names[3]), Step("print", "Ship")]),
+    ):
+        assert (
+            run_sql(conn, to_portable_sql(program, table, "duckdb", "fleet"))
+            == execute(program, table).answer
+        )
     with pytest.raises(ExportError, match="no header"):
-        to_portable_sql(Program([Step("argmax", table.names[1]), Step("print", "Ship")]), table, "postgres", "fleet",
-                        order_by="Ship")
+        to_portable_sql(
+            Program([Step("argmax", table.names[1]), Step("print", "Ship")]),
+            table,
+            "postgres",
+            "fleet",
+            order_by="Ship",
+        )

@@ -249,7 +249,10 @@ TOTALS = Table.from_dataframe(
         # asked about, the totals row answers
         ([Step("select", "Nation", values=["Total"]), Step("print", "Gold")], ["10"]),
         ([Step("contains", "Nation", values=["total"]), Step("print", "Gold")], ["10"]),
-        ([Step("select", "Nation", values=["Total", "Canada"]), Step("argmax", "Gold"), PRINT_NATION], ["Total"]),
+        (
+            [Step("select", "Nation", values=["Total", "Canada"]), Step("argmax", "Gold"), PRINT_NATION],
+            ["Total"],
+        ),
         ([Step("last"), Step("next"), PRINT_NATION], ["Total"]),  # the row below the last data row
     ],
     ids=lambda v: case_id(v) if v and isinstance(v[0], Step) else "",
@@ -377,7 +380,9 @@ def test_print_answers_each_distinct_cell_once_in_row_order(rows):
     in row order, and a coordinate per printed row."""
     rng = np.random.default_rng(rows)
     team = np.array(["Kenya", "Norway", "Japan", "Peru", "Chad"], dtype=object)[rng.integers(0, 5, rows)]
-    table = Table.from_dataframe(pd.DataFrame({"Team": team, "Points": rng.integers(0, 100, rows).astype(str)}))
+    table = Table.from_dataframe(
+        pd.DataFrame({"Team": team, "Points": rng.integers(0, 100, rows).astype(str)})
+    )
     result = execute(Program([Step("greater", "Points", 20.0), Step("print", "Team")]), table)
     points = table.column("Points").value
     assert result.answer == list(dict.fromkeys(team[points > 20]))

@@ -38,7 +38,9 @@ def test_tokens_and_numbers(text, tokens, numbers):
 def test_questions_parsed_together_equal_questions_parsed_alone():
     """parse_questions makes one normalization and one parser call for all: the results must not depend
     on the company (enough words for the bulk paths of both calls)."""
-    texts = [text for text, _, _ in CASES] * 150 + [f"who scored {k:,} points in {1900 + k % 100}?" for k in range(400)]
+    texts = [text for text, _, _ in CASES] * 150 + [
+        f"who scored {k:,} points in {1900 + k % 100}?" for k in range(400)
+    ]
     together = parse_questions(texts)
     assert sum(len(q.tokens) for q in together) > 5_000
     for text, q in zip(texts, together, strict=True):
@@ -53,7 +55,11 @@ def test_a_question_must_be_text():
 
 # (question, cells of the table's time column, the number the question means on that table)
 DURATIONS = [
-    ("how many songs are longer than 4 minutes?", ["4:05", "3:10", "5:01"], 240.0),  # m:ss cells count seconds
+    (
+        "how many songs are longer than 4 minutes?",
+        ["4:05", "3:10", "5:01"],
+        240.0,
+    ),  # m:ss cells count seconds
     ("how many songs are longer than 4 minutes?", ["4", "3", "5"], 4.0),  # a column of plain minutes
     ("how many songs are longer than 4 min?", ["4:05", "3:10", "5:01"], 240.0),
     ("which race took over 2 hours?", ["2:03:05", "1:59:59", "2:10:00"], 7200.0),
@@ -66,7 +72,7 @@ DURATIONS = [
 
 @pytest.mark.parametrize("text, cells, number", DURATIONS)
 def test_durations_read_in_the_tables_units(text, cells, number):
-    """"4 minutes" and a cell "4:05" are read on one scale (seconds) where the table has clock times; the
+    """ "4 minutes" and a cell "4:05" are read on one scale (seconds) where the table has clock times; the
     encoded question number is what comparisons and value matches use."""
     import pandas as pd
 

@@ -95,7 +95,11 @@ def _cases():
         for question, (gold, row) in questions.items():
             marks = []
             if (name, question) in FAILING_NOW:
-                marks = [pytest.mark.xfail(strict=True, raises=AssertionError, reason=FAILING_NOW[(name, question)])]
+                marks = [
+                    pytest.mark.xfail(
+                        strict=True, raises=AssertionError, reason=FAILING_NOW[(name, question)]
+                    )
+                ]
             yield pytest.param(name, question, gold, row, id=f"{name}: {question}", marks=marks)
 
 

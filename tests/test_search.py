@@ -47,7 +47,11 @@ def _brute_force(trace, b, e, halt_anywhere):
     def p_finals(rows, layer):
         total = 0.0
         for _, _, op, col in _consistent_finals(e, rows[None], layer):
-            lp = answer_logp[b, layer, op] + halt_logp[b, layer] + (trace.col_logp[b, layer, op, col] if col >= 0 else 0)
+            lp = (
+                answer_logp[b, layer, op]
+                + halt_logp[b, layer]
+                + (trace.col_logp[b, layer, op, col] if col >= 0 else 0)
+            )
             total += math.exp(float(lp))
         return total
 
@@ -70,7 +74,9 @@ def _brute_force(trace, b, e, halt_anywhere):
 @torch.no_grad()
 def test_mml_equals_the_sum_over_enumerated_programs(controller):
     torch.manual_seed(0)
-    model = NeuralProgrammer(ModelConfig(vocab_size=len(VOCAB), d=16, steps=STEPS, controller=controller)).eval()
+    model = NeuralProgrammer(
+        ModelConfig(vocab_size=len(VOCAB), d=16, steps=STEPS, controller=controller)
+    ).eval()
     enc = _items()
     halt_anywhere = controller == "act"
     graphs = [search(e, steps=STEPS, halt_anywhere=halt_anywhere) for e in enc]
@@ -101,9 +107,13 @@ def test_the_new_answer_ops_are_found_where_the_question_asks_for_them():
     finals = {OPS[int(k)].name for k in search(total, steps=STEPS).finals[:, 2]}
     assert "sum" in finals  # 3 + 5 + 1: the Total row (9) is not summed with the rest
     assert "exists" not in finals
-    assert total.target.kind == "lookup-number"  # 9 is also the Total row's cell: print finds it when selected
+    assert (
+        total.target.kind == "lookup-number"
+    )  # 9 is also the Total row's cell: print finds it when selected
     finals = {OPS[int(k)].name for k in search(yes, steps=STEPS).finals[:, 2]}
     assert finals == {"exists"} and yes.target.kind == "yesno"
     # cues: no sum or average where the question asks for neither, no yes/no for a wh-question
     which = items[0]
-    assert not which.op_mask[[OP_INDEX["sum"], OP_INDEX["average"], OP_INDEX["exists"], OP_INDEX["exclude"]]].any()
+    assert not which.op_mask[
+        [OP_INDEX["sum"], OP_INDEX["average"], OP_INDEX["exists"], OP_INDEX["exclude"]]
+    ].any()

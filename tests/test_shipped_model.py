@@ -47,6 +47,8 @@ def test_card_has_the_contract_fields(shipped_model):
 
 def test_answers_are_deterministic(qa):
     table = Table.from_csv(SAMPLES / "medals.csv")
-    runs = {(tuple(a.answer), str(a.program), a.sql("duckdb")) for a in
-            (qa.ask(table, "which nation won the most gold medals?") for _ in range(3))}
+    runs = {
+        (tuple(a.answer), str(a.program), a.sql("duckdb"))
+        for a in (qa.ask(table, "which nation won the most gold medals?") for _ in range(3))
+    }
     assert len(runs) == 1

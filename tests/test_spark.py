@@ -27,7 +27,9 @@ DEV = WTQ / "data" / "random-split-1-dev.tsv"
 
 pytestmark = [
     pytest.mark.slow,  # minutes (a JVM, 200 questions): .ci/run runs the slow group as its own step
-    pytest.mark.skipif(shutil.which("java") is None, reason="Spark needs Java (.ci/run installs default-jre-headless)"),
+    pytest.mark.skipif(
+        shutil.which("java") is None, reason="Spark needs Java (.ci/run installs default-jre-headless)"
+    ),
     pytest.mark.skipif(not DEV.is_file(), reason="needs WikiTableQuestions: set NPROG_WTQ_DIR"),
 ]
 

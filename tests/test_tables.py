@@ -126,12 +126,16 @@ def test_empty_dataframe():
 def test_partial_matches_agree_between_the_word_index_and_the_regex(monkeypatch):
     """Small tables use a word index, large ones a regex pass: both must mark the same cells."""
 
-
     from nprog import features
     from nprog.questions import parse_question
 
-    df = pd.DataFrame({"a": ["New York City", "york", "Yorkshire", "", "the new one", "N.Y. (york)"],
-                       "b": ["1", "2", "3", "4", "5", "6"], "c": ["x y", "new-york", "NEW", "y", "z", "yo rk"]})
+    df = pd.DataFrame(
+        {
+            "a": ["New York City", "york", "Yorkshire", "", "the new one", "N.Y. (york)"],
+            "b": ["1", "2", "3", "4", "5", "6"],
+            "c": ["x y", "new-york", "NEW", "y", "z", "yo rk"],
+        }
+    )
     table = Table.from_dataframe(df)
     question = parse_question("which new york team won in yorkshire?")
     small = features.compute_features(table, question).partial
@@ -167,7 +171,9 @@ def _mixed_frame(rows: int) -> pd.DataFrame:
             "Name": [f"Joueur {k} Ærø" for k in rng.integers(0, 10**9, rows)],
             "Team": np.array(["Norway", "norway", "Canada", "Japan", ""])[rng.integers(0, 5, rows)],
             "Points": [f"{k:,}" for k in rng.integers(0, 10**6, rows)],
-            "Date": np.array(["March 3, 2011", "1998", "May 1999", "2011-01-01", "n/a"])[rng.integers(0, 5, rows)],
+            "Date": np.array(["March 3, 2011", "1998", "May 1999", "2011-01-01", "n/a"])[
+                rng.integers(0, 5, rows)
+            ],
             "Mostly numbers": np.where(near < 0.62, (i % 97).astype(str), "DNF"),
             "Mostly text": np.where(near < 0.57, (i % 89).astype(str), "retired"),
             "Few numbers": np.where(near < 0.1, "12[a]", "course record"),
@@ -199,8 +205,13 @@ def test_long_tables_are_typed_exactly_as_short_ones(monkeypatch, sample_rows):
         for part in ("value", "year", "month", "day", "mfe"):
             np.testing.assert_array_equal(getattr(a, part), getattr(b, part), err_msg=f"{a.name}.{part}")
     assert any(c.levels is not None for c in long.columns)  # matched through distinct norms
-    texts = ["which team from norway has the most points?", "who is joueur 5 aero?", "how many in 2011?",
-             "which course record has 12 points?", "rank 17"]
+    texts = [
+        "which team from norway has the most points?",
+        "who is joueur 5 aero?",
+        "how many in 2011?",
+        "which course record has 12 points?",
+        "rank 17",
+    ]
     expected = [features.compute_features(short, parse_question(text)) for text in texts]  # word index
     assert all(any(getattr(g, part).any() for g in expected) for part in ("exact", "partial", "mfe"))
     monkeypatch.setattr(features, "WORD_INDEX_CELLS", 0)  # per-column regex, through Column.levels
@@ -230,7 +241,10 @@ def test_a_sample_that_is_not_clearly_text_leads_to_parsing_every_cell(monkeypat
 @pytest.mark.parametrize(
     "keys, expected",
     [
-        ([5.0, 3.0, 3.0, 5.0], [True, False, False, True]),  # a tie: the key that appears first, not the smallest
+        (
+            [5.0, 3.0, 3.0, 5.0],
+            [True, False, False, True],
+        ),  # a tie: the key that appears first, not the smallest
         ([-0.0, 1.0, 0.0, np.nan], [True, False, True, False]),  # −0.0 and 0.0 are one entry; NaN none
         ([1.0, 2.0, np.nan, np.nan], [False] * 4),  # no entry occurs twice
         (["b", "a", "a", "b", None, None], [True, False, False, True, False, False]),
@@ -261,8 +275,9 @@ def _typed_frame(rows: int) -> pd.DataFrame:
             "Points": pd.array(np.where(i % 7 == 3, None, rng.integers(-500, 10**6, rows)), dtype="Int64"),
             "Year": rng.integers(1950, 2024, rows).astype(np.uint16),
             "Share": np.where(i % 5 == 1, np.nan, np.round(rng.random(rows) * 100, 2)),
-            "Day": pd.Series(pd.to_datetime("2001-02-03") + pd.to_timedelta(rng.integers(0, 9000, rows), "D"))
-            .where(i % 11 != 4),
+            "Day": pd.Series(
+                pd.to_datetime("2001-02-03") + pd.to_timedelta(rng.integers(0, 9000, rows), "D")
+            ).where(i % 11 != 4),
             "Team": np.array(["Norway", "Canada", "Japan"])[i % 3],
             "Won": i % 2 == 0,
             "Small": (rng.random(rows) * 10).astype(np.float32),
@@ -298,7 +313,9 @@ def test_typed_dataframes_read_as_their_strings_do(monkeypatch, rows):
 
 
 def test_a_typed_table_keeps_its_cells_when_the_dataframe_changes_later():
-    df = pd.DataFrame({"Points": np.array([5, 7, 9], dtype=np.int64), "Day": pd.to_datetime(["2001-02-03"] * 3)})
+    df = pd.DataFrame(
+        {"Points": np.array([5, 7, 9], dtype=np.int64), "Day": pd.to_datetime(["2001-02-03"] * 3)}
+    )
     t = Table.from_dataframe(df)
     df.loc[0, "Points"] = 100  # strings are made on first use: from the copy taken at the build
     df.loc[0, "Day"] = pd.Timestamp("1999-01-01")
@@ -326,7 +343,11 @@ def test_short_inputs_normalize_exactly_as_the_bulk_path():
 
 # (cells of one column, its kind, its values): columns typed as a person reads them
 COLUMN_KINDS = [
-    (["435 sq mi (1,127 km2)", "1,001 sq mi (2,593 km2)", "12.5 sq mi (32 km2)"], "number", [435, 1001, 12.5]),
+    (
+        ["435 sq mi (1,127 km2)", "1,001 sq mi (2,593 km2)", "12.5 sq mi (32 km2)"],
+        "number",
+        [435, 1001, 12.5],
+    ),
     (["258 (79)", "1,204 (12)", "33 (2)"], "number", [258, 1204, 33]),
     (["733 226", "1 204 511", "98 000"], "number", [733226, 1204511, 98000]),
     (["1,234 km", "56 km", "789 km"], "number", [1234, 56, 789]),

@@ -23,8 +23,17 @@ def tiny_wtq(tmp_path_factory) -> Path:
 
 
 def _cfg(data: Path, out: Path, steps: int, resume: bool = False) -> TrainConfig:
-    return TrainConfig(data_dir=str(data), out=str(out), steps=steps, batch_size=4, eval_every=3, d=16,
-                       min_count=1, threads=1, resume=resume)
+    return TrainConfig(
+        data_dir=str(data),
+        out=str(out),
+        steps=steps,
+        batch_size=4,
+        eval_every=3,
+        d=16,
+        min_count=1,
+        threads=1,
+        resume=resume,
+    )
 
 
 def test_an_interrupted_run_resumes_to_the_same_losses_and_weights(tiny_wtq, tmp_path):
@@ -49,10 +58,31 @@ def test_resume_without_a_saved_state_starts_from_scratch(tiny_wtq, tmp_path):
 @pytest.mark.slow  # runs in the CI's slow step (.ci/run), not the README's quick command
 def test_torchrun_two_processes_hold_identical_weights(tiny_wtq, tmp_path):
     env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(ROOT)}
-    cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2",
-           "-m", "nprog.app.cli", "train", "--data-dir", str(tiny_wtq), "--out", str(tmp_path / "ddp"),
-           "--steps", "3", "--batch-size", "4", "--eval-every", "2", "--threads", "1",
-           "--device", "cpu"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "torch.distributed.run",
+        "--standalone",
+        "--nproc_per_node",
+        "2",
+        "-m",
+        "nprog.app.cli",
+        "train",
+        "--data-dir",
+        str(tiny_wtq),
+        "--out",
+        str(tmp_path / "ddp"),
+        "--steps",
+        "3",
+        "--batch-size",
+        "4",
+        "--eval-every",
+        "2",
+        "--threads",
+        "1",
+        "--device",
+        "cpu",
+    ]
     proc = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT, env=env, timeout=300)
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert "data-parallel: 2 processes, weights identical on every rank: True" in proc.stderr
@@ -76,7 +106,9 @@ def test_l2_added_to_the_gradients_equals_the_l2_term_in_the_loss():
     a = NeuralProgrammer(ModelConfig(vocab_size=30, d=8))
     b = NeuralProgrammer(ModelConfig(vocab_size=30, d=8))
     b.load_state_dict(a.state_dict())
-    loss_a = (a.op_embedding.sum() + a.W_op.weight.pow(2).sum()) + 0.5 * 1e-2 * sum((p * p).sum() for p in a.parameters())
+    loss_a = (a.op_embedding.sum() + a.W_op.weight.pow(2).sum()) + 0.5 * 1e-2 * sum(
+        (p * p).sum() for p in a.parameters()
+    )
     loss_a.backward()
     (b.op_embedding.sum() + b.W_op.weight.pow(2).sum()).backward()
     add_l2_gradient(b, 1e-2)
@@ -106,7 +138,9 @@ def test_batches_are_fixed_chunks_in_a_seeded_order_collated_once(tiny_wtq):
     once = training_tensors(first[0], "cpu", True, cache)
     again = next(c for c in first[1:] if c.key == first[0].key)
     assert training_tensors(again, "cpu", True, cache) is once
-    fresh = training_tensors(list(first[0]), "cpu", True, cache)  # a plain list is never served from the cache
+    fresh = training_tensors(
+        list(first[0]), "cpu", True, cache
+    )  # a plain list is never served from the cache
     assert fresh is not once and torch.equal(fresh[0].tokens, once[0].tokens)
 
 

@@ -111,7 +111,9 @@ def test_bad_upload_shows_a_message_not_an_exception(model, monkeypatch, name, p
     at.file_uploader(key="csv_upload").upload(name, payload, "text/csv")
     at.run()
     assert_clean(at)
-    errors = [re.sub(r"\\([!-/:-@\[-`{-~])", r"\1", e.value) for e in at.error]  # as shown: markdown escapes undone
+    errors = [
+        re.sub(r"\\([!-/:-@\[-`{-~])", r"\1", e.value) for e in at.error
+    ]  # as shown: markdown escapes undone
     assert any(name in e and message in e for e in errors), errors
     assert at.tabs  # the page carries on
 
@@ -218,7 +220,10 @@ def _model_with_threshold(model, tmp_path, threshold: float):
     shutil.copytree(model, copy)
     card_path = copy / "card.json"
     card = json.loads(card_path.read_text()) if card_path.exists() else {}
-    card["calibration"] = {**card.get("calibration", {"method": "platt", "a": 1.0, "b": 0.0}), "threshold": threshold}
+    card["calibration"] = {
+        **card.get("calibration", {"method": "platt", "a": 1.0, "b": 0.0}),
+        "threshold": threshold,
+    }
     card_path.write_text(json.dumps(card))
     return copy
 

@@ -33,7 +33,9 @@ CHROMIUM_ARGS = [
 QUESTION = "which nation won the most gold medals?"
 WAIT_MS = 90_000
 
-pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason="no /usr/bin/chromium (apt-get install -y chromium)")
+pytestmark = pytest.mark.skipif(
+    not CHROMIUM.exists(), reason="no /usr/bin/chromium (apt-get install -y chromium)"
+)
 
 
 def free_port() -> int:

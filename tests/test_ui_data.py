@@ -63,7 +63,9 @@ def test_over_size_upload_is_refused(monkeypatch):
 
 
 def test_suggested_questions_name_the_table_columns():
-    assert data.suggest_question(Table.from_csv(SAMPLES / "medals.csv")) == "which nation has the highest rank?"
+    assert (
+        data.suggest_question(Table.from_csv(SAMPLES / "medals.csv")) == "which nation has the highest rank?"
+    )
     words = Table.from_dataframe(pd.DataFrame({"a": ["x", "y"]}))
     assert data.suggest_question(words) == "how many rows are there?"
 
@@ -121,7 +123,13 @@ def test_wtq_tsv_is_read_with_its_escapes():
 
 @pytest.mark.parametrize(
     "raw, message",
-    [(b"", "empty"), (b"text\nwho?\n", "no 'question' column"), (b'question,answer\n" ",1\n', "no questions"), (b"question\n", "no rows"), (b"\xff\xfe\x00", "UTF-8")],
+    [
+        (b"", "empty"),
+        (b"text\nwho?\n", "no 'question' column"),
+        (b'question,answer\n" ",1\n', "no questions"),
+        (b"question\n", "no rows"),
+        (b"\xff\xfe\x00", "UTF-8"),
+    ],
 )
 def test_bad_question_files(raw, message):
     with pytest.raises(data.BatchError, match=message):
@@ -167,7 +175,11 @@ def test_csv_export_defuses_formulas(value, shown):
 
 def test_tsv_export_escapes_like_wtq():
     results = pd.DataFrame(
-        {"question": ["a\tb?"], "answer": [data.join_answer(["x|y", "back\\slash", "two\nlines"])], "program": ["1. p"]}
+        {
+            "question": ["a\tb?"],
+            "answer": [data.join_answer(["x|y", "back\\slash", "two\nlines"])],
+            "program": ["1. p"],
+        }
     )
     lines = data.to_tsv_bytes(results).decode().splitlines()
     assert lines == ["question\tanswer\tprogram", "a b?\tx\\py|back\\\\slash|two\\nlines\t1. p"]

@@ -69,7 +69,9 @@ def test_row_frame_one_cell_per_row_for_small_tables(answer):
     T, R = len(answer.rows), answer.table.n_rows
     assert T == len(answer.program.steps)  # one selection per step of the (simplified) program
     assert len(frame) == T * R
-    np.testing.assert_array_equal(frame["share"].to_numpy().reshape(T, R), np.asarray(answer.rows, dtype=float))
+    np.testing.assert_array_equal(
+        frame["share"].to_numpy().reshape(T, R), np.asarray(answer.rows, dtype=float)
+    )
     assert frame["name"].iloc[0] == "Norway"  # the first text column names the rows
 
 
@@ -108,7 +110,9 @@ def test_attention_frame_uses_the_question_words(qa):
     answer = qa.ask(table, question)
     frame = pictures.attention_frame(answer, words)
     assert frame["word"].tolist()[: len(words)] == words
-    assert pictures.attention_frame(answer, ["too", "short"])["word"].tolist()[0] == answer.explanation.tokens[0]
+    assert (
+        pictures.attention_frame(answer, ["too", "short"])["word"].tolist()[0] == answer.explanation.tokens[0]
+    )
 
 
 def test_every_chart_builds(answer):
@@ -136,7 +140,10 @@ def test_pictures_when_the_program_is_shorter_than_the_model_run():
         attention=np.full((4, 2), 0.5),
         tokens=["how", "many"],
     )
-    assert pictures.row_frame(answer)["step"].unique().tolist() == ["1. the first of them", "2. count the rows"]
+    assert pictures.row_frame(answer)["step"].unique().tolist() == [
+        "1. the first of them",
+        "2. count the rows",
+    ]
     assert len(pictures.op_frame(answer)) == 4 * len(OPS)
     for chart in (pictures.op_chart(answer), pictures.row_chart(answer), pictures.attention_chart(answer)):
         chart.to_dict()

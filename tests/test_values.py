@@ -177,10 +177,54 @@ def test_words_with_nothing_to_parse_skip_the_parser_safely():
     from nprog import values
     from tests.conftest import SAMPLES
 
-    corpus = ["one", "One.", "first", "none", "N/A", "na", "tbd", "march", "May", "mayor", "million", "twice",
-              "twenty one", "-", "--", "x-y", "a/b", "hello world", "  spaced  out ", "O'Brien", "$", "%", "k",
-              "m", "st", "US$", "Rs.", "x.y", "e", "inf", "Infinity", "nan", "?", "??", "Unknown", "n.a.",
-              "Norway", "gold medals", "", " ", "one*", "seven [a]", "None (a)", "dozen.", "...", "a.m."]
+    corpus = [
+        "one",
+        "One.",
+        "first",
+        "none",
+        "N/A",
+        "na",
+        "tbd",
+        "march",
+        "May",
+        "mayor",
+        "million",
+        "twice",
+        "twenty one",
+        "-",
+        "--",
+        "x-y",
+        "a/b",
+        "hello world",
+        "  spaced  out ",
+        "O'Brien",
+        "$",
+        "%",
+        "k",
+        "m",
+        "st",
+        "US$",
+        "Rs.",
+        "x.y",
+        "e",
+        "inf",
+        "Infinity",
+        "nan",
+        "?",
+        "??",
+        "Unknown",
+        "n.a.",
+        "Norway",
+        "gold medals",
+        "",
+        " ",
+        "one*",
+        "seven [a]",
+        "None (a)",
+        "dozen.",
+        "...",
+        "a.m.",
+    ]
     for path in SAMPLES.glob("*.csv"):
         corpus += _re.split(r"[,\n]", path.read_text())
     for qs in json.loads((SAMPLES / "questions.json").read_text()).values():
@@ -223,8 +267,11 @@ def test_small_inputs_parse_in_python_exactly_as_in_arrow():
     alphabet = string.printable + "–—−‐…½²³°º′″†‡§¶\xa0£€¥₹éüñÆøİı©®™ℓ№ⅷəжЁのー・\u3000\ufeff\x1c\x00"
     alphabet += "0123456789" * 3 + "  ,.:-/()" * 2
     words = ["".join(rng.choice(alphabet) for _ in range(rng.randint(0, 16))) for _ in range(40_000)]
-    words += [m for months in ("march 3, 2011", "3rd of March 2011", "Mar. 3 2011", "03/13/2011", "1998–99")
-              for m in (months, months.upper(), f"{months} (aged 3)", f"{months}[a]")]
+    words += [
+        m
+        for months in ("march 3, 2011", "3rd of March 2011", "Mar. 3 2011", "03/13/2011", "1998–99")
+        for m in (months, months.upper(), f"{months} (aged 3)", f"{months}[a]")
+    ]
     words += ["1:23.45", "1:02:03", "-2–1", "5.2 million", "US$ 12", "Rs. 5", "22nd", "733 226", "12%", "two"]
     assert _python_and_arrow_agree(words) > 20_000  # strings with \v (in string.printable) keep Arrow
     for w in ["a\x0bb", "x\u0301", "ΟΔΟΣ", "İ", "日本"]:
@@ -236,7 +283,9 @@ def test_small_inputs_parse_in_python_exactly_as_in_arrow_on_wtq(wtq_dir):
     strings = []
     for path in sorted((wtq_dir / "csv").rglob("*.tsv")):
         for line in path.read_text(errors="replace").splitlines():
-            strings += [c.replace("\\n", " ").replace("\\p", "|").replace("\\\\", "\\") for c in line.split("\t")]
+            strings += [
+                c.replace("\\n", " ").replace("\\p", "|").replace("\\\\", "\\") for c in line.split("\t")
+            ]
     for line in (wtq_dir / "data" / "random-split-1-dev.tsv").read_text().splitlines():
         strings += line.split("\t")[1].split()
     assert _python_and_arrow_agree(strings) > 100_000

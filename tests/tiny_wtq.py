@@ -38,7 +38,12 @@ def _questions(df: pd.DataFrame) -> list[tuple[str, str]]:
     for i in (0, 3):
         out.append((f"what team is {df.Name[i].lower()} in?", df.Team[i]))
     # the operations added to the 2017 set: sum, average, difference, yes/no
-    out.append((f"what is the total points of team {TEAMS[0].lower()}?", str(int(df.Points[df.Team == TEAMS[0]].sum()))))
+    out.append(
+        (
+            f"what is the total points of team {TEAMS[0].lower()}?",
+            str(int(df.Points[df.Team == TEAMS[0]].sum())),
+        )
+    )
     out.append(("what is the average points?", f"{df.Points.mean():g}"))
     a, b = df.Name[0], df.Name[3]
     out.append((f"how many more points did {a.lower()} have than {b.lower()}?",

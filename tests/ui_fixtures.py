@@ -41,7 +41,9 @@ def new_app(model: Path | None, monkeypatch):
     return AppTest.from_file(str(APP_FILE), default_timeout=APP_TIMEOUT)
 
 
-def sqlite_bytes(tmp_path: Path, frame_rows: list[tuple], columns: list[str], table: str = "results") -> bytes:
+def sqlite_bytes(
+    tmp_path: Path, frame_rows: list[tuple], columns: list[str], table: str = "results"
+) -> bytes:
     """A small SQLite database file holding one table, as uploaded bytes."""
     path = tmp_path / "upload.sqlite"
     conn = sqlite3.connect(path)

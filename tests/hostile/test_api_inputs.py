@@ -77,7 +77,9 @@ def test_non_text_questions_are_refused_clearly(question, qa):
 
 
 def test_lone_surrogate_in_a_question_is_answered(qa):
-    assert isinstance(qa.ask(pd.DataFrame({"name": ["a", "b"], "score": ["1", "2"]}), "\ud800 which name?").answer, list)
+    assert isinstance(
+        qa.ask(pd.DataFrame({"name": ["a", "b"], "score": ["1", "2"]}), "\ud800 which name?").answer, list
+    )
 
 
 def test_a_table_is_never_modified(qa):

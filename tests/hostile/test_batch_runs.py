@@ -40,7 +40,9 @@ def root(tmp_path_factory) -> Path:
 
 
 def write_questions(path: Path, rows: list[tuple[str, str, str]]) -> Path:
-    path.write_text("id\tutterance\tcontext\n" + "".join(f"{i}\t{q}\t{c}\n" for i, q, c in rows), encoding="utf-8")
+    path.write_text(
+        "id\tutterance\tcontext\n" + "".join(f"{i}\t{q}\t{c}\n" for i, q, c in rows), encoding="utf-8"
+    )
     return path
 
 
@@ -60,7 +62,9 @@ def assert_user_error(code: int, err: str, *fragments: str) -> None:
 
 @pytest.fixture
 def questions(tmp_path, root) -> Path:
-    return write_questions(tmp_path / "q.tsv", [("a", QUESTIONS[0], "csv/1-csv/0.csv"), ("b", QUESTIONS[1], "csv/1-csv/1.csv")])
+    return write_questions(
+        tmp_path / "q.tsv", [("a", QUESTIONS[0], "csv/1-csv/0.csv"), ("b", QUESTIONS[1], "csv/1-csv/1.csv")]
+    )
 
 
 # ---- flags: exit 2, one line naming the flag
@@ -70,7 +74,9 @@ def questions(tmp_path, root) -> Path:
 def test_batch_size_below_one_is_refused_and_writes_nothing(questions, root, tmp_path, capsys, size):
     out = tmp_path / "p.tsv"
     out.write_text("keep me\n")
-    code, _, err = cli(capsys, "batch", str(questions), "--tables-root", str(root), "--out", str(out), "--batch-size", size)
+    code, _, err = cli(
+        capsys, "batch", str(questions), "--tables-root", str(root), "--out", str(out), "--batch-size", size
+    )
     assert_user_error(code, err, f"--batch-size must be at least 1, not {size}")
     assert out.read_text() == "keep me\n"
 
@@ -80,7 +86,9 @@ def test_unknown_sql_dialect_names_the_flag_and_the_choices(questions, root, tmp
                        "--sql", "nosuchdialect")  # fmt: skip
     assert_user_error(code, err, "--sql nosuchdialect: unknown SQL dialect", "duckdb", "postgres", "sqlite")
     assert not (tmp_path / "p.tsv").exists()
-    code, _, err = cli(capsys, "ask", "--table", str(root / "csv/1-csv/0.csv"), "which nation?", "--sql", "nosuchdialect")
+    code, _, err = cli(
+        capsys, "ask", "--table", str(root / "csv/1-csv/0.csv"), "which nation?", "--sql", "nosuchdialect"
+    )
     assert_user_error(code, err, "--sql nosuchdialect: unknown SQL dialect", "duckdb")
 
 
@@ -103,7 +111,9 @@ def test_the_questions_file_is_never_the_output(questions, root, tmp_path, capsy
         os.link(questions, out)
     monkeypatch.chdir(tmp_path)
     for extra in ([], ["--resume"]):
-        code, _, err = cli(capsys, "batch", str(questions), "--tables-root", str(root), "--out", str(out), *extra)
+        code, _, err = cli(
+            capsys, "batch", str(questions), "--tables-root", str(root), "--out", str(out), *extra
+        )
         assert_user_error(code, err, "is the questions file")
     assert questions.read_bytes() == before
 
@@ -112,7 +122,9 @@ def test_resume_onto_a_file_that_is_not_ours_leaves_it_alone(questions, root, tm
     for text in ["dear diary,\nnothing happened\n", HEADER + "zz\tx\ty\tz\n", "id\tanswer\n"]:
         out = tmp_path / "notes.txt"
         out.write_text(text)
-        code, _, err = cli(capsys, "batch", str(questions), "--tables-root", str(root), "--out", str(out), "--resume")
+        code, _, err = cli(
+            capsys, "batch", str(questions), "--tables-root", str(root), "--out", str(out), "--resume"
+        )
         assert_user_error(code, err, "not an unfinished nprog batch run of this question file")
         assert out.read_text() == text
 
@@ -123,7 +135,9 @@ def test_a_second_writer_on_the_same_out_is_refused(questions, root, tmp_path, c
     with open(out, "a") as running:  # what a run in progress holds
         fcntl.flock(running.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
         for extra in ([], ["--resume"]):
-            code, _, err = cli(capsys, "batch", str(questions), "--tables-root", str(root), "--out", str(out), *extra)
+            code, _, err = cli(
+                capsys, "batch", str(questions), "--tables-root", str(root), "--out", str(out), *extra
+            )
             assert_user_error(code, err, "another nprog batch is writing this file")
     assert out.read_text() == HEADER + "a\tNorway\tprint\tSELECT\n"
     code, _, err = cli(capsys, "batch", str(questions), "--tables-root", str(root), "--out", str(out))
@@ -135,7 +149,10 @@ def test_a_second_writer_on_the_same_out_is_refused(questions, root, tmp_path, c
 
 def test_bad_rows_get_their_error_in_their_own_row(root, tmp_path, capsys):
     rows = [("g1", QUESTIONS[0], "csv/1-csv/0.csv")] + [(f"b{k}", QUESTIONS[0], c) for k, c in enumerate(BAD)]
-    rows += [("e1", "\x00\x01\x02\x1b", "csv/1-csv/0.csv"), ("e2", "\u200b\u200c\u200d\ufeff", "csv/1-csv/0.csv")]
+    rows += [
+        ("e1", "\x00\x01\x02\x1b", "csv/1-csv/0.csv"),
+        ("e2", "\u200b\u200c\u200d\ufeff", "csv/1-csv/0.csv"),
+    ]
     rows += [("g2", QUESTIONS[2], "csv/1-csv/1.csv")]
     questions = write_questions(tmp_path / "q.tsv", rows)
     loop = root / "csv" / "1-csv" / "loop.csv"
@@ -163,7 +180,10 @@ def test_bad_rows_get_their_error_in_their_own_row(root, tmp_path, capsys):
 
 @pytest.mark.parametrize("separator", ["\u2028", "\u2029", "\x85", "\x0c", "\x0b", "\x1c", "\x1d", "\x1e"])
 def test_questions_holding_unicode_line_separators_are_read_whole(root, tmp_path, capsys, separator):
-    rows = [("a", f"which nation{separator} won the most gold?", "csv/1-csv/0.csv"), ("b", QUESTIONS[1], "csv/1-csv/1.csv")]
+    rows = [
+        ("a", f"which nation{separator} won the most gold?", "csv/1-csv/0.csv"),
+        ("b", QUESTIONS[1], "csv/1-csv/1.csv"),
+    ]
     questions = write_questions(tmp_path / "q.tsv", rows)
     out = tmp_path / "p.tsv"
     code, _, err = cli(capsys, "batch", str(questions), "--tables-root", str(root), "--out", str(out))
@@ -194,7 +214,9 @@ class Interrupted(Exception):
 
 @pytest.mark.timeout(600)
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(rows=st.lists(ROW, min_size=1, max_size=9), cut=st.floats(0, 1), mode=st.sampled_from(["torn", "stopped"]))
+@given(
+    rows=st.lists(ROW, min_size=1, max_size=9), cut=st.floats(0, 1), mode=st.sampled_from(["torn", "stopped"])
+)
 def test_a_run_killed_anywhere_and_resumed_equals_a_clean_run(qa, root, capsys, monkeypatch, rows, cut, mode):
     import nprog.app.batch as batch
 

@@ -56,7 +56,16 @@ def assert_refused(model: Path, pattern: str) -> str:
 
 
 def assert_cli_refuses(model: Path, pattern: str, capsys) -> None:
-    code = main(["ask", "--table", str(ROOT / "data" / "samples" / "medals.csv"), "which nation?", "--model", str(model)])
+    code = main(
+        [
+            "ask",
+            "--table",
+            str(ROOT / "data" / "samples" / "medals.csv"),
+            "which nation?",
+            "--model",
+            str(model),
+        ]
+    )
     _, err = capsys.readouterr()
     assert code == 2 and len(err.strip().splitlines()) == 1 and "Traceback" not in err, err
     assert re.search(pattern, err), err
@@ -71,14 +80,25 @@ def _truncate(model: Path, keep) -> None:
 
 
 WEIGHT_CASES = {
-    "truncated in the data": (lambda m: _truncate(m, lambda n: n - 100), r"model\.safetensors is unreadable or truncated"),
-    "truncated in the header": (lambda m: _truncate(m, lambda n: 20), r"model\.safetensors is unreadable or truncated"),
+    "truncated in the data": (
+        lambda m: _truncate(m, lambda n: n - 100),
+        r"model\.safetensors is unreadable or truncated",
+    ),
+    "truncated in the header": (
+        lambda m: _truncate(m, lambda n: 20),
+        r"model\.safetensors is unreadable or truncated",
+    ),
     "empty": (lambda m: _truncate(m, lambda n: 0), r"model\.safetensors is unreadable or truncated"),
     "garbage": (lambda m: (m / "model.safetensors").write_bytes(b"\xff" * 4096), r"unreadable or truncated"),
     "missing": (lambda m: (m / "model.safetensors").unlink(), r"model\.safetensors is missing"),
-    "a directory": (lambda m: ((m / "model.safetensors").unlink(), (m / "model.safetensors").mkdir()), r"unreadable"),
+    "a directory": (
+        lambda m: ((m / "model.safetensors").unlink(), (m / "model.safetensors").mkdir()),
+        r"unreadable",
+    ),
     "wrong shape": (
-        lambda m: edit_weights(m, lambda s: s.update({"controller.b": torch.zeros(s["controller.b"].shape[0] + 1)})),
+        lambda m: edit_weights(
+            m, lambda s: s.update({"controller.b": torch.zeros(s["controller.b"].shape[0] + 1)})
+        ),
         r"weight controller\.b has shape \(17,\), expected \(16,\)",
     ),
     "transposed": (
@@ -121,12 +141,27 @@ CONFIG_CASES = {
     "not JSON": (lambda m: (m / "config.json").write_text("{'model': "), r"config\.json: not valid JSON"),
     "not UTF-8": (lambda m: (m / "config.json").write_bytes(b"\xff\xfe{}"), r"config\.json: not valid JSON"),
     "a list": (lambda m: (m / "config.json").write_text("[1, 2]"), r"config\.json: expected a JSON object"),
-    "nested 100,000 deep": (lambda m: (m / "config.json").write_text("[" * 100_000 + "]" * 100_000), r"not valid JSON"),
+    "nested 100,000 deep": (
+        lambda m: (m / "config.json").write_text("[" * 100_000 + "]" * 100_000),
+        r"not valid JSON",
+    ),
     "missing": (lambda m: (m / "config.json").unlink(), r"config\.json: missing"),
-    "another format": (lambda m: edit_json(m / "config.json", lambda c: c.update(format="pytorch")), r"not an nprog Neural Programmer config"),
-    "vocabulary not a list": (lambda m: edit_json(m / "config.json", lambda c: c.update(vocabulary="abc")), r"no valid vocabulary"),
-    "vocabulary of numbers": (lambda m: edit_json(m / "config.json", lambda c: c.update(vocabulary=list(range(20)))), r"no valid vocabulary"),
-    "no model section": (lambda m: edit_json(m / "config.json", lambda c: c.update(model=[1])), r"no model section"),
+    "another format": (
+        lambda m: edit_json(m / "config.json", lambda c: c.update(format="pytorch")),
+        r"not an nprog Neural Programmer config",
+    ),
+    "vocabulary not a list": (
+        lambda m: edit_json(m / "config.json", lambda c: c.update(vocabulary="abc")),
+        r"no valid vocabulary",
+    ),
+    "vocabulary of numbers": (
+        lambda m: edit_json(m / "config.json", lambda c: c.update(vocabulary=list(range(20)))),
+        r"no valid vocabulary",
+    ),
+    "no model section": (
+        lambda m: edit_json(m / "config.json", lambda c: c.update(model=[1])),
+        r"no model section",
+    ),
     "d as text": (_model_setting("d", "16"), r"model setting 'd' must be int, not str"),
     "steps as a float": (_model_setting("steps", 4.5), r"model setting 'steps' must be int, not float"),
     "steps as a bool": (_model_setting("steps", True), r"model setting 'steps' must be int, not bool"),
@@ -135,17 +170,29 @@ CONFIG_CASES = {
     "dropout 7": (_model_setting("dropout", 7.0), r"dropout=7\.0 is not between 0 and 1"),
     "ops not a list": (_model_setting("ops", "count"), r"model setting 'ops' must be list"),
     "ops reordered": (_model_setting("ops", ["print", "count"]), r"trained with operations"),
-    "ops unknown": (_model_setting("ops", ["count", "sort", "print"]), r"trained with operations .*; this nprog has"),
+    "ops unknown": (
+        _model_setting("ops", ["count", "sort", "print"]),
+        r"trained with operations .*; this nprog has",
+    ),
     "ops repeated": (_model_setting("ops", ["count", "first", "first", "print"]), r"trained with operations"),
-    "controller a number": (_model_setting("controller", 5), r"model setting 'controller' must be str, not int"),
+    "controller a number": (
+        _model_setting("controller", 5),
+        r"model setting 'controller' must be str, not int",
+    ),
     "unknown controller": (_model_setting("controller", "gpt"), r"unknown controller 'gpt'"),
     "unknown setting": (_model_setting("exec", "rm -rf /"), r"unknown model settings \['exec'\]"),
     "d of a billion": (_model_setting("d", 10**9), r"implausible size d=1000000000"),
     "steps of a million": (_model_setting("steps", 10**6), r"implausible size steps=1000000"),
     "negative ntm slots": (_model_setting("ntm_slots", -1), r"implausible size ntm_slots=-1"),
-    "vocab_size of a billion": (_model_setting("vocab_size", 10**9), r"implausible size vocab_size=1000000000"),
+    "vocab_size of a billion": (
+        _model_setting("vocab_size", 10**9),
+        r"implausible size vocab_size=1000000000",
+    ),
     "vocab_size mismatch": (_model_setting("vocab_size", 14), r"vocab_size 14 != 13 words"),
-    "old preprocessing": (lambda m: edit_json(m / "config.json", lambda c: c.update(preprocessing_version=0)), r"preprocessing version 0"),
+    "old preprocessing": (
+        lambda m: edit_json(m / "config.json", lambda c: c.update(preprocessing_version=0)),
+        r"preprocessing version 0",
+    ),
 }
 
 
@@ -170,19 +217,34 @@ def _card(**values):
 
 
 CARD_CASES = {
-    "not JSON": (lambda m: (m / "card.json").write_bytes(b"\x00\x01 garbage {"), r"card\.json: not valid JSON"),
+    "not JSON": (
+        lambda m: (m / "card.json").write_bytes(b"\x00\x01 garbage {"),
+        r"card\.json: not valid JSON",
+    ),
     "a string": (lambda m: (m / "card.json").write_text('"hello"'), r"card\.json: expected a JSON object"),
     "name a number": (_card(name=5), r"card\.json 'name' must be str, not int"),
-    "accuracy as text": (_card(dev_accuracy="99%"), r"card\.json 'dev_accuracy' must be int or float or null, not str"),
+    "accuracy as text": (
+        _card(dev_accuracy="99%"),
+        r"card\.json 'dev_accuracy' must be int or float or null, not str",
+    ),
     "accuracy 7": (_card(test_accuracy=7), r"card\.json 'test_accuracy' = 7 is not between 0 and 1"),
     "step a bool": (_card(step=True), r"card\.json 'step' must be int or null, not bool"),
     "ops a number": (_card(ops=5), r"card\.json 'ops' must be list, not int"),
     "ops of numbers": (_card(ops=[1, 2]), r"card\.json 'ops' must be a list of operation names"),
     "dev curve of numbers": (_card(dev_curve=[1, 2]), r"card\.json 'dev_curve' must be a list of objects"),
-    "training command a list": (_card(training_command=["rm", "-rf"]), r"card\.json 'training_command' must be str"),
+    "training command a list": (
+        _card(training_command=["rm", "-rf"]),
+        r"card\.json 'training_command' must be str",
+    ),
     "calibration as text": (_card(calibration="platt"), r"card\.json 'calibration' must be an object"),
-    "calibration infinite": (_card(calibration={"a": 1e999, "b": 0}), r"card\.json 'calibration' 'a' must be a finite"),
-    "guess threshold 3": (_card(calibration={"a": 1, "b": 0, "threshold": 3}), r"'threshold' must be a number between"),
+    "calibration infinite": (
+        _card(calibration={"a": 1e999, "b": 0}),
+        r"card\.json 'calibration' 'a' must be a finite",
+    ),
+    "guess threshold 3": (
+        _card(calibration={"a": 1, "b": 0, "threshold": 3}),
+        r"'threshold' must be a number between",
+    ),
 }
 
 
@@ -203,20 +265,40 @@ def _huge_integer(model: Path) -> None:  # Python refuses to parse integers of m
 
 
 SPECIAL_CASES = {
-    "config.json a FIFO": (_replace("config.json", os.mkfifo), r"config\.json: unreadable, not a regular file"),
-    "model.safetensors a FIFO": (_replace("model.safetensors", os.mkfifo), r"model\.safetensors: unreadable, not a regular"),
+    "config.json a FIFO": (
+        _replace("config.json", os.mkfifo),
+        r"config\.json: unreadable, not a regular file",
+    ),
+    "model.safetensors a FIFO": (
+        _replace("model.safetensors", os.mkfifo),
+        r"model\.safetensors: unreadable, not a regular",
+    ),
     "card.json a FIFO": (_replace("card.json", os.mkfifo), r"card\.json: unreadable, not a regular file"),
-    "config.json is /dev/zero": (_replace("config.json", lambda p: p.symlink_to("/dev/zero")), r"config\.json: unreadable"),
-    "config.json is /dev/urandom": (_replace("config.json", lambda p: p.symlink_to("/dev/urandom")), r"config\.json: unreadable"),
-    "card.json is /dev/zero": (_replace("card.json", lambda p: p.symlink_to("/dev/zero")), r"card\.json: unreadable"),
-    "card.json is /dev/urandom": (_replace("card.json", lambda p: p.symlink_to("/dev/urandom")), r"card\.json: unreadable"),
+    "config.json is /dev/zero": (
+        _replace("config.json", lambda p: p.symlink_to("/dev/zero")),
+        r"config\.json: unreadable",
+    ),
+    "config.json is /dev/urandom": (
+        _replace("config.json", lambda p: p.symlink_to("/dev/urandom")),
+        r"config\.json: unreadable",
+    ),
+    "card.json is /dev/zero": (
+        _replace("card.json", lambda p: p.symlink_to("/dev/zero")),
+        r"card\.json: unreadable",
+    ),
+    "card.json is /dev/urandom": (
+        _replace("card.json", lambda p: p.symlink_to("/dev/urandom")),
+        r"card\.json: unreadable",
+    ),
     "a 5,000-digit integer in config.json": (_huge_integer, r"config\.json: not valid JSON \(.*4300 digits"),
 }
 
-TAMPERED_CASES = {**{f"weights: {k}": v for k, v in WEIGHT_CASES.items()},
-                  **{f"config: {k}": v for k, v in CONFIG_CASES.items()},
-                  **{f"card: {k}": v for k, v in CARD_CASES.items()},
-                  **{f"special: {k}": v for k, v in SPECIAL_CASES.items()}}
+TAMPERED_CASES = {
+    **{f"weights: {k}": v for k, v in WEIGHT_CASES.items()},
+    **{f"config: {k}": v for k, v in CONFIG_CASES.items()},
+    **{f"card: {k}": v for k, v in CARD_CASES.items()},
+    **{f"special: {k}": v for k, v in SPECIAL_CASES.items()},
+}
 
 
 @pytest.mark.timeout(60)  # a FIFO or a device that is read would hang: fail instead
@@ -285,14 +367,20 @@ def _torch_save_payload(path: Path, marker: Path) -> None:
     ["model.pt", "model.bin", "pytorch_model.bin", "model.ckpt", "model.pkl", "model.safetensors",
      "model.safetensors (torch.save zip)"],
 )  # fmt: skip
-def test_a_pickle_where_a_model_is_expected_is_never_executed(where, model_copy, tmp_path, capsys, monkeypatch):
+def test_a_pickle_where_a_model_is_expected_is_never_executed(
+    where, model_copy, tmp_path, capsys, monkeypatch
+):
     marker = tmp_path / "PWNED"
     (model_copy / "model.safetensors").unlink()
     if where.endswith("(torch.save zip)"):
         _torch_save_payload(model_copy / "model.safetensors", marker)
     else:
         (model_copy / where).write_bytes(payload(marker))
-    expected = r"model\.safetensors is missing" if not where.startswith("model.safetensors") else r"unreadable or truncated"
+    expected = (
+        r"model\.safetensors is missing"
+        if not where.startswith("model.safetensors")
+        else r"unreadable or truncated"
+    )
     assert_refused(model_copy, expected)
     assert_cli_refuses(model_copy, expected, capsys)
     # the UI says there is no model, and why
@@ -323,6 +411,10 @@ def test_no_code_can_unpickle():
     sources = [ROOT / "streamlit_app.py"]
     for package in ("nprog", "app", "memory", "bench"):
         sources += sorted((ROOT / package).rglob("*.py"))
-    offenders = [f"{p.relative_to(ROOT)}: {m.group(0).strip()}" for p in sources for m in UNSAFE.finditer(p.read_text())]
+    offenders = [
+        f"{p.relative_to(ROOT)}: {m.group(0).strip()}"
+        for p in sources
+        for m in UNSAFE.finditer(p.read_text())
+    ]
     assert not offenders, offenders
     assert len(sources) > 20  # the scan saw the code

@@ -54,27 +54,44 @@ def test_a_fifo_twin_is_refused_without_hanging(tables_root):
         wtq.load_table(tables_root, "csv/200-csv/2.csv", cache=False)
 
 
-@pytest.mark.parametrize("context", ["csv/200-csv/3.csv", "csv/200-csv/\x00.csv", "csv/200-csv/" + "x" * 5000 + ".csv"])
+@pytest.mark.parametrize(
+    "context", ["csv/200-csv/3.csv", "csv/200-csv/\x00.csv", "csv/200-csv/" + "x" * 5000 + ".csv"]
+)
 def test_loops_nul_bytes_and_long_names_are_table_errors(tables_root, context):
     with pytest.raises(TableError):
         wtq.load_table(tables_root, context, cache=False)
 
 
 def test_links_inside_the_root_and_plain_tables_still_load(tables_root):
-    assert wtq.load_table(tables_root, "csv/200-csv/4.csv", cache=False).column("Nation").strings.to_pylist() == [
-        "Sweden"
-    ]
+    assert wtq.load_table(tables_root, "csv/200-csv/4.csv", cache=False).column(
+        "Nation"
+    ).strings.to_pylist() == ["Sweden"]
     assert wtq.load_table(tables_root, "csv/200-csv/5.csv", cache=False).n_rows == 2
 
 
-def test_batch_never_prints_a_file_outside_the_root_and_keeps_the_good_rows(tables_root, shipped_model, tmp_path):
+def test_batch_never_prints_a_file_outside_the_root_and_keeps_the_good_rows(
+    tables_root, shipped_model, tmp_path
+):
     rows = [f"q{n}\twhich nation won the most gold?\tcsv/200-csv/{n}.csv\tNorway" for n in range(7)]
     questions = tmp_path / "questions.tsv"
     questions.write_text("id\tutterance\tcontext\ttargetValue\n" + "\n".join(rows) + "\n")
     out = tmp_path / "predictions.tsv"
     proc = subprocess.run(
-        [sys.executable, "-m", "nprog.app.cli", "batch", str(questions), "--tables-root", str(tables_root), "--out", str(out)],
-        cwd=ROOT, capture_output=True, text=True, timeout=120,
+        [
+            sys.executable,
+            "-m",
+            "nprog.app.cli",
+            "batch",
+            str(questions),
+            "--tables-root",
+            str(tables_root),
+            "--out",
+            str(out),
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert proc.returncode == 0, proc.stderr
     written = out.read_text()

@@ -39,7 +39,9 @@ def params(interface: str) -> list:
 
 def within(case: Case, started: float, interface: str) -> None:
     took = time.perf_counter() - started
-    assert took < case.seconds, f"{interface} took {took:.1f} s, over the case's bound of {case.seconds:.0f} s"
+    assert took < case.seconds, (
+        f"{interface} took {took:.1f} s, over the case's bound of {case.seconds:.0f} s"
+    )
 
 
 def check_error(message: str | None, expected: dict, path: Path) -> None:
@@ -128,7 +130,9 @@ def run_cli(capsys, argv: list[str]) -> tuple[int, str, str, list]:
 
 def cli_answer(line: str) -> str:
     """The answer text of the CLI's last line: `answer: X (confidence 0.xx)`, maybe marked as a guess."""
-    match = re.fullmatch(r"answer: (.*) \(confidence [01]\.\d\d\)(  \[low confidence — this is a guess\])?", line)
+    match = re.fullmatch(
+        r"answer: (.*) \(confidence [01]\.\d\d\)(  \[low confidence — this is a guess\])?", line
+    )
     assert match, line
     return match.group(1)
 
@@ -160,9 +164,15 @@ def test_cli(case: Case, qa, shipped_model, case_workdir, api_answers, capsys, t
         return
     assert code == 0, (code, err)
     if case.kind == "table":
-        values = expected["answer"] if expected.get("answer") is not None else api_answer(qa, case, path, api_answers).answer
+        values = (
+            expected["answer"]
+            if expected.get("answer") is not None
+            else api_answer(qa, case, path, api_answers).answer
+        )
         shown = cli_answer(out.rstrip("\n").split("\n")[-1])
-        assert shown == answer_line(values) or shown == answer_line(api_answer(qa, case, path, api_answers).display)
+        assert shown == answer_line(values) or shown == answer_line(
+            api_answer(qa, case, path, api_answers).display
+        )
         assert "\x1b" not in out  # nothing from a cell may drive the terminal
         return
     lines = out_tsv.read_text(encoding="utf-8").rstrip("\n").split("\n")
@@ -174,7 +184,9 @@ def test_cli(case: Case, qa, shipped_model, case_workdir, api_answers, capsys, t
     answered, _ = api_answer(qa, case, path, api_answers)
     for r in rows:
         if r[0] in answered:
-            assert r[1] == "|".join(a.replace("\\", "\\\\").replace("\n", "\\n").replace("|", "\\p") for a in answered[r[0]])
+            assert r[1] == "|".join(
+                a.replace("\\", "\\\\").replace("\n", "\\n").replace("|", "\\p") for a in answered[r[0]]
+            )
 
 
 # ---- the Streamlit UI
@@ -259,7 +271,10 @@ def test_ui(case: Case, qa, shipped_model, case_workdir, api_answers, warm_ui, m
     if case.kind == "table":
         api = api_answer(qa, case, path, api_answers)
         values = expected["answer"] if expected.get("answer") is not None else api.answer
-        assert shown_answer(at) in (answer_html(values, api.confident), answer_html(api.display, api.confident)), messages
+        assert shown_answer(at) in (
+            answer_html(values, api.confident),
+            answer_html(api.display, api.confident),
+        ), messages
         return
     results = next((d.value for d in at.dataframe if "confidence" in d.value.columns), None)
     assert results is not None, messages

@@ -39,12 +39,14 @@ def hostile_files(tmp_path_factory) -> dict[str, Path]:
     duck = d / "hostile.duckdb"
     with duckdb.connect(str(duck)) as c:
         # counts 10^15 rows: constant memory, no row before the end of time
-        c.execute("CREATE VIEW forever AS SELECT count(*) AS n FROM range(1000000000000000) WHERE hash(range) = 0")
+        c.execute(
+            "CREATE VIEW forever AS SELECT count(*) AS n FROM range(1000000000000000) WHERE hash(range) = 0"
+        )
         c.execute("CREATE VIEW grows AS WITH RECURSIVE r(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM r) "
                   "SELECT count(*) AS n FROM r")  # fmt: skip
         c.execute("CREATE VIEW huge_values AS SELECT repeat('x', 200000000) AS s FROM range(20)")
         c.execute("CREATE TABLE t AS SELECT * FROM (VALUES ('Norway', 16), ('Germany', 12)) v(nation, gold)")
-        c.execute(f"CREATE TABLE \"{LINK_NAME}\" AS SELECT * FROM t")
+        c.execute(f'CREATE TABLE "{LINK_NAME}" AS SELECT * FROM t')
     lite = d / "hostile.sqlite"
     with sqlite3.connect(lite) as c:
         c.execute("CREATE VIEW forever AS WITH RECURSIVE r(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM r) "
@@ -52,8 +54,8 @@ def hostile_files(tmp_path_factory) -> dict[str, Path]:
         c.execute("CREATE VIEW blob AS SELECT zeroblob(1073741824) AS b FROM (SELECT 1 UNION ALL SELECT 2)")
         c.execute("CREATE TABLE many(id INTEGER, city TEXT)")
         c.executemany("INSERT INTO many VALUES (?, ?)", [(i, f"city{i % 4}") for i in range(2000)])
-        c.execute(f"CREATE TABLE \"{LINK_NAME}\"(nation TEXT, gold INTEGER)")
-        c.executemany(f"INSERT INTO \"{LINK_NAME}\" VALUES (?, ?)", [("Norway", 16), ("Germany", 12)])
+        c.execute(f'CREATE TABLE "{LINK_NAME}"(nation TEXT, gold INTEGER)')
+        c.executemany(f'INSERT INTO "{LINK_NAME}" VALUES (?, ?)', [("Norway", 16), ("Germany", 12)])
     assert lite.stat().st_size < 64 * 1024  # a few KB of SQL, not data
     return {"duckdb": duck, "sqlite": lite}
 
@@ -84,8 +86,12 @@ HOSTILE = [  # (file, table, expected message, the time limit set, seconds the m
 ]
 
 
-@pytest.mark.parametrize("kind, table, message, limit, seconds", HOSTILE, ids=[f"{k}-{t}" for k, t, *_ in HOSTILE])
-def test_api_stops_a_hostile_table_with_one_line(hostile_files, monkeypatch, kind, table, message, limit, seconds):
+@pytest.mark.parametrize(
+    "kind, table, message, limit, seconds", HOSTILE, ids=[f"{k}-{t}" for k, t, *_ in HOSTILE]
+)
+def test_api_stops_a_hostile_table_with_one_line(
+    hostile_files, monkeypatch, kind, table, message, limit, seconds
+):
     monkeypatch.setenv("NPROG_DB_SECONDS", str(limit))
     started = time.perf_counter()
     with pytest.raises(TableError, match=message) as err:
@@ -95,10 +101,16 @@ def test_api_stops_a_hostile_table_with_one_line(hostile_files, monkeypatch, kin
     assert _readers_left() == []  # the reader was stopped, not abandoned
 
 
-@pytest.mark.parametrize("kind, table, message, limit, seconds", HOSTILE, ids=[f"{k}-{t}" for k, t, *_ in HOSTILE])
-def test_cli_ask_db_exits_2_with_one_line(hostile_files, monkeypatch, capsys, kind, table, message, limit, seconds):
+@pytest.mark.parametrize(
+    "kind, table, message, limit, seconds", HOSTILE, ids=[f"{k}-{t}" for k, t, *_ in HOSTILE]
+)
+def test_cli_ask_db_exits_2_with_one_line(
+    hostile_files, monkeypatch, capsys, kind, table, message, limit, seconds
+):
     monkeypatch.setenv("NPROG_DB_SECONDS", str(limit))
-    code = main(["ask", "--db", str(hostile_files[kind]), "--table-name", table, "how many rows?", "--device", "cpu"])
+    code = main(
+        ["ask", "--db", str(hostile_files[kind]), "--table-name", table, "how many rows?", "--device", "cpu"]
+    )
     out, err = capsys.readouterr()
     assert code == 2 and out == "", (code, out, err)
     assert err.startswith("nprog: ") and len(err.strip().splitlines()) == 1, err
@@ -133,7 +145,9 @@ def _upload(at, path: Path, table: str):
 
 
 @pytest.mark.timeout(300)
-@pytest.mark.parametrize("kind, table, message", [("duckdb", "forever", TIME_LIMIT), ("sqlite", "blob", CELL_LIMIT)])
+@pytest.mark.parametrize(
+    "kind, table, message", [("duckdb", "forever", TIME_LIMIT), ("sqlite", "blob", CELL_LIMIT)]
+)
 def test_ui_upload_of_a_hostile_table_is_a_message_and_leaves_nothing_running(
     hostile_files, shipped_model, monkeypatch, kind, table, message
 ):
@@ -188,8 +202,12 @@ def _measured_cli(*argv: str) -> dict:
 
 @pytest.mark.slow
 @pytest.mark.timeout(300)
-@pytest.mark.parametrize("kind, table, message, _limit, _seconds", HOSTILE, ids=[f"{k}-{t}" for k, t, *_ in HOSTILE])
-def test_default_limits_give_the_error_within_30_s_and_2_gib(hostile_files, kind, table, message, _limit, _seconds):
+@pytest.mark.parametrize(
+    "kind, table, message, _limit, _seconds", HOSTILE, ids=[f"{k}-{t}" for k, t, *_ in HOSTILE]
+)
+def test_default_limits_give_the_error_within_30_s_and_2_gib(
+    hostile_files, kind, table, message, _limit, _seconds
+):
     got = _measured_cli("ask", "--db", str(hostile_files[kind]), "--table-name", table, "how many rows?",
                         "--device", "cpu")  # fmt: skip
     assert got["code"] == 2 and len(got["err"].strip().splitlines()) == 1, got
@@ -210,5 +228,6 @@ def test_a_million_row_table_is_answered_within_30_s_and_2_gib(tmp_path):
                         "--device", "cpu")  # fmt: skip
     assert got["code"] == 0 and got["out"].rstrip().split("\n")[-1].startswith("answer: 250000 ("), got
     assert got["max_rss_bytes"] < 2 * 1024**3, got
-    assert got["seconds"] < 60, got  # the whole ask (read, typing 3M cells, the model): ~38 s on a loaded 2-core box
-
+    assert got["seconds"] < 60, (
+        got
+    )  # the whole ask (read, typing 3M cells, the model): ~38 s on a loaded 2-core box

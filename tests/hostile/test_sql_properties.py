@@ -39,17 +39,33 @@ HEADERS = st.one_of(
 NASTY_CELLS = ["", "a", "A", "a\x00b", "\x00", "a\x00", "\\", "\\\\", "back\\slash", "\\'", "it's", "''", 'say "hi"',
                DROP, "NULL", "null", "%s", "?", "$1", "名前", "é", "e\u0301", "\U0001f600", "\u202e", "select",
                "\n", "\r\n", "\t", " a ", "-"]  # fmt: skip
-TEXT = st.one_of(st.sampled_from(NASTY_CELLS), st.text(st.characters(blacklist_categories=("Cs",)), max_size=4))
+TEXT = st.one_of(
+    st.sampled_from(NASTY_CELLS), st.text(st.characters(blacklist_categories=("Cs",)), max_size=4)
+)
 NUMBER = st.one_of(st.integers(-3, 3).map(str), st.sampled_from(["2.5", "-0", "1,000", "1e3", "", "n/a", "inf", "1e400",
                                                                   "NaN", "\x001", "1\x00"]))  # fmt: skip
-DATE = st.sampled_from(["1990", "March 1990", "1990-03-01", "May 2001", "", "9999-12-31", "0001-01-01", "2001\x00"])
+DATE = st.sampled_from(
+    ["1990", "March 1990", "1990-03-01", "May 2001", "", "9999-12-31", "0001-01-01", "2001\x00"]
+)
 CELLS = {"text": TEXT, "number": NUMBER, "date": DATE, "mixed": st.one_of(TEXT, NUMBER)}
 TABLE_NAMES = st.one_of(
-    st.sampled_from(["t", "T", "s1", "select", DROP, "my table", 'q"uote', "it's", "名前", "a.b", "__row", "t2"]),
+    st.sampled_from(
+        ["t", "T", "s1", "select", DROP, "my table", 'q"uote', "it's", "名前", "a.b", "__row", "t2"]
+    ),
     st.text(st.sampled_from(list("ab _'\"`;.-é")), min_size=1, max_size=5).filter(lambda s: s.strip()),
 )
 ROW_OPS = [op for op in OPS if op.yields == "rows"]
-WRITES = (exp.Insert, exp.Update, exp.Delete, exp.Drop, exp.Create, exp.Alter, exp.Command, exp.Merge, exp.Copy)
+WRITES = (
+    exp.Insert,
+    exp.Update,
+    exp.Delete,
+    exp.Drop,
+    exp.Create,
+    exp.Alter,
+    exp.Command,
+    exp.Merge,
+    exp.Copy,
+)
 
 
 @st.composite
@@ -178,7 +194,10 @@ def test_names_that_collide_after_normalisation_stay_apart(header):
         for column in table.names:
             for program in (Program([Step("argmax", column), Step("print", column)]),
                             Program([Step("select", column, values=[2.0]), Step("print", column)])):  # fmt: skip
-                assert run_sql(conn, to_sql(program, table, engine)) == execute(program, table).answer, (column, program)
+                assert run_sql(conn, to_sql(program, table, engine)) == execute(program, table).answer, (
+                    column,
+                    program,
+                )
         conn.close()
 
 
