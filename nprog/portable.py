@@ -762,7 +762,7 @@ def _norm_text(column: Column, source: exp.Column, words: list[str], counted: bo
     return exp.Nullif(this=exp.Trim(this=spaced), expression=exp.convert(""))
 
 
-MAX_SQLITE_SEPARATORS = 40  # SQLite has no regular expressions: one nested REPLACE per separator character
+MAX_SQLITE_SEPARATORS = 12  # SQLite has no regular expressions: one nested REPLACE per character, and its parser stack overflows past ~25 nested calls in a whole query
 
 
 def _word_text(column: Column, source: exp.Column, words: list[str], dialect: str) -> exp.Expression:
