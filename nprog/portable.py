@@ -676,6 +676,19 @@ def _source_column(table: Table, name: str, dialect: str) -> str:
     index = [c.name for c in table.columns].index(name)
     if original == "" and dialect == "duckdb":
         return f"column{index:0{len(str(table.n_columns - 1))}d}"
+    if dialect == "sqlite" and original != "" and "\x00" not in original:
+        # pandas.read_csv (then to_sql) renames a repeated header x.1, x.2 … case by case, but SQLite's
+        # names ignore case: "Name" and "name" cannot both be columns there
+        exact = [c.name for c in table.columns if c.original_name == original]
+        if sum(c.original_name.lower() == original.lower() for c in table.columns) > len(exact):
+            raise ExportError(
+                f"column {name!r}: the header {original!r} differs from another only in case, which SQLite's "
+                "column names ignore; rename one of them in the table"
+            )
+        k = exact.index(name)
+        return original if k == 0 else f"{original}.{k}"
+    if original == "" and dialect == "sqlite":
+        return f"Unnamed: {index}"  # pandas.read_csv's name for a column without a header
     if original.strip() == "" or "\x00" in original:
         raise ExportError(
             f"column {name!r}: the table gives it no header the SQL can refer to "
