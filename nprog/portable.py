@@ -738,6 +738,28 @@ def _mfe_text_key(column: Column, source: exp.Column) -> exp.Expression:
     )
 
 
+_ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")  # SQLite's LOWER
+
+
+def _check_word_matches(column: Column, words: list[str], readings) -> None:
+    """Refuse unless the SQL text of every distinct cell (``readings(cell)``: the texts the engines may
+    produce) holds each of the program's words exactly where nprog's normalized text does."""
+    for s, norm in dict(zip(column.strings.to_pylist(), column.norm.to_pylist(), strict=True)).items():
+        for w in words:
+            nprog_hit = bool(norm) and f" {w} " in f" {norm} "
+            if any((f" {w} " in f" {shown} ") != nprog_hit for shown in readings(s)):
+                raise ExportError(
+                    f"column {column.name!r}: nprog's word match of {w!r} on the cell {s!r} "
+                    "cannot be written in SQL exactly"
+                )
+
+
+def _regex_readings(s: str) -> set[str]:
+    """What ``_norm_text``'s SQL makes of a cell: LOWER is full Unicode in DuckDB, PostgreSQL and Spark but
+    may be ASCII-only elsewhere, so both readings are kept and must agree with nprog."""
+    return {re.sub("[^a-z0-9]+", " ", low).strip() for low in (s.lower(), s.translate(_ASCII_LOWER))}
+
+
 def _norm_text(column: Column, source: exp.Column, words: list[str], counted: bool) -> exp.Expression:
     """nprog's normalized text in SQL with regular expressions (DuckDB, PostgreSQL, Spark): lowercase, each
     run of characters other than a-z and 0-9 one space, trimmed, NULL when empty.
@@ -746,28 +768,19 @@ def _norm_text(column: Column, source: exp.Column, words: list[str], counted: bo
     their base letters. So it is checked on every distinct cell: word matches must hit the same cells, and
     most-frequent-entry must group the cells as nprog does; otherwise the export is refused.
     """
-    ascii_lower = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
-    groups: dict[str, set[str]] = {}
-    for s, norm in dict(zip(column.strings.to_pylist(), column.norm.to_pylist(), strict=True)).items():
-        # LOWER differs between engines outside ASCII: both readings must agree with nprog
-        readings = {re.sub("[^a-z0-9]+", " ", low).strip() for low in (s.lower(), s.translate(ascii_lower))}
-        for w in words:
-            if any(
-                (f" {w} " in f" {shown} ") != (bool(norm) and f" {w} " in f" {norm} ") for shown in readings
-            ):
-                raise ExportError(
-                    f"column {column.name!r}: nprog's word match of {w!r} on the cell {s!r} "
-                    "cannot be written in SQL exactly"
-                )
-        if counted:
+    _check_word_matches(column, words, _regex_readings)
+    if counted:
+        groups: dict[str, set[str]] = {}
+        for s, norm in dict(zip(column.strings.to_pylist(), column.norm.to_pylist(), strict=True)).items():
+            readings = _regex_readings(s)
             if len(readings) > 1 or (not norm) != (readings == {""}):
                 raise ExportError(f"column {column.name!r}: SQL cannot group the cell {s!r} as nprog does")
             if norm:
                 groups.setdefault(norm, set()).update(readings)
-    one_each = all(len(rs) == 1 for rs in groups.values())  # a norm reads as one SQL text …
-    distinct = len({r for rs in groups.values() for r in rs}) == len(groups)  # … and no two norms as the same
-    if not (one_each and distinct):
-        raise ExportError(f"column {column.name!r}: SQL cannot group its cells' texts as nprog does")
+        one_each = all(len(rs) == 1 for rs in groups.values())  # a norm reads as one SQL text …
+        distinct = len({r for rs in groups.values() for r in rs}) == len(groups)  # … and no two norms alike
+        if not (one_each and distinct):
+            raise ExportError(f"column {column.name!r}: SQL cannot group its cells' texts as nprog does")
     lowered = exp.Lower(this=_as_text(source))
     spaced = exp.RegexpReplace(
         this=lowered, expression=exp.convert("[^a-z0-9]+"), replacement=exp.convert(" ")
@@ -775,46 +788,29 @@ def _norm_text(column: Column, source: exp.Column, words: list[str], counted: bo
     return exp.Nullif(this=exp.Trim(this=spaced), expression=exp.convert(""))
 
 
-MAX_SQLITE_SEPARATORS = 12  # SQLite has no regular expressions: one nested REPLACE per character, and its parser stack overflows past ~25 nested calls in a whole query
+# SQLite has no regular expressions: one nested REPLACE per character, and its parser stack overflows past
+# about 25 nested calls in a whole query
+MAX_SQLITE_SEPARATORS = 12
 
 
-def _word_text(column: Column, source: exp.Column, words: list[str], dialect: str) -> exp.Expression:
-    """The cell text as words separated by spaces, for the word-match operations (contains): lowercase,
-    every character other than a-z and 0-9 a space (a regular expression; in SQLite, one REPLACE per such
-    character the column's cells hold).
-
-    nprog matches a word against the normalized text (accents dropped, runs of separators collapsed); the
-    SQL form keeps runs of spaces and turns accented letters into spaces, so it is checked here on every
-    distinct cell for the program's words and refused where any cell would match differently.
-    """
-    strings = sorted(set(column.strings.to_pylist()))
+def _sqlite_word_text(column: Column, source: exp.Column, words: list[str]) -> exp.Expression:
+    """The cell text as words for the word-match operations in SQLite: ASCII ``LOWER`` (SQLite's), then
+    one ``REPLACE`` by a space for each character other than a-z, 0-9 and space that the column's cells
+    hold. Checked on every distinct cell, exactly as SQLite computes it, against nprog's word matches."""
+    strings = set(column.strings.to_pylist())
     separators = sorted(
         {ch for s in strings for ch in s.lower() if not ("a" <= ch <= "z" or "0" <= ch <= "9")} - {" "}
     )
-    if dialect == "sqlite" and len(separators) > MAX_SQLITE_SEPARATORS:
+    if len(separators) > MAX_SQLITE_SEPARATORS:
         raise ExportError(
             f"column {column.name!r}: its cells hold {len(separators)} different non-letter "
             "characters, too many to separate words without regular expressions in SQLite"
         )
-    ascii_lower = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
-    norms = dict(zip(column.strings.to_pylist(), column.norm.to_pylist(), strict=True))
-    for s in strings:
-        norm = norms[s]
-        # LOWER is ASCII-only in SQLite and full Unicode elsewhere: both readings must agree with nprog
-        readings = {f" {re.sub('[^a-z0-9]', ' ', low)} " for low in (s.lower(), s.translate(ascii_lower))}
-        for w in words:
-            nprog_hit = bool(norm) and f" {w} " in f" {norm} "
-            if any((f" {w} " in shown) != nprog_hit for shown in readings):
-                raise ExportError(
-                    f"column {column.name!r}: nprog's word match of {w!r} on the cell {s!r} "
-                    "cannot be written in SQL exactly"
-                )
+    spaced = str.maketrans(dict.fromkeys(separators, " "))
+    _check_word_matches(column, words, lambda s: {s.translate(_ASCII_LOWER).translate(spaced)})
     text: exp.Expression = exp.Lower(this=_as_text(source))
-    if dialect == "sqlite":
-        for ch in separators:
-            text = exp.func("REPLACE", text, _text(ch), exp.convert(" "))
-    else:  # DuckDB and PostgreSQL replace every match (sqlglot writes their 'g'); Spark always does
-        text = exp.RegexpReplace(this=text, expression=exp.convert("[^a-z0-9]"), replacement=exp.convert(" "))
+    for ch in separators:
+        text = exp.func("REPLACE", text, _text(ch), exp.convert(" "))
     return exp.Coalesce(this=text, expressions=[exp.convert("")])
 
 
@@ -885,7 +881,7 @@ def typed_relation(program: Program, table: Table, user: UserTable) -> tuple[exp
                     selects.append(exp.alias_(_mfe_text_key(column, source), _id(key)))
                 if words:
                     word_key = _free(f"{column.name}__words", names)
-                    selects.append(exp.alias_(_word_text(column, source, words, user.dialect), _id(word_key)))
+                    selects.append(exp.alias_(_sqlite_word_text(column, source, words), _id(word_key)))
             columns[column.name] = ColumnLayout(column.kind, None, text_name, key or text_name, word_key)
         else:
             value = None
