@@ -29,7 +29,9 @@ def questions(tmp_path_factory) -> tuple[Path, Path]:
     return tsv, root
 
 
-def _batch(tsv, root, out, *extra, **kw):
+def _batch(tsv, root, out, *extra, unset=(), **kw):
+    """`nprog batch` in a fresh process (``out`` None: no --out; ``unset``: environment variables removed)."""
+    where = ["--out", str(out)] if out is not None else []
     cmd = [
         sys.executable,
         "-m",
@@ -38,11 +40,10 @@ def _batch(tsv, root, out, *extra, **kw):
         str(tsv),
         "--tables-root",
         str(root),
-        "--out",
-        str(out),
+        *where,
         *extra,
     ]
-    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    env = {k: v for k, v in os.environ.items() if k not in unset} | {"OMP_NUM_THREADS": "1"}
     return subprocess.Popen(
         cmd, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, **kw
     )
@@ -98,19 +99,6 @@ def test_portable_check_reports_agreement_refusals_and_wrong_answers(
 
 def test_portable_check_on_postgres_needs_a_server_and_an_order(questions, tmp_path):
     tsv, root = questions
-    env_less = {k: v for k, v in os.environ.items() if k != "NPROG_PG_DSN"}
-    cmd = [
-        sys.executable,
-        "-m",
-        "nprog.app.cli",
-        "batch",
-        str(tsv),
-        "--tables-root",
-        str(root),
-        "--check-sql",
-        "portable",
-        "--sql",
-        "postgres",
-    ]
-    proc = subprocess.run(cmd, cwd=ROOT, env=env_less, capture_output=True, text=True, timeout=120)
-    assert proc.returncode == 2 and "NPROG_PG_DSN" in proc.stderr
+    proc = _batch(tsv, root, None, "--check-sql", "portable", "--sql", "postgres", unset=("NPROG_PG_DSN",))
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 2 and "NPROG_PG_DSN" in err

@@ -55,16 +55,21 @@ def test_targets_only_for_what_the_run_measured():
     assert targets([("Table build, 1,000 rows x 10 columns", "0.05 s")]) == []
 
 
-def test_one_scaling_measurement_runs_in_a_fresh_process():
+def _fresh_process_measurement(flag: str, rows: int) -> dict:
+    """What `python -m nprog.app.bench FLAG ROWS` prints last: one measurement from a fresh process."""
     proc = subprocess.run(
-        [sys.executable, "-m", "nprog.app.bench", "--scaling-one", "2000", "--device", "cpu"],
+        [sys.executable, "-m", "nprog.app.bench", flag, str(rows), "--device", "cpu"],
         capture_output=True,
         text=True,
         cwd=ROOT,
         timeout=300,
     )
     assert proc.returncode == 0, proc.stderr
-    r = json.loads(proc.stdout.strip().splitlines()[-1])
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def test_one_scaling_measurement_runs_in_a_fresh_process():
+    r = _fresh_process_measurement("--scaling-one", 2000)
     assert r["rows"] == 2000 and r["answer"] and r["peak_mib"] > 0
     assert 0 < r["build_s"] < 60 and 0 < r["ask_s"] < 60 and 0 < r["next_s"] < 60
 
@@ -96,13 +101,5 @@ def test_targets_of_the_api_typed_and_start_up_rows():
 
 
 def test_one_typed_measurement_runs_in_a_fresh_process():
-    proc = subprocess.run(
-        [sys.executable, "-m", "nprog.app.bench", "--typed-one", "3000", "--device", "cpu"],
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-        timeout=300,
-    )
-    assert proc.returncode == 0, proc.stderr
-    r = json.loads(proc.stdout.strip().splitlines()[-1])
+    r = _fresh_process_measurement("--typed-one", 3000)
     assert r["rows"] == 3000 and r["answer"] and r["peak_mib"] > 0 and 0 < r["ask_s"] < 60

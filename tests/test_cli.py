@@ -108,8 +108,7 @@ def test_batch_writes_predictions_and_resumes(tmp_path, capsys, tiny_model_dir):
     rows += ["bad\twhat?\tcsv/missing.csv\tx"]
     questions.write_text("\n".join(rows) + "\n")
     out = tmp_path / "pred.tsv"
-    code, stdout, _ = run(
-        capsys,
+    argv = [
         "batch",
         str(questions),
         "--tables-root",
@@ -118,25 +117,15 @@ def test_batch_writes_predictions_and_resumes(tmp_path, capsys, tiny_model_dir):
         str(out),
         "--model",
         str(tiny_model_dir),
-    )
+    ]
+    code, stdout, _ = run(capsys, *argv)
     assert code == 0 and stdout.strip().splitlines()[-1].startswith("accuracy: ")
     full = out.read_text().splitlines()
     assert full[0] == "id\tanswer\tprogram\tsql" and len(full) == 8
     assert "ERROR" in full[-1]
     # interrupt: keep the header, three lines and a torn fourth; resume must give the same file
     out.write_text("\n".join(full[:4]) + "\n" + full[4][:5])
-    code, stdout, _ = run(
-        capsys,
-        "batch",
-        str(questions),
-        "--tables-root",
-        str(root),
-        "--out",
-        str(out),
-        "--model",
-        str(tiny_model_dir),
-        "--resume",
-    )
+    code, stdout, _ = run(capsys, *argv, "--resume")
     assert code == 0 and out.read_text().splitlines() == full
 
 
