@@ -12,7 +12,6 @@ import json
 import math
 import os
 import shutil
-import stat
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
@@ -22,6 +21,7 @@ from safetensors import SafetensorError, safe_open
 from safetensors.torch import load_file, save_file
 
 from nprog import layout
+from nprog.files import NotRegularFileError, open_regular
 from nprog.model import ModelConfig, NeuralProgrammer
 from nprog.ops import LEGACY_OPS, OPS, op_set
 from nprog.questions import SPECIALS, Vocabulary
@@ -98,19 +98,17 @@ def _open_regular(path: Path, what: str) -> int:
     cannot hang the open, and checked through the descriptor, so a pipe or a device (/dev/zero,
     /dev/urandom: endless) is refused before a byte is read. Links are followed (model caches use them)."""
     try:
-        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0))
+        fd, _ = open_regular(path)
     except FileNotFoundError:
         raise CheckpointError(f"{path}: missing") from None
+    except (IsADirectoryError, NotRegularFileError):
+        raise CheckpointError(
+            f"{path}: unreadable, not a regular file (a {what} must be one, not a pipe, device or directory)"
+        ) from None
     except (OSError, ValueError) as e:
         raise CheckpointError(
             f"{path}: cannot open the {what} ({getattr(e, 'strerror', None) or e})"
         ) from None
-    if not stat.S_ISREG(os.fstat(fd).st_mode):
-        os.close(fd)
-        raise CheckpointError(
-            f"{path}: unreadable, not a regular file (a {what} must be one, not a pipe, device or directory)"
-        )
-    os.set_blocking(fd, True)
     return fd
 
 

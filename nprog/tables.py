@@ -26,7 +26,6 @@ import io
 import itertools
 import os
 import re
-import stat
 import unicodedata
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -40,6 +39,7 @@ import pyarrow.compute as pc
 
 from nprog.answers import to_values
 from nprog.caches import NORMALIZED_TEXT, memoize
+from nprog.files import NotRegularFileError, open_regular
 from nprog.values import Parsed, parse_strings
 
 KIND_SHARE = 0.6  # share of non-missing cells that must parse for a column to be number / date
@@ -733,13 +733,12 @@ def read_text(
     buffer is sized to the file, not to the limit (a 2 GiB reservation fails under ``ulimit -v``).
     """
     path = str(path)
-    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0)
-    if not follow_symlinks:
-        flags |= getattr(os, "O_NOFOLLOW", 0)
     try:
-        fd = os.open(path, flags)
+        fd, info = open_regular(path, follow_symlinks=follow_symlinks)
     except IsADirectoryError:
         raise TableError(f"{path}: is a directory, not a table file") from None
+    except NotRegularFileError:  # a device or a pipe could be endless
+        raise TableError(f"{path}: not a regular file") from None
     except (OSError, ValueError) as e:  # ValueError: an embedded NUL byte
         reason = (
             "a symbolic link where a file was expected"
@@ -748,18 +747,12 @@ def read_text(
         )
         raise TableError(f"{path}: cannot read the file ({reason})") from None
     try:
-        info = os.fstat(fd)
-        if stat.S_ISDIR(info.st_mode):
-            raise TableError(f"{path}: is a directory, not a table file")
-        if not stat.S_ISREG(info.st_mode):  # a device or a pipe could be endless
-            raise TableError(f"{path}: not a regular file")
         if info.st_size > max_bytes:
             raise TableError(
                 f"{path}: the file is {info.st_size / 1024**2:.0f} MiB, over the {max_bytes / 1024**2:.0f} MiB limit"
             )
         if info.st_size == 0:
             raise TableError(f"{path}: the file is empty")
-        os.set_blocking(fd, True)
         chunks, size = [], 0
         while size <= max_bytes:  # the file may grow while it is read: stop one byte past the limit
             want = max(info.st_size + 1 - size, 1 << 16)  # the file's own size first, small chunks past it
