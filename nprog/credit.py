@@ -11,10 +11,12 @@ learns to drop the last row. The rules here take such programs out of the margin
   the last row step the answer must differ without it. Steps whose literal comes from the question
   (select, contains, comparisons, their AND and negated forms) and mfe are kept even when droppable on
   this table: they say what the question says.
-* **no_ties** — on a question that names no row order, argmax/argmin must have a single winner: with ties
-  the answer depends on which tied row comes first, i.e. on the row order.
-* **no_constant** — no count after an operation that always leaves at most one row (first, last, argmax,
-  argmin): that count is 1 whatever the table, a gold "1" reached by chance.
+* **no_constant** — no count after an operation that leaves one row (first, last, argmax, argmin — the
+  superlatives keep every tied row, but ties are rare): that count is 1 on almost any table, a gold "1"
+  reached by chance.
+
+(A tie of argmax/argmin or mfe no longer needs a rule: those operations keep every tied row, so their
+answer never depends on which tied row comes first.)
 
 (The fourth rule, order operations only where the question names an order, is an operation mask:
 :mod:`nprog.cues`.)
@@ -34,23 +36,21 @@ from dataclasses import dataclass
 import numpy as np
 
 START = -1
-SINGLE_ROW_OPS = ("first", "last", "argmax", "argmin")  # always leave at most one row
-SUPERLATIVES = {"argmax": True, "argmin": False}  # name → largest
+SINGLE_ROW_OPS = ("first", "last", "argmax", "argmin")  # leave one row (a superlative: unless tied)
 
 
 @dataclass(frozen=True)
 class Rules:
     minimal: bool = False
-    no_ties: bool = False
     no_constant: bool = False
 
     @property
     def active(self) -> bool:
-        return self.minimal or self.no_ties or self.no_constant
+        return self.minimal or self.no_constant
 
     @classmethod
     def parse(cls, text: str) -> Rules:
-        """From a comma-separated list such as "minimal,no_ties,no_constant" ("" or "none": no rule)."""
+        """From a comma-separated list such as "minimal,no_constant" ("" or "none": no rule)."""
         names = [n.strip().replace("-", "_") for n in text.split(",") if n.strip() and n.strip() != "none"]
         unknown = sorted(set(names) - set(cls.__dataclass_fields__))
         if unknown:
@@ -61,14 +61,6 @@ class Rules:
 
     def __str__(self) -> str:
         return ",".join(n for n in self.__dataclass_fields__ if getattr(self, n)) or "none"
-
-
-def has_tie(rows: np.ndarray, column, largest: bool) -> np.ndarray:
-    """(S,) True where more than one selected valid row holds the largest (smallest) value of the column."""
-    candidates = rows & column.valid
-    scores = np.where(candidates, column.value, -np.inf if largest else np.inf)
-    best = scores.max(axis=1) if largest else scores.min(axis=1)
-    return (candidates & (column.value == best[:, None])).sum(1) > 1
 
 
 def _pairs(left: np.ndarray, right: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -95,9 +87,7 @@ def refine(
     static: np.ndarray,
     anchored: np.ndarray,
     apply: Callable[[int, int, int, np.ndarray], np.ndarray],
-    column: Callable[[int], object],
     rules: Rules,
-    order_named: bool,
 ):
     """The refined graph as (edges per layer, node counts per layer, finals) for ``search._prune``.
 
@@ -111,7 +101,6 @@ def refine(
     O = len(op_names)
     count = op_names.index("count")
     single = np.isin(np.array(op_names), SINGLE_ROW_OPS)
-    largest = {op_names.index(name): big for name, big in SUPERLATIVES.items() if name in op_names}
     C1 = max(
         int(consistent[:, 3].max()) + 2 if len(consistent) else 1,
         int(finals[:, 3].max()) + 2 if len(finals) else 1,
@@ -138,11 +127,6 @@ def refine(
         keep = np.ones(len(E), dtype=bool)
         if rules.minimal:
             keep &= ~(droppable & (X == Y).all(1))  # a step that changes nothing can be dropped
-        if rules.no_ties and not order_named:
-            for op, big in largest.items():
-                for col in np.unique(c[keep & (k == op)]):
-                    at = np.flatnonzero(keep & (k == op) & (c == col))
-                    keep[at[has_tie(X[at], column(int(col)), big)]] = False
         E, x_in = E[keep], np.where(droppable, x_in, -1)[keep]  # node_in: −1 where nothing may be dropped
         prev, k, c, n, nxt = E.T
         rows = [np.stack([np.full(len(E), START), k, c, n, np.arange(len(E))], 1)[static[k] | (t == 0)]]

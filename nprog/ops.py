@@ -18,8 +18,8 @@ Deviations from the 2017 code (docs/neural-programmer.md §4):
 * first/last/argmax/argmin use exclusive cumprods (deviation 1);
 * comparisons are computed for every question number and mixed by the pointer π, so the pointer is
   trained (deviation 6);
-* argmax and argmin both break ties towards the top-most row (one rule the SQL can say: ORDER BY value,
-  __row);
+* argmax and argmin keep every row tied at the best value, and mfe every key tied for the highest count
+  (a tie broken by row position would make the answer depend on the row order);
 * program steps 1…T−1 choose among the row operations and step T among the answer operations (count,
   print, sum …); the original let any step choose anything and scored non-answer endings as wrong;
 * operations the 2017 set lacks (sum, average, difference, exists, contains, AND filters, exclude), and
@@ -220,10 +220,26 @@ def _mix_columns(per_column: torch.Tensor, beta: torch.Tensor) -> torch.Tensor:
     return torch.einsum("bcr,bc->br", per_column, beta)  # (B, C, R) × (B, C) → (B, R)
 
 
-def _superlative(s, beta, inp: SoftInputs, order: torch.Tensor) -> torch.Tensor:
+def _tie_starts(inp: SoftInputs, order: torch.Tensor) -> torch.Tensor:
+    """(B, C, R) long: for each position of ``order``, the position where its run of equal values starts."""
+    value = torch.gather(inp.values, 2, order)
+    valid = torch.gather(inp.valid, 2, order)
+    new = torch.ones_like(value, dtype=torch.bool)
+    new[..., 1:] = (value[..., 1:] != value[..., :-1]) | (valid[..., 1:] != valid[..., :-1])
+    at = torch.arange(order.shape[-1], device=order.device).expand_as(order)
+    return torch.where(new, at, torch.zeros_like(at)).cummax(-1).values
+
+
+def _superlative(s, beta, inp: SoftInputs, descending: bool) -> torch.Tensor:
+    """Soft argmax (argmin): row r keeps s_r · Π (1 − s_j) over the rows j with a strictly higher (lower)
+    value — every row tied at the best value is kept, as in the discrete form, so no row position breaks
+    a tie."""
+    order = inp.order_desc if descending else inp.order_asc
     w = s.unsqueeze(1) * inp.valid  # (B, C, R): selected, valid cells
     w_sorted = torch.gather(w, 2, order)  # (B, C, R) in value order
-    picked = _first(w_sorted)  # first selected row in that order gets the mass
+    starts = _batch_constant(inp, ("tie_starts", descending), lambda: _tie_starts(inp, order))
+    before = _excl_cumprod((1.0 - w_sorted).clamp(min=0.0))  # Π over every earlier position
+    picked = w_sorted * torch.gather(before, 2, starts)  # … over the earlier positions of other values
     out = torch.zeros_like(w).scatter(2, order, picked)  # back to row positions
     return _mix_columns(out, beta)
 
@@ -254,17 +270,12 @@ def _d_last(rows, column, step):
 
 def _d_superlative(largest: bool):
     def discrete(rows, column, step):
-        # one pass over the rows, no sort: the largest (smallest) valid value, the top-most row on ties
+        # one pass over the rows, no sort: every row holding the largest (smallest) valid value
         flat = rows.reshape(-1, rows.shape[-1])
         candidates = flat & column.valid
         scores = np.where(candidates, column.value, -np.inf if largest else np.inf)
         best = scores.max(axis=1) if largest else scores.min(axis=1)
-        winners = candidates & (column.value == best[:, None])
-        first = np.argmax(winners, axis=1)
-        has = winners[np.arange(len(flat)), first]
-        out = np.zeros_like(flat)
-        out[np.flatnonzero(has), first[has]] = True
-        return out.reshape(rows.shape)
+        return (candidates & (column.value == best[:, None])).reshape(rows.shape)
 
     return discrete
 
@@ -471,9 +482,9 @@ OPS: list[Op] = [
     Op("geq", "rows", "numeric", "rows where {col} ≥ {num}", "number", static=True, soft=_ge[0], discrete=_ge[1]),
     Op("leq", "rows", "numeric", "rows where {col} ≤ {num}", "number", static=True, soft=_le[0], discrete=_le[1]),
     Op("argmax", "rows", "numeric", "of them, the row with the highest {col}", idempotent=True,
-       soft=lambda s, b, i, p: _superlative(s, b, i, i.order_desc), discrete=_d_superlative(largest=True)),
+       soft=lambda s, b, i, p: _superlative(s, b, i, descending=True), discrete=_d_superlative(largest=True)),
     Op("argmin", "rows", "numeric", "of them, the row with the lowest {col}", idempotent=True,
-       soft=lambda s, b, i, p: _superlative(s, b, i, i.order_asc), discrete=_d_superlative(largest=False)),
+       soft=lambda s, b, i, p: _superlative(s, b, i, descending=False), discrete=_d_superlative(largest=False)),
     Op("select", "rows", "named", "rows where {col} is {values}", "cells", static=True, totals=True,
        soft=lambda s, b, i, p: _mix_columns(i.exact, b), discrete=_static(_select)),
     Op("reset", "rows", "", "all rows", static=True,

@@ -30,7 +30,7 @@ answers something else. Text columns need no recipe (``select`` matches the cell
 text column groups by the cell text where that partitions the cells exactly as nprog's normalized text
 does, and is refused otherwise.
 
-**Row order** (first/last/previous/next, ties of argmax/argmin and mfe, the order of printed values)
+**Row order** (first/last/previous/next, totals rows, the order of printed values)
 comes from the engine's row identity where one exists (DuckDB and SQLite ``rowid``) or from a column the
 user names (``order_by``); PostgreSQL and Spark tables have no row order, so without ``order_by`` the
 export refuses and says so rather than guessing.
@@ -914,32 +914,7 @@ def to_portable_expression(program: Program, table: Table, user: UserTable) -> e
     query, steps = program_query(program, table, lay, typed, prefix)
     for name, cte in [(typed, relation), *steps]:
         query = query.with_(exp.TableAlias(this=_id(name)), as_=cte, copy=False)
-    if user.dialect == "spark":
-        _aggregates_ordered_by_alias(query)
     return query
-
-
-def _aggregates_ordered_by_alias(tree: exp.Select) -> None:
-    """In a grouped subquery, ORDER BY aggregates through output aliases, then keep the first column.
-
-    Spark resolves ``ORDER BY MIN("__row")`` inside a scalar subquery against the *outer* query's column
-    of that name (most-frequent-entry's tie rule); an aggregate named in the select list is the inner one.
-    """
-    for select in list(tree.find_all(exp.Select)):
-        order = select.args.get("order")
-        if not isinstance(select.parent, exp.Subquery) or not select.args.get("group") or order is None:
-            continue
-        first = select.expressions[0].copy()
-        for k, ordered in enumerate(order.expressions):
-            if ordered.this.find(exp.AggFunc) is not None:
-                name = f"__nprog_order_{k}"
-                select.select(exp.alias_(ordered.this.copy(), _id(name)), copy=False)
-                ordered.set("this", exp.column(name, quoted=True))
-        inner = select.copy()
-        wrapped = exp.select(first if isinstance(first, exp.Column) else _id(first.alias_or_name)).from_(
-            exp.Subquery(this=inner, alias=exp.TableAlias(this=_id("__nprog_mode")))
-        )
-        select.replace(wrapped)
 
 
 def to_portable_sql(

@@ -28,7 +28,6 @@ import torch
 
 from nprog.batch import Encoded
 from nprog.credit import Rules, refine
-from nprog.cues import names_row_order
 from nprog.decode import make_step
 from nprog.ops import OPS, data_rows
 
@@ -133,8 +132,7 @@ def _credited(e: Encoded, data, layers, edges, finals, consistent, dynamic, rule
         return OPS[k].discrete(rows, t.columns[c] if c >= 0 else None, steps[k, c, n])
 
     return refine([data[None, :].copy(), *layers], edges, finals, consistent, [op.name for op in OPS],
-                  np.array([op.static for op in OPS]), np.array([bool(op.literal) for op in OPS]), apply,
-                  lambda c: t.columns[c], rules, names_row_order(e.question.tokens))  # fmt: skip
+                  np.array([op.static for op in OPS]), np.array([bool(op.literal) for op in OPS]), apply, rules)  # fmt: skip
 
 
 def _consistent_finals(e: Encoded, states: np.ndarray, layer: int) -> np.ndarray:

@@ -253,32 +253,45 @@ def _comparison(
 
 
 def _superlative(descending: bool) -> Callable[[Step, _Context], exp.Select]:
-    """argmax/argmin: among incoming rows with a value, the highest/lowest; ties go to the top-most row."""
+    """argmax/argmin: the incoming rows whose value is the MAX (MIN) of the incoming rows' values — every
+    tied row, as the executor keeps them (no row order involved; NULLs never match)."""
 
     def build(step: Step, ctx: _Context) -> exp.Select:
         value = ctx.value(step)
         if value is None:
             return ctx.rows_where(exp.false())
-        query = ctx.rows_where(ctx.selected(), exp.not_(value.is_(exp.null())))
-        return query.order_by(exp.Ordered(this=value, desc=descending), exp.Ordered(this=ctx.row)).limit(1)
+        extreme = ctx.rows_where(ctx.selected())
+        extreme.set("expressions", [(exp.Max if descending else exp.Min)(this=value.copy())])
+        return ctx.rows_where(ctx.selected(), exp.EQ(this=value, expression=exp.Subquery(this=extreme)))
 
     return build
 
 
 def _mfe(step: Step, ctx: _Context) -> exp.Select:
-    """Rows holding the most frequent key, if it occurs more than once; ties to the first-appearing key."""
+    """Rows holding a most frequent key, if it occurs more than once: every key tied for the highest count
+    (as the executor: no row order involved)."""
     key = _col(ctx.layout.columns[step.column].key)
     count = exp.Count(this=exp.Star())
-    mode = (
-        exp.select(key)
-        .from_(_table_ref(ctx.table))
-        .where(exp.not_(key.is_(exp.null())))
-        .group_by(key)
-        .having(exp.GT(this=count, expression=exp.convert(1)))
-        .order_by(exp.Ordered(this=count.copy(), desc=True), exp.Ordered(this=exp.Min(this=ctx.row)))
-        .limit(1)
+
+    def grouped(*columns: exp.Expression) -> exp.Select:
+        return (
+            exp.select(*columns)
+            .from_(_table_ref(ctx.table))
+            .where(exp.not_(key.is_(exp.null())))
+            .group_by(key)
+        )
+
+    counts = grouped(exp.alias_(count.copy(), _id("__n")))
+    highest = exp.select(exp.Max(this=_col("__n"))).from_(
+        exp.Subquery(this=counts, alias=exp.TableAlias(this=_id("__counts")))
     )
-    return ctx.rows_where(exp.EQ(this=key.copy(), expression=exp.Subquery(this=mode)))
+    modes = grouped(key.copy()).having(
+        exp.and_(
+            exp.GT(this=count.copy(), expression=exp.convert(1)),
+            exp.EQ(this=count.copy(), expression=exp.Subquery(this=highest)),
+        )
+    )
+    return ctx.rows_where(key.copy().isin(query=modes))
 
 
 def _is_named(step: Step, ctx: _Context) -> exp.Expression:

@@ -180,24 +180,23 @@ class Column:
 
 
 def most_frequent_mask(keys: pa.Array | np.ndarray, codes: np.ndarray | None = None) -> np.ndarray:
-    """(R,) bool: cells whose key is the most frequent one, if it occurs more than once; ties go to the
-    key that appears first. Keys are strings (null: no entry) or floats (NaN: no entry), one per cell,
-    or one per distinct string when ``codes`` maps each cell to its distinct string."""
-    if isinstance(keys, pa.Array):  # Arrow's hash kernel numbers the keys in order of first appearance
+    """(R,) bool: cells whose key is a most frequent one, if it occurs more than once. Every key tied for
+    the highest count is a mode: which one "comes first" would depend on the row order, and a question
+    that names no order must not. Keys are strings (null: no entry) or floats (NaN: no entry), one per
+    cell, or one per distinct string when ``codes`` maps each cell to its distinct string."""
+    if isinstance(keys, pa.Array):
         ids = keys.dictionary_encode().indices.to_numpy(zero_copy_only=False)
         ids = np.nan_to_num(np.asarray(ids, dtype=np.float64), nan=-1).astype(np.int64)
         ids = ids if codes is None else ids[codes]
         counts = np.bincount(ids[ids >= 0])
         if len(counts) == 0 or counts.max() <= 1:
             return np.zeros(len(ids), dtype=bool)
-        return ids == int(np.argmax(counts))  # argmax takes the smallest id = first appearing
+        return np.isin(ids, np.flatnonzero(counts == counts.max()))
     values = keys if codes is None else keys[codes]  # numbers: sorting beats hashing floats
     uniques, counts = np.unique(values[~np.isnan(values)], return_counts=True)  # −0.0 and 0.0 are one key
     if len(counts) == 0 or counts.max() <= 1:
         return np.zeros(len(values), dtype=bool)
-    tied = uniques[counts == counts.max()]
-    mode = tied[0] if len(tied) == 1 else values[np.isin(values, tied)][0]
-    return values == mode
+    return np.isin(values, uniques[counts == counts.max()])
 
 
 def _valid_text(value) -> str:

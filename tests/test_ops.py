@@ -78,8 +78,11 @@ def test_soft_argmax_gives_mass_in_value_order(enc):
     batch = collate([enc], soft=True)
     beta = one_hot(3, 1).unsqueeze(0)  # Gold
     out = OPS[OP_INDEX["argmax"]].soft(s, beta, batch.soft, None)
-    # Norway (16) has half the mass, the top-most 12 (Germany) the rest; n/a never
-    assert torch.allclose(out, torch.tensor([[0.5, 0.5, 0.0, 0.0, 0.0, 0.0]]))
+    # Norway (16) has half the mass and each of the three tied 12s the other half (a tie keeps every
+    # tied row, wherever it stands); n/a and the 3 never
+    assert torch.allclose(out, torch.tensor([[0.5, 0.5, 0.5, 0.0, 0.0, 0.5]]))
+    argmin = OPS[OP_INDEX["argmin"]].soft(s, beta, batch.soft, None)  # 3 is lowest and fully selected
+    assert torch.allclose(argmin, torch.tensor([[0.0, 0.0, 0.0, 0.0, 1.0, 0.0]]))
 
 
 ROW_STEPS = [

@@ -120,7 +120,7 @@ CASES = [
     case("less-inf", MEDALS, [P("less", "Gold", math.inf), P("count")], ["5"]),
     case("geq-inf", MEDALS, [P("geq", "Gold", math.inf), P("count")], ["0"]),
     case("leq-nan", MEDALS, [P("leq", "Gold", math.nan), P("count")], ["0"]),
-    case("argmax-tie", MEDALS, [P("argmax", "Gold"), P("print", "Nation")], ["Germany"]),
+    case("argmax-tie", MEDALS, [P("argmax", "Gold"), P("print", "Nation")], ["Germany", "Canada"]),
     case("argmin", MEDALS, [P("argmin", "Gold"), P("print", "Nation")], ["norway"]),
     case("argmin-date", MEDALS, [P("argmin", "Date"), P("print", "Nation")], ["Sweden"]),
     case("argmax-text-col", MEDALS, [P("argmax", "Nation"), P("count")], ["0"]),
@@ -137,7 +137,7 @@ CASES = [
     case("previous-of-argmin", MEDALS, [P("argmin", "Gold"), P("previous"), P("print", "Nation")],
          ["Canada"]),
     case("next-next", MEDALS, [P("first"), P("next"), P("next"), P("print", "Gold")], ["5"]),
-    case("mfe-text-norm", MEDALS, [P("mfe", "Nation"), P("print", "Nation")], ["Norway", "norway"]),
+    case("mfe-text-norm", MEDALS, [P("mfe", "Nation"), P("print", "Nation")], ["Norway", "Canada", "norway"]),
     case("mfe-number", MEDALS, [P("mfe", "Gold"), P("print", "Nation")], ["Germany", "Canada"]),
     case("mfe-none", MEDALS, [P("mfe", "Date"), P("count")], ["0"]),
     case("select-text", MEDALS, [P("select", "Nation", values=["Canada", "Sweden"]), P("count")], ["3"]),
@@ -164,7 +164,7 @@ CASES = [
     case("colliding-text", COLLIDING, [P("mfe", "x"), P("print", "x__text")], ["two"]),
     case("colliding-norm", COLLIDING, [P("mfe", "y"), P("print", "y__norm")], ["5", "6"]),
     # NULL / missing cells
-    case("holes-argmax", HOLES, [P("argmax", "n"), P("print", "s")], ["-"]),
+    case("holes-argmax", HOLES, [P("argmax", "n"), P("print", "s")], ["-", ""]),
     case("holes-compare", HOLES, [P("leq", "n", 100.0), P("count")], ["3"]),
     case("holes-mfe-text", HOLES, [P("mfe", "s"), P("count")], ["0"]),  # "" and "-" normalize to nothing
     case("holes-mfe-date", HOLES, [P("mfe", "d"), P("print", "n")], ["", "4"]),
@@ -237,12 +237,13 @@ SQL_ROWS = [
      '"s2" AS (SELECT "__row" FROM "t" WHERE "__row" + 1 IN (SELECT "__row" FROM "s1")) '
      'SELECT COUNT(*) AS "count" FROM "s2"'),
     ("argmax-tie", "mysql",
-     "WITH `s1` AS (SELECT `__row` FROM `t` WHERE NOT `Gold` IS NULL ORDER BY `Gold` DESC, `__row` LIMIT 1) "
+     "WITH `s1` AS (SELECT `__row` FROM `t` WHERE `Gold` = (SELECT MAX(`Gold`) FROM `t`)) "
      "SELECT `Nation` FROM `t` WHERE `__row` IN (SELECT `__row` FROM `s1`) "
      "GROUP BY `Nation` ORDER BY MIN(`__row`)"),
     ("mfe-number", "spark",
-     "WITH `s1` AS (SELECT `__row` FROM `t` WHERE `Gold` = (SELECT `Gold` FROM `t` WHERE NOT `Gold` IS NULL "
-     "GROUP BY `Gold` HAVING COUNT(*) > 1 ORDER BY COUNT(*) DESC, MIN(`__row`) LIMIT 1)) "
+     "WITH `s1` AS (SELECT `__row` FROM `t` WHERE `Gold` IN (SELECT `Gold` FROM `t` WHERE NOT `Gold` IS NULL "
+     "GROUP BY `Gold` HAVING COUNT(*) > 1 AND COUNT(*) = (SELECT MAX(`__n`) FROM (SELECT COUNT(*) AS `__n` "
+     "FROM `t` WHERE NOT `Gold` IS NULL GROUP BY `Gold`) AS `__counts`))) "
      "SELECT `Nation` FROM `t` WHERE `__row` IN (SELECT `__row` FROM `s1`) "
      "GROUP BY `Nation` ORDER BY MIN(`__row`)"),
     ("argmax-text-col", "duckdb",
@@ -254,8 +255,8 @@ SQL_ROWS = [
      "SELECT `it's` FROM `t` WHERE `__row` IN (SELECT `__row` FROM `s1`) "
      "GROUP BY `it's` ORDER BY MIN(`__row`)"),
     ("injection-name", "snowflake",
-     'WITH "s1" AS (SELECT "__row" FROM "t" WHERE NOT """; DROP TABLE t; --" IS NULL '
-     'ORDER BY """; DROP TABLE t; --" ASC, "__row" LIMIT 1) '
+     'WITH "s1" AS (SELECT "__row" FROM "t" WHERE """; DROP TABLE t; --" = '
+     '(SELECT MIN("""; DROP TABLE t; --") FROM "t")) '
      'SELECT """; DROP TABLE t; --__text" FROM "t" WHERE "__row" IN (SELECT "__row" FROM "s1") '
      'GROUP BY """; DROP TABLE t; --__text" ORDER BY MIN("__row")'),
     ("colliding-row", "duckdb",

@@ -241,13 +241,10 @@ def test_a_sample_that_is_not_clearly_text_leads_to_parsing_every_cell(monkeypat
 @pytest.mark.parametrize(
     "keys, expected",
     [
-        (
-            [5.0, 3.0, 3.0, 5.0],
-            [True, False, False, True],
-        ),  # a tie: the key that appears first, not the smallest
+        ([5.0, 3.0, 3.0, 5.0, 1.0], [True] * 4 + [False]),  # a tie: every tied key (no row order involved)
         ([-0.0, 1.0, 0.0, np.nan], [True, False, True, False]),  # −0.0 and 0.0 are one entry; NaN none
         ([1.0, 2.0, np.nan, np.nan], [False] * 4),  # no entry occurs twice
-        (["b", "a", "a", "b", None, None], [True, False, False, True, False, False]),
+        (["b", "a", "a", "b", "c", None, None], [True] * 4 + [False] * 3),
         ([None, None], [False, False]),
     ],
 )
