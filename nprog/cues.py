@@ -10,10 +10,9 @@ A cue is one of a small set of words that speak about position in a list ("first
 "listed", "before" …). The list is generous on purpose: a cue only *allows* the order operations; the
 model still decides whether to use them.
 
-This is the list the shipped model was trained with (its search and its op masks); the row-shuffle
-measure uses ``nprog.questions.ROW_ORDER_WORDS``, which was written at the same time and differs in a few
-words (it adds higher, lower, order, row, rows …; this one adds final, earliest, latest, began …). Making
-them one list changes which questions get the order operations, so it needs a retrained model.
+It is the one list: the program search, the op masks and the row-shuffle measure
+(:func:`nprog.evaluate.shuffle_invariance`, which asks only the questions naming no order) all read it.
+Superlatives of time ("earliest", "latest") are not in it: they name a date column, not a position.
 """
 
 from __future__ import annotations
@@ -25,10 +24,10 @@ import numpy as np
 ORDER_OPS = ("previous", "next", "first", "last")
 
 ORDER_CUES = frozenset(
-    """first last before after next previous above below top bottom preceding following preceded followed
-    precedes follows prior succeeding succeeded subsequent listed list final finally earlier later earliest
-    latest initial consecutive behind ahead immediately then until since start started begin began beginning
-    end ended""".split()
+    """first last before after next previous above below top bottom higher lower preceding following
+    preceded followed precedes follows prior succeeding succeeded subsequent successive listed list order
+    row rows final finally earlier later initial consecutive consecutively behind ahead immediately then
+    until since start started begin began beginning end ended""".split()
 )
 
 

@@ -9,8 +9,9 @@ from pathlib import Path
 
 from nprog.answers import lists_match
 from nprog.batch import Encoded
+from nprog.cues import names_row_order
 from nprog.qa import Answer, TableQA, check_question
-from nprog.questions import names_row_order, parse_questions
+from nprog.questions import parse_questions
 from nprog.tables import Table, TableError
 from nprog.wtq import Example, load_table, make_target, preload_tables
 
@@ -162,7 +163,7 @@ def calibrate(
 
 @dataclass
 class ShuffleReport:
-    """Row-shuffle invariance over questions that name no row order (nprog.questions.ROW_ORDER_WORDS)."""
+    """Row-shuffle invariance over questions that name no row order (nprog.cues.ORDER_CUES)."""
 
     shuffles: int
     asked: int = 0  # questions of the split
@@ -202,7 +203,7 @@ def shuffle_invariance(
     parsed = dict(zip(texts, parse_questions(list(texts.values())), strict=True))
     by_table: dict[str, list[int]] = {}
     for i, q in parsed.items():
-        if not names_row_order(q):
+        if not names_row_order(q.tokens):
             by_table.setdefault(examples[i].context, []).append(i)
     rng = np.random.default_rng(seed)
     pending: list[tuple[int, int, object]] = []  # (example index, arrangement, encoded)

@@ -48,18 +48,6 @@ _YEAR_RE = re.compile(r"^[12]\d{3}$")
 # Words by which a question names an order of the rows (or a position in it): such a question may rightly
 # get another answer when the rows are rearranged; any other question must not. The one list: the
 # row-shuffle invariance measure (nprog.evaluate.shuffle_invariance) and whatever else needs the cue.
-ROW_ORDER_WORDS = frozenset(
-    """first last before after next previous above below top bottom higher lower preceding preceded precedes
-    following followed follows prior earlier later until since then succeeding succeeded subsequent
-    consecutive consecutively successive ahead behind beginning start end listed list order row rows""".split()
-)
-
-
-def names_row_order(question: Question) -> bool:
-    """True when the question uses a word of ROW_ORDER_WORDS."""
-    return not ROW_ORDER_WORDS.isdisjoint(question.tokens)
-
-
 STOPWORDS = frozenset(
     """a an the of in on at to for from by with and or is are was were be been what which who whom whose
     how many much did does do that this these those it its as than then there their they he she his her
