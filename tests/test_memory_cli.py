@@ -8,14 +8,8 @@ import torch
 from matplotlib.figure import Figure
 from safetensors.torch import load_file
 
-from nprog.app.memory_cli import (
-    MODELS_ROOT,
-    add_memory_parser,
-    demo_figure,
-    load_checkpoint,
-    main,
-    run_memory,
-)
+from nprog.app.memory_cli import MODELS_ROOT, add_memory_parser, demo_figure, main, run_memory
+from nprog.memory.checkpoints import load_checkpoint
 from nprog.memory.tasks import TASKS
 
 CPU = torch.device("cpu")
