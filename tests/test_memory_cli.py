@@ -8,7 +8,9 @@ import torch
 from matplotlib.figure import Figure
 from safetensors.torch import load_file
 
-from nprog.app.memory_cli import MODELS_ROOT, add_memory_parser, demo_figure, main, run_memory
+from nprog.app.cli import main
+from nprog.app.memory_demos.args import add_memory_parser
+from nprog.app.memory_demos.cli import MODELS_ROOT, demo_figure, run_memory
 from nprog.memory.checkpoints import load_checkpoint
 from nprog.memory.tasks import TASKS
 
@@ -44,6 +46,9 @@ def test_train_then_eval_round_trip(tmp_path, capsys):
         and card["wall_time_s"]["model"] >= 0
     )
     assert card["command"] == "nprog memory train dates --seed 0 --steps 2 --batch-size 4 --lr 0.002"
+    assert card["command_without_nprog"] == "python -m nprog.app.cli " + card["command"].removeprefix(
+        "nprog "
+    )
     assert config["baseline_config"]["attention"] == "none"
     trained_line = capsys.readouterr().out.strip().splitlines()[-1]
 

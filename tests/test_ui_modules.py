@@ -1,4 +1,4 @@
-"""The UI's Modules page (app/ui_modules.py) and the live examples behind it (each task's `live_example`).
+"""The UI's Modules page (app/ui/modules.py) and the live examples behind it (each task's `live_example`).
 
 Headless (streamlit.testing.v1.AppTest), like tests/test_ui.py: each memory module renders on a fresh example,
 "New example" changes it, a typed date is rewritten as an ISO date, and a missing or broken checkpoint is a
@@ -16,7 +16,7 @@ import pytest
 import torch
 from ui_fixtures import choose_model, new_app
 
-from nprog.app.ui_modules import FIRST_SEED, headline
+from nprog.app.ui.modules import FIRST_SEED, headline
 from nprog.layout import MODELS as MODELS_ROOT
 from nprog.memory.checkpoints import load_checkpoint
 from nprog.memory.tasks import TASKS

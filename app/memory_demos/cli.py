@@ -21,7 +21,7 @@ import torch
 from matplotlib.figure import Figure
 
 from nprog import layout
-from nprog.app.memory_args import DEFAULT_EVAL_SEED, add_memory_parser
+from nprog.app.memory_demos.args import DEFAULT_EVAL_SEED
 from nprog.checkpoint import git_commit
 from nprog.memory.checkpoints import CheckpointError, load_checkpoint, save_checkpoint
 from nprog.memory.tasks import TASKS, Task, train
@@ -122,8 +122,7 @@ def _train(args: argparse.Namespace) -> int:
         "figures": {"model": results["model"], "baseline": results.get("baseline"), "summary": lines},
         "eval_command": f"nprog memory eval {task.name} --seed {DEFAULT_EVAL_SEED}",
         "command": command,
-        "command_without_nprog": "python -m nprog.app.memory_cli memory "
-        + command.removeprefix("nprog memory "),
+        "command_without_nprog": "python -m nprog.app.cli " + command.removeprefix("nprog "),
         "steps": steps_run,
         "best_step": best_step,  # weights kept: best validation score (null: the last step, no validation)
         "batch_size": train_config.batch_size,
@@ -187,14 +186,3 @@ def demo_figure(task: str, model_dir: str | Path | None = None, seed: int = DEFA
     model_dir = Path(model_dir) if model_dir else MODELS_ROOT / task_obj.checkpoint_dir
     _, models, _ = load_checkpoint(model_dir, torch.device("cpu"))
     return task_obj.figure(models["model"], torch.Generator().manual_seed(seed))
-
-
-def main(argv: list[str] | None = None) -> int:
-    """`python -m nprog.app.memory_cli memory train|eval TASK …`, until app/cli.py registers the command."""
-    parser = argparse.ArgumentParser(prog="nprog")
-    add_memory_parser(parser.add_subparsers(dest="command", required=True))
-    return run_memory(parser.parse_args(argv))
-
-
-if __name__ == "__main__":
-    sys.exit(main())
