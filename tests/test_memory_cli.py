@@ -32,6 +32,17 @@ def test_missing_checkpoint_is_a_usage_error(tmp_path, capsys):
     assert err.count("\n") == 1 and "nothing" in err and "Traceback" not in err
 
 
+@pytest.mark.parametrize(
+    "config",
+    [b"[1, 2]", b'{"task": ["copy"]}', b'{"model_config": {}}', b"\xff\xfe not utf-8", b"{ not json"],
+)
+def test_a_config_json_of_no_task_is_a_usage_error(tmp_path, capsys, config):
+    (tmp_path / "config.json").write_bytes(config)
+    assert main(["memory", "eval", "copy", "--model", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "not a memory-task config" in err and "Traceback" not in err
+
+
 def test_train_then_eval_round_trip(tmp_path, capsys):
     out = tmp_path / "dates"
     assert main(["memory", "train", "dates", "--steps", "2", "--batch-size", "4", "--out", str(out)]) == 0
