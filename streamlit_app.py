@@ -1,5 +1,6 @@
-"""Streamlit entry point (`nprog ui`, or `streamlit run streamlit_app.py`); the app lives in app/ui.py."""
+"""Streamlit entry point (`nprog ui`, or `streamlit run streamlit_app.py`); the app lives in app/ui/
+(app/ui/pages.py draws it)."""
 
-from nprog.app.ui import main
+from nprog.app.ui.pages import main
 
 main()

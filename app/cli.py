@@ -160,7 +160,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("ui", help="start the Streamlit app")
     p.add_argument("--port", type=int, default=8501)
 
-    from nprog.app.memory_args import (
+    from nprog.app.memory_demos.args import (
         add_memory_parser,  # the arguments only: torch is imported to run the command
     )
 
@@ -403,13 +403,13 @@ def cmd_data(args) -> int:
 
 
 def cmd_batch(args) -> int:
-    from nprog.app.batch import run_batch
+    from nprog.app.commands.batch import run_batch
 
     return run_batch(args, _load_qa, UserError)
 
 
 def cmd_bench(args) -> int:
-    from nprog.app.bench import run_bench
+    from nprog.app.bench.suite import run_bench
 
     return run_bench(args)
 
@@ -452,7 +452,7 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_USAGE
     try:
         if args.command == "memory":
-            from nprog.app.memory_cli import run_memory
+            from nprog.app.memory_demos.cli import run_memory
 
             return run_memory(args)
         return COMMANDS[args.command](args)

@@ -1,6 +1,8 @@
 """Augmented recurrent networks, reusable by the Neural Programmer: the Neural Turing Machine (`memory.ntm`),
-attention (`memory.attention`), Adaptive Computation Time (`memory.act`) and their canonical tasks
-(`memory.tasks`). Imports only torch and the standard library."""
+attention (`memory.attention`), Adaptive Computation Time (`memory.act`), and their canonical tasks
+(`memory.tasks`, one module per task) with their checkpoints (`memory.checkpoints`). The networks import only
+torch and the standard library; the tasks also draw their pictures with matplotlib, and checkpoints are
+safetensors files. Nothing here imports the rest of nprog."""
 
 from nprog.memory.act import ACTCell, ACTOutput
 from nprog.memory.attention import (

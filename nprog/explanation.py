@@ -2,7 +2,7 @@
 
 At every executed step t the Neural Programmer spreads its attention over the operations, over the columns
 (for the chosen operation) and over the question words, and picks the most likely of each; the pictures
-(``nprog.app.pictures``) draw these distributions and choices one line per step. The rows each program step
+(``nprog.app.ui.pictures``) draw these distributions and choices one line per step. The rows each program step
 keeps are ``Answer.rows`` (the executor's selections, after the program is simplified).
 
 An explanation is made on first use of ``Answer.explanation``: most callers never draw the pictures, so the

@@ -5,7 +5,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from nprog.app.bench import ratios, targets
+from nprog.app.bench.suite import ratios, targets
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -56,9 +56,9 @@ def test_targets_only_for_what_the_run_measured():
 
 
 def _fresh_process_measurement(flag: str, rows: int) -> dict:
-    """What `python -m nprog.app.bench FLAG ROWS` prints last: one measurement from a fresh process."""
+    """What `python -m nprog.app.bench.suite FLAG ROWS` prints last: one measurement from a fresh process."""
     proc = subprocess.run(
-        [sys.executable, "-m", "nprog.app.bench", flag, str(rows), "--device", "cpu"],
+        [sys.executable, "-m", "nprog.app.bench.suite", flag, str(rows), "--device", "cpu"],
         capture_output=True,
         text=True,
         cwd=ROOT,

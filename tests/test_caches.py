@@ -16,7 +16,10 @@ PACKAGES = ("nprog", "app", "memory")  # app/ and memory/ install as nprog.app a
 CACHE_MODULE = ROOT / "nprog" / "caches.py"
 # module-level mutable state that is not a memo, each with the reason it stays where it is
 NOT_CACHES = {
-    ("app/batch.py", "_WORKER"): "a --workers pool process's model and settings, set once by its initializer",
+    (
+        "app/commands/batch.py",
+        "_WORKER",
+    ): "a --workers pool process's model and settings, set once by its initializer",
 }
 _EMPTY_CONTAINERS = {
     "dict",

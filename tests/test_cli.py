@@ -234,7 +234,7 @@ def test_ask_imports_only_what_answering_needs(tiny_model_dir):
 
 
 def test_the_memory_parser_names_every_task():
-    from nprog.app.memory_args import TASK_NAMES
+    from nprog.app.memory_demos.args import TASK_NAMES
     from nprog.memory.tasks import TASKS
 
     assert TASK_NAMES == tuple(TASKS)

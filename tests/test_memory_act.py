@@ -7,7 +7,8 @@ import torch
 from torch import nn
 
 from nprog.memory.act import ACTCell
-from nprog.memory.tasks import ParityConfig, ParityModel, ParityTask, TrainConfig, train
+from nprog.memory.tasks import TrainConfig, train
+from nprog.memory.tasks.parity import ParityConfig, ParityModel, ParityTask
 
 
 class FirstFeatureCell(nn.Module):

@@ -8,14 +8,10 @@ import torch
 from matplotlib.figure import Figure
 from safetensors.torch import load_file
 
-from nprog.app.memory_cli import (
-    MODELS_ROOT,
-    add_memory_parser,
-    demo_figure,
-    load_checkpoint,
-    main,
-    run_memory,
-)
+from nprog.app.cli import main
+from nprog.app.memory_demos.args import add_memory_parser
+from nprog.app.memory_demos.cli import MODELS_ROOT, demo_figure, run_memory
+from nprog.memory.checkpoints import load_checkpoint
 from nprog.memory.tasks import TASKS
 
 CPU = torch.device("cpu")
@@ -36,6 +32,17 @@ def test_missing_checkpoint_is_a_usage_error(tmp_path, capsys):
     assert err.count("\n") == 1 and "nothing" in err and "Traceback" not in err
 
 
+@pytest.mark.parametrize(
+    "config",
+    [b"[1, 2]", b'{"task": ["copy"]}', b'{"model_config": {}}', b"\xff\xfe not utf-8", b"{ not json"],
+)
+def test_a_config_json_of_no_task_is_a_usage_error(tmp_path, capsys, config):
+    (tmp_path / "config.json").write_bytes(config)
+    assert main(["memory", "eval", "copy", "--model", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "not a memory-task config" in err and "Traceback" not in err
+
+
 def test_train_then_eval_round_trip(tmp_path, capsys):
     out = tmp_path / "dates"
     assert main(["memory", "train", "dates", "--steps", "2", "--batch-size", "4", "--out", str(out)]) == 0
@@ -50,6 +57,9 @@ def test_train_then_eval_round_trip(tmp_path, capsys):
         and card["wall_time_s"]["model"] >= 0
     )
     assert card["command"] == "nprog memory train dates --seed 0 --steps 2 --batch-size 4 --lr 0.002"
+    assert card["command_without_nprog"] == "python -m nprog.app.cli " + card["command"].removeprefix(
+        "nprog "
+    )
     assert config["baseline_config"]["attention"] == "none"
     trained_line = capsys.readouterr().out.strip().splitlines()[-1]
 

@@ -1,4 +1,4 @@
-"""app.ui_data without Streamlit: uploads, database files, question files, batch runs and exports."""
+"""app/ui/data.py without Streamlit: uploads, database files, question files, batch runs and exports."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import pytest
 from ui_fixtures import SAMPLES, choose_model, sqlite_bytes
 
 from nprog.answers import lists_match
-from nprog.app import ui_data as data
+from nprog.app.ui import data
 from nprog.qa import TableQA
 from nprog.tables import Table, TableError
 

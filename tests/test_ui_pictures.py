@@ -1,4 +1,4 @@
-"""app.pictures without Streamlit: the frames behind the charts, and charts that build for any table size."""
+"""app/ui/pictures.py without Streamlit: the frames behind the charts, and charts that build for any table size."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 from ui_fixtures import SAMPLES, choose_model
 
-from nprog.app import pictures
+from nprog.app.ui import pictures
 from nprog.explanation import Explanation, StepChoice
 from nprog.ops import OP_INDEX, OPS
 from nprog.program import Program, Step

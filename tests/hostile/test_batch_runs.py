@@ -18,8 +18,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from nprog.app.batch import HEADER, run_batch
 from nprog.app.cli import UserError, main
+from nprog.app.commands.batch import HEADER, run_batch
 
 TABLES = {
     "csv/1-csv/0.csv": "Nation,Gold\nNorway,16\nGermany,12\nSweden,3\n",
@@ -218,7 +218,7 @@ class Interrupted(Exception):
     rows=st.lists(ROW, min_size=1, max_size=9), cut=st.floats(0, 1), mode=st.sampled_from(["torn", "stopped"])
 )
 def test_a_run_killed_anywhere_and_resumed_equals_a_clean_run(qa, root, capsys, monkeypatch, rows, cut, mode):
-    import nprog.app.batch as batch
+    import nprog.app.commands.batch as batch
 
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)

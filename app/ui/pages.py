@@ -2,7 +2,8 @@
 
 Layout: the sidebar picks the table (a sample, an uploaded CSV, or a table of an uploaded SQLite/DuckDB
 file); the tabs are Ask, Batch and About the model. This module only draws: reading files, batches and
-exports live in :mod:`nprog.app.ui_data`, the pictures in :mod:`nprog.app.pictures`, both tested without Streamlit.
+exports live in :mod:`nprog.app.ui.data`, the pictures in :mod:`nprog.app.ui.pictures`, both tested without
+Streamlit; the Modules tab is :mod:`nprog.app.ui.modules`.
 
 User errors (a bad upload, an empty question, no model) are shown as messages, never as tracebacks: every
 call into nprog that can fail on user input catches TableError, QuestionError, CheckpointError or BatchError.
@@ -19,8 +20,8 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from nprog.app import pictures, ui_modules
-from nprog.app import ui_data as data
+from nprog.app.ui import data, pictures
+from nprog.app.ui import modules as ui_modules
 from nprog.checkpoint import DEFAULT_MODEL, CheckpointError
 from nprog.ops import OPS
 from nprog.qa import Answer, QuestionError, TableQA
@@ -632,7 +633,7 @@ def _duration(minutes) -> str:
 
 
 def modules_page(ctx: Context) -> None:
-    """The "Modules" tab: the memory/ package's NTM, attention and ACT models, live (app/ui_modules.py)."""
+    """The "Modules" tab: the memory/ package's NTM, attention and ACT models, live (app/ui/modules.py)."""
     ui_modules.page()
 
 

@@ -1,5 +1,5 @@
 """The `nprog memory` arguments, apart from the command itself so that `nprog --help` and every other
-command parse their arguments without importing torch or matplotlib (app/memory_cli.py runs them)."""
+command parse their arguments without importing torch or matplotlib (app/memory_demos/cli.py runs them)."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ DEFAULT_EVAL_SEED = 1234  # different from every training seed used, so evaluati
 
 
 def add_memory_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
-    """Registers `memory train|eval TASK` on the caller's subparsers (app/cli.py or `main` below)."""
+    """Registers `memory train|eval TASK` on the caller's subparsers (app/cli.py)."""
     names = ", ".join(TASK_NAMES)
     parser = subparsers.add_parser("memory", help="NTM, ACT and attention tasks", description=DESCRIPTION)
     commands = parser.add_subparsers(dest="memory_command", required=True)

@@ -26,37 +26,9 @@ import numpy as np
 import pandas as pd
 
 from nprog import caches, layout
+from nprog.app.bench.common import LATENCY_QUESTIONS, synthetic_frame
 
 ROOT = layout.CHECKOUT or Path.cwd()  # bench/results.md is written here; a wheel has no checkout
-
-
-def synthetic_frame(rows: int, seed: int = 0) -> pd.DataFrame:
-    """10 columns of the kinds real tables have: ids, names, numbers with separators, dates, categories."""
-    rng = np.random.default_rng(seed)
-    years = rng.integers(1950, 2024, rows)
-    months = np.array(["January", "March", "May", "July", "September", "November"])[rng.integers(0, 6, rows)]
-    return pd.DataFrame(
-        {
-            "Rank": np.arange(1, rows + 1).astype(str),
-            "Name": pd.Series(rng.integers(0, 10**9, rows)).map("Player {}".format),
-            "Team": np.array(["Norway", "Canada", "Japan", "Kenya", "Brazil", "Italy"])[
-                rng.integers(0, 6, rows)
-            ],
-            "Points": pd.Series(rng.integers(0, 10**6, rows)).map("{:,}".format),
-            "Score": pd.Series(rng.integers(0, 6, rows)).astype(str)
-            + "–"
-            + pd.Series(rng.integers(0, 6, rows)).astype(str),
-            "Date": pd.Series(months)
-            + " "
-            + pd.Series(rng.integers(1, 28, rows)).astype(str)
-            + ", "
-            + pd.Series(years).astype(str),
-            "Year": years.astype(str),
-            "Share": pd.Series(rng.random(rows) * 100).map("{:.1f}%".format),
-            "Result": np.array(["Win", "Loss", "Draw"])[rng.integers(0, 3, rows)],
-            "Notes": np.array(["", "Course record", "—", "Retired"])[rng.integers(0, 4, rows)],
-        }
-    )
 
 
 def typed_frame(rows: int, seed: int = 0) -> pd.DataFrame:
@@ -99,12 +71,7 @@ def bench_latency(qa, repeats: int = 200) -> list[tuple[str, str]]:
     from nprog.tables import Table
 
     table = Table.from_dataframe(synthetic_frame(50))
-    questions = [
-        "which team has the most points?",
-        "how many players scored more than 500,000 points?",
-        "who was ranked 3?",
-        "what was the result in 1998?",
-    ]
+    questions = LATENCY_QUESTIONS
     for q in questions:
         qa.ask(table, q)  # warm
     times = []
@@ -133,7 +100,7 @@ def bench_throughput(
         dt = time.perf_counter() - t0
         out.append((f"WTQ dev end to end, batch {bs}", f"{n / dt:.0f} questions/s ({n} in {dt:.1f} s)"))
     # the CLI's --workers: one process per core, each loading the model (its start-up is in the time)
-    from nprog.app.batch import parallel_rows
+    from nprog.app.commands.batch import parallel_rows
 
     workers = (os.cpu_count() or 1) if workers else 1
     if workers > 1:
@@ -261,7 +228,7 @@ def _typed_one(rows: int, model: str | None, device: str = "cpu") -> dict:
 
 def bench_typed(model: str | None, rows: int = 1_000_000, device: str = "cpu") -> list[tuple[str, str]]:
     proc = subprocess.run(
-        [sys.executable, "-m", "nprog.app.bench", "--typed-one", str(rows), "--device", device]
+        [sys.executable, "-m", "nprog.app.bench.suite", "--typed-one", str(rows), "--device", device]
         + (["--model", model] if model else []),
         capture_output=True,
         text=True,
@@ -324,7 +291,7 @@ def bench_scaling(
     out = []
     for n in sizes:
         proc = subprocess.run(
-            [sys.executable, "-m", "nprog.app.bench", "--scaling-one", str(n), "--device", device]
+            [sys.executable, "-m", "nprog.app.bench.suite", "--scaling-one", str(n), "--device", device]
             + (["--model", model] if model else []),
             capture_output=True,
             text=True,
@@ -537,7 +504,7 @@ def run_bench(args) -> int:
         elif part == "train" and data_dir:
             rows += bench_train(data_dir)
         elif part == "tapas" and data_dir:
-            from nprog.app.bench_tapas import bench_tapas
+            from nprog.app.bench.tapas import bench_tapas
 
             rows += bench_tapas(data_dir)
         for name, value in rows[-4:]:

@@ -8,7 +8,9 @@ text the user types.
 Checkpoints are read from data/models/<dir>/ (or $NPROG_MEMORY_MODELS/<dir>/). Each is loaded once per
 version on disk (st.cache_resource keyed by the files' sizes and modification times, so a retrained
 checkpoint shows up without a restart); each example is computed and drawn once (st.cache_data). The
-examples and pictures come from :func:`nprog.app.memory_cli.live_example`, tested without Streamlit.
+examples and pictures come from each task's `live_example` (nprog.memory.tasks), tested without Streamlit;
+what the page says about a task (its name, what it shows, its card's headline figures) is the task's `demo`.
+The page loops over `nprog.memory.tasks.TASKS`: a new task shows up here without a change to this file.
 """
 
 from __future__ import annotations
@@ -24,92 +26,13 @@ from typing import Any
 import streamlit as st
 import torch
 
-from nprog.app.memory_cli import MAX_TYPED_CHARS, MODELS_ROOT, UsageError, live_example, load_checkpoint
-from nprog.memory.tasks import TASKS
+from nprog.layout import MODELS as MODELS_ROOT
+from nprog.memory.checkpoints import CheckpointError, load_checkpoint
+from nprog.memory.tasks import TASKS, Task
 
 FIRST_SEED = 6  # the first example each visitor sees; "New example" counts up from here
 FIGURE_DPI = 100
 
-
-@dataclass(frozen=True)
-class Module:
-    task: str  # a key of memory.tasks.TASKS
-    label: str  # the picker's name for it
-    about: str  # what it is and what the picture shows (markdown)
-    typed: str = ""  # label of the "type your own" box; "" when the model reads no text
-    placeholder: str = ""
-
-
-MODULES = [
-    Module(
-        "copy",
-        "NTM · copy",
-        "A **Neural Turing Machine** (Graves et al. 2014) reads a sequence of random 8-bit vectors and a "
-        "delimiter, then must write the sequence back from its external memory. The picture shows where its "
-        "write head stores each vector (one memory slot per time step) and how its read head walks the same "
-        "slots again to read them out.",
-    ),
-    Module(
-        "repeat-copy",
-        "NTM · repeat copy",
-        "The same kind of **Neural Turing Machine** must write the sequence back a given number of times and "
-        "then an end marker, so its read head has to jump back to the start for every copy. The picture shows "
-        "its write and read weightings over memory slots and time, and its output against the target.",
-    ),
-    Module(
-        "parity",
-        "ACT · parity",
-        "An RNN with **Adaptive Computation Time** (Graves 2016) sees a vector of +1, −1 and 0 entries all at "
-        "once and says whether the number of +1 entries is odd; ACT lets it ponder for several steps before it "
-        "answers. The picture shows the input, how the halting weight is spread over the ponder steps, and "
-        "where this input lies among 2,000 random ones (steps by number of non-zero entries).",
-    ),
-    Module(
-        "dates",
-        "Attention · dates",
-        "An **encoder-decoder with attention** (Bahdanau et al. 2015) rewrites a date written in one of 14 "
-        "human formats as YYYY-MM-DD, one character at a time. The picture is its attention matrix: for each "
-        "output character (row), which input characters (columns) it read.",
-        typed="Type a date",
-        placeholder="e.g. 3rd of March 2011, July 4, 1976, 25/12/2023",
-    ),
-    Module(
-        "reverse",
-        "Attention · reverse",
-        "The same **attentive encoder-decoder** writes a string of up to 40 letters backwards. Its attention "
-        "matrix is the anti-diagonal: each output character reads exactly the input character it copies, "
-        "which a decoder without attention cannot do for long strings.",
-        typed="Type lower-case letters to reverse",
-        placeholder="e.g. attention",
-    ),
-]
-BY_TASK = {m.task: m for m in MODULES}
-
-# What each card's headline is: (figures entry, key path, label, format, help); missing values are skipped.
-HEADLINES: dict[str, list[tuple[str, str, str, str, str]]] = {
-    "copy": [
-        ("model", "bits_per_seq", "Bits wrong per sequence", "{:.3f}", "lengths 1–20, as in training"),
-        ("model", "generalization.50", "… at length 50", "{:.3f}", "never trained on sequences this long"),
-        ("model", "generalization.80", "… at length 80", "{:.3f}", "never trained on sequences this long"),
-    ],
-    "repeat-copy": [
-        ("model", "exact", "Copied without error", "{:.1%}", "sequences with every bit right"),
-        ("model", "bits_per_seq", "Bits wrong per sequence", "{:.1f}", "lengths 1–10, 1–10 copies"),
-    ],
-    "parity": [
-        ("model", "error", "Parity error with ACT", "{:.2%}", ""),
-        ("baseline", "error", "… without ACT", "{:.2%}", "the same network, one step per input"),
-        ("model", "mean_steps", "Mean ponder steps", "{:.2f}", ""),
-    ],
-    "dates": [
-        ("model", "exact", "Exact with attention", "{:.1%}", "dates rewritten with every character right"),
-        ("baseline", "exact", "… without attention", "{:.1%}", "the same encoder-decoder without attention"),
-    ],
-    "reverse": [
-        ("model", "exact", "Exact with attention", "{:.1%}", "strings reversed with every letter right"),
-        ("baseline", "exact", "… without attention", "{:.1%}", "the same encoder-decoder without attention"),
-    ],
-}
 
 CSS = """
 <style>
@@ -139,6 +62,7 @@ class Shown:
     correct: bool | None
     facts: dict[str, Any]
     png: bytes
+    literal: bool  # input, output and target are literal text: shown as code
 
 
 # ---- checkpoints --------------------------------------------------------------------------------------
@@ -177,7 +101,7 @@ def _load(model_dir: str, task: str, stamp: tuple) -> tuple[torch.nn.Module, dic
     """The checkpoint's model (CPU, eval mode) and card; cached per version (`stamp`), errors are not."""
     try:
         loaded, models, _ = load_checkpoint(Path(model_dir), torch.device("cpu"))
-    except UsageError as e:
+    except CheckpointError as e:
         raise ModuleUnavailable(str(e)) from None
     except (OSError, ValueError, KeyError, RuntimeError) as e:  # e.g. a checkpoint being rewritten right now
         raise ModuleUnavailable(f"{model_dir}: cannot load ({e})") from None
@@ -200,11 +124,17 @@ def load_module(task: str) -> tuple[torch.nn.Module, dict, str, tuple]:
 def run_example(model_dir: str, task: str, stamp: tuple, seed: int, text: str | None) -> Shown:
     """The example (a fresh one from `seed`, or the typed `text`) through the checkpoint, with its picture."""
     model, _ = _load(model_dir, task, stamp)
-    example = live_example(task, model, seed, text)
+    example = TASKS[task].live_example(model, seed, text)
     buffer = io.BytesIO()
     example.figure.savefig(buffer, format="png", dpi=FIGURE_DPI, bbox_inches="tight")
     return Shown(
-        example.input, example.output, example.target, example.correct, example.facts, buffer.getvalue()
+        example.input,
+        example.output,
+        example.target,
+        example.correct,
+        example.facts,
+        buffer.getvalue(),
+        example.literal,
     )
 
 
@@ -215,12 +145,12 @@ def headline(task: str, card: dict) -> list[tuple[str, str, str]]:
     """(label, value, help) for the card's measured figures; entries the card lacks are left out."""
     figures = card.get("figures") if isinstance(card.get("figures"), dict) else {}
     out = []
-    for entry, path, label, fmt, help_text in HEADLINES.get(task, []):
-        value: Any = figures.get(entry)
-        for key in path.split("."):
+    for figure in TASKS[task].demo.headlines:
+        value: Any = figures.get(figure.entry)
+        for key in figure.path.split("."):
             value = value.get(key) if isinstance(value, dict) else None
         if isinstance(value, int | float) and not isinstance(value, bool):
-            out.append((label, fmt.format(value), help_text))
+            out.append((figure.label, figure.fmt.format(value), figure.help))
     return out
 
 
@@ -238,16 +168,17 @@ def page() -> None:
         "The augmented recurrent networks of `memory/`, each trained on its classic task with "
         "`nprog memory train`. Every **New example** draws a fresh input and runs the shipped model on it."
     )
+    first = next(iter(TASKS))
     choice = st.segmented_control(
         "Module",
-        [m.task for m in MODULES],
+        list(TASKS),
         key="module",
-        default=MODULES[0].task,
+        default=first,
         required=True,
-        format_func=lambda task: BY_TASK[task].label,
+        format_func=lambda name: TASKS[name].demo.label,
         label_visibility="collapsed",
     )
-    module_view(BY_TASK[choice or MODULES[0].task])
+    module_view(TASKS[choice or first])
 
 
 def _next_example(task: str) -> None:
@@ -256,52 +187,53 @@ def _next_example(task: str) -> None:
     st.session_state[f"module_text_{task}"] = ""
 
 
-def module_view(module: Module) -> None:
-    st.markdown(f"#### {module.label}")
-    st.markdown(module.about)
+def module_view(task: Task) -> None:
+    demo = task.demo
+    st.markdown(f"#### {demo.label}")
+    st.markdown(demo.about)
     try:
-        _, card, model_dir, stamp = load_module(module.task)
+        _, card, model_dir, stamp = load_module(task.name)
     except ModuleUnavailable as e:
         st.info(
-            f"The {module.label} module cannot be shown: {e}.\n\n"
-            f"Train it with `nprog memory train {module.task}`, which writes its checkpoint to "
-            f"`data/models/{TASKS[module.task].checkpoint_dir}/`."
+            f"The {demo.label} module cannot be shown: {e}.\n\n"
+            f"Train it with `nprog memory train {task.name}`, which writes its checkpoint to "
+            f"`data/models/{task.checkpoint_dir}/`."
         )
         return
-    _card_view(module, card)
+    _card_view(task.name, card)
 
-    seed = FIRST_SEED + st.session_state.get(f"module_example_{module.task}", 0)
+    seed = FIRST_SEED + st.session_state.get(f"module_example_{task.name}", 0)
     text = None
-    if module.typed:
+    if demo.typed:
         left, right = st.columns([1, 3], vertical_alignment="bottom")
         with right:
             typed = st.text_input(
-                module.typed,
-                key=f"module_text_{module.task}",
-                max_chars=MAX_TYPED_CHARS,
-                placeholder=module.placeholder,
+                demo.typed,
+                key=f"module_text_{task.name}",
+                max_chars=task.max_typed_chars,
+                placeholder=demo.placeholder,
             )
             text = typed.strip() or None
     else:
         left = st.container()
     left.button(
         "New example",
-        key=f"new_example_{module.task}",
+        key=f"new_example_{task.name}",
         on_click=_next_example,
-        args=(module.task,),
+        args=(task.name,),
         help="Draw a fresh random input and run the model on it",
     )
     try:
-        shown = run_example(model_dir, module.task, stamp, seed, text)
+        shown = run_example(model_dir, task.name, stamp, seed, text)
     except ModuleUnavailable as e:  # the checkpoint changed under us between loading and running
-        st.info(f"The {module.label} module cannot be run right now: {e}.")
+        st.info(f"The {demo.label} module cannot be run right now: {e}.")
         return
-    _example_view(module, shown, typed=text is not None)
+    _example_view(shown, typed=text is not None)
     st.image(shown.png, width="content")
 
 
-def _card_view(module: Module, card: dict) -> None:
-    metrics = headline(module.task, card)
+def _card_view(task: str, card: dict) -> None:
+    metrics = headline(task, card)
     if metrics:
         for col, (label, value, help_text) in zip(st.columns(4), metrics, strict=False):
             col.metric(label, value, help=help_text or None)
@@ -336,8 +268,8 @@ def _value_html(text: str, mono: bool) -> str:
     return f"<code>{html.escape(text)}</code>" if mono else html.escape(text)
 
 
-def _example_view(module: Module, shown: Shown, typed: bool) -> None:
-    mono = module.task in ("dates", "reverse", "parity")
+def _example_view(shown: Shown, typed: bool) -> None:
+    mono = shown.literal
     if shown.correct is None:
         badge = '<span class="np-live-badge np-live-unknown">no known answer to check it against</span>'
     elif shown.correct:

@@ -52,15 +52,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from nprog.app.bench.common import LATENCY_QUESTIONS, synthetic_frame
+
 SPECIAL_TOKENS = ("[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "[EMPTY]")
 MAX_LENGTH = 512  # TAPAS's input length (position embeddings go to 1024, the models use 512)
 WTQ_AGGREGATIONS = {0: "NONE", 1: "SUM", 2: "AVERAGE", 3: "COUNT"}
-LATENCY_QUESTIONS = (  # the questions of app.bench.bench_latency
-    "which team has the most points?",
-    "how many players scored more than 500,000 points?",
-    "who was ranked 3?",
-    "what was the result in 1998?",
-)
 
 
 # ---------------------------------------------------------------- model, vocabulary, tokenizer
@@ -263,7 +259,6 @@ def bench_tapas(
     calls, and building the vocabulary from the 346 dev tables) has to stay within about 10 minutes.
     """
     from nprog import wtq
-    from nprog.app.bench import synthetic_frame
 
     config = config or tapas_config()
     label = model_label(config)
