@@ -14,7 +14,6 @@ import argparse
 import json
 import sys
 import time
-from dataclasses import replace
 from pathlib import Path
 
 from nprog.train import TrainConfig, load_data, train
@@ -55,14 +54,13 @@ def main() -> int:
         batch_size=64,
         eval_every=250,
         threads=args.threads,
-        dropout=0.2,
-    )
+    ).replace(dropout=0.2, order_cues=False, credit="")
     log = lambda m: print(m, file=sys.stderr, flush=True)  # noqa: E731
     data = {}  # the ACT controller needs program graphs that may answer after any step: its own data
     results = json.loads(Path(args.out).read_text()) if Path(args.out).exists() else {}
     for name in args.only.split(","):
-        cfg = replace(base, out=f"runs/abl-{name}", **CONFIGS[name])
-        kind = cfg.controller == "act"
+        cfg = base.replace(out=f"runs/abl-{name}", **CONFIGS[name])
+        kind = cfg.model.controller == "act"
         if kind not in data:
             data[kind] = load_data(cfg, log)
         t0 = time.time()

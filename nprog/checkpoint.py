@@ -368,3 +368,53 @@ def git_commit(root: Path | None = None) -> str | None:
         return head
     except OSError:
         return None
+
+
+# ---- training state (for nprog train --resume), beside the checkpoint it continues
+
+
+def state_dir(out: str | os.PathLike) -> Path:
+    """<out>.resume, beside the model directory (which is replaced whole at every new best): the newest
+    training state (weights, Adam's moments, step, RNG) for ``--resume``."""
+    out = Path(out)
+    return out.with_name(out.name + ".resume")
+
+
+def save_state(final: Path, model, optimizer, progress: dict) -> None:
+    """Write the training state atomically (checkpoint.write_directory): weights and Adam's moments in
+    safetensors, counters and the dev curve in JSON, torch's RNG state as a uint8 tensor."""
+
+    def fill(tmp: Path) -> None:
+        save_file(
+            {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()},
+            str(tmp / "model.safetensors"),
+        )
+        opt = optimizer.state_dict()
+        tensors = {"rng": torch.get_rng_state()}
+        for i, st in opt["state"].items():
+            for name, v in st.items():
+                tensors[f"{i}.{name}"] = torch.as_tensor(v).detach().cpu().contiguous()
+        save_file(tensors, str(tmp / "optimizer.safetensors"))
+        (tmp / "state.json").write_text(json.dumps({**progress, "param_groups": opt["param_groups"]}))
+
+    write_directory(final, fill)
+
+
+def load_state(last: Path, model, optimizer) -> dict | None:
+    """Restore a saved training state into model and optimizer; returns its counters (None if none)."""
+    if not (last / "state.json").exists():
+        return None
+    try:
+        progress = json.loads((last / "state.json").read_text())
+        model.load_state_dict(load_file(str(last / "model.safetensors")))
+        tensors = load_file(str(last / "optimizer.safetensors"))
+        state: dict[int, dict] = {}
+        for key, v in tensors.items():
+            if key != "rng":
+                i, name = key.split(".", 1)
+                state.setdefault(int(i), {})[name] = v
+        optimizer.load_state_dict({"state": state, "param_groups": progress.pop("param_groups")})
+        torch.set_rng_state(tensors["rng"])
+    except (OSError, ValueError, KeyError, RuntimeError, SafetensorError) as e:
+        raise ValueError(f"{last}: cannot resume from it (another configuration, or damaged): {e}") from None
+    return progress

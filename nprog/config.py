@@ -1,7 +1,10 @@
-"""The training configuration, in one place: :class:`TrainConfig`'s fields are also the flags of
-``nprog train`` (:func:`add_flags` makes one flag per field, with its default and help; :func:`from_args`
-reads them back) and say which settings the model takes (:meth:`TrainConfig.model_config`). A setting
-added here is a flag and reaches the card's ``train_config`` at once; ``tests/test_config.py`` checks it.
+"""The configuration, in one place: :class:`ModelConfig` (the model's settings, config.json's "model"
+section) and :class:`TrainConfig` (how to train), which holds the ModelConfig it trains.
+
+Every field with help text is a flag of ``nprog train`` (:func:`add_flags` makes one flag per field, with
+its default and help — the model's fields included — and :func:`from_args` reads them back), and the
+card's ``train_config`` is :class:`TrainConfig` as a dict. A setting added here is a flag at once;
+``tests/test_config.py`` checks it.
 
 Light on purpose (no torch): the CLI builds its parser from it for every command.
 """
@@ -11,7 +14,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import typing
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 
 
 def _setting(default, help: str, **flag):
@@ -20,6 +23,47 @@ def _setting(default, help: str, **flag):
 
 
 CONTROLLERS = ("rnn", "lstm", "ntm", "act")
+
+
+def _every_op() -> list[str]:
+    from nprog.ops import OPS  # torch: only when a ModelConfig is made without naming its op set
+
+    return [op.name for op in OPS]
+
+
+@dataclass
+class ModelConfig:
+    """The model's settings; the defaults are the paper's (:data:`TRAINED` lists where nprog train differs)."""
+
+    vocab_size: int = 1000  # words (questions and column names share the embedding table); from the data
+    d: int = _setting(256, "hidden size (embeddings, controller)")
+    steps: int = (
+        4  # program length T: T−1 row operations, then count or print (not a flag: --steps is the budget)
+    )
+    controller: str = _setting(
+        "rnn",
+        "history controller: rnn (the paper's), lstm, ntm (LSTM + NTM memory), act (adaptive steps)",
+        choices=CONTROLLERS,
+    )
+    ntm_slots: int = _setting(16, "ntm controller: memory locations N (a program has ≤ 4 steps)")
+    ntm_width: int = _setting(32, "ntm controller: width M of each location")
+    halting_epsilon: float = _setting(0.01, "act controller: ε, the halting budget (Graves 2016)")
+    halting_bias: float = _setting(-1.0, "act controller: initial bias of the halting unit (σ(−1) ≈ 0.27)")
+    dropout: float = _setting(0.2, "dropout on embeddings and controller vectors (paper: keep 0.8)")
+    word_dropout: float = _setting(0.1, "training: question tokens replaced by <unk> (paper: keep 0.9)")
+    rnn_dropout: float = _setting(0.1, "variational dropout on the history state (paper: keep 0.9)")
+    ops: list[str] = field(default_factory=_every_op)  # the op set, by name (nprog.ops)
+    order_cues: bool = _setting(
+        False, "order operations (previous/next/first/last) only where the question names a row order"
+    )
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+# What nprog train trains where it differs from the paper's defaults (the shipped model; README ablation):
+# dropout 0.4 measured best on dev; order cues keep row-order operations off order-free questions.
+TRAINED = {"dropout": 0.4, "order_cues": True}
 
 
 @dataclass
@@ -40,60 +84,64 @@ class TrainConfig:
     device: str = _setting("auto", "auto | cpu | cuda")
     max_rows: int = _setting(300, "training only: skip larger tables (reported)")
     min_count: int = _setting(5, "vocabulary cutoff: words seen fewer times become <unk>")
-    d: int = _setting(256, "hidden size", model=True)
-    controller: str = _setting(
-        "rnn",
-        "history controller: rnn (the paper's), lstm, ntm (LSTM + NTM memory), act (adaptive steps)",
-        choices=CONTROLLERS,
-        model=True,
-    )
     dev_limit: int | None = _setting(None, "evaluate on the first N dev examples only (tests); default all")
     train_limit: int | None = _setting(None, "use only the first N training examples")
     threads: int = _setting(0, "torch threads (0 = all cores)")
     mml_weight: float = _setting(1.0, "weight of the searched-program MML loss (0 = off)")
     soft_weight: float = _setting(1.0, "weight of the paper's scalar/lookup losses (0 = MML only)")
-    # 0.4 measured best on dev (README ablation); the paper used 0.2
-    dropout: float = _setting(0.4, "dropout on embeddings and controller vectors", model=True)
     ponder_cost: float = _setting(0.01, "act controller: τ, the weight of the ponder cost N + R in the loss")
     resume: bool = _setting(
         False, "continue from OUT.resume (saved atomically at every evaluation) if it exists"
     )
-    order_cues: bool = _setting(
-        False,
-        "order operations (previous/next/first/last) only where the question names a row order",
-        model=True,
-    )
     credit: str = _setting(
-        "", "program-search credit rules, comma-separated: minimal, no_ties, no_constant (nprog.credit)"
+        "minimal,no_constant",
+        "program-search credit rules, comma-separated: minimal, no_constant (nprog.credit)",
     )
+    model: ModelConfig = field(default_factory=lambda: ModelConfig(**TRAINED), metadata={"nested": True})
 
-    @classmethod
-    def model_fields(cls) -> list[str]:
-        """The settings that are the model's (passed to ModelConfig under the same name)."""
-        return [f.name for f in dataclasses.fields(cls) if f.metadata.get("model")]
+    def model_config(self, vocab_size: int) -> ModelConfig:
+        """The ModelConfig this trains, sized to the training vocabulary."""
+        return dataclasses.replace(self.model, vocab_size=vocab_size)
 
-    def model_config(self, vocab_size: int):
-        """The ModelConfig these settings train (ModelConfig's defaults for everything else)."""
-        from nprog.model import ModelConfig  # torch: only when a model is built
-
-        return ModelConfig(
-            vocab_size=vocab_size, **{name: getattr(self, name) for name in self.model_fields()}
-        )
+    def replace(self, **changes) -> TrainConfig:
+        """A copy with ``changes``, where a model setting (``dropout=0.2``) changes the nested ModelConfig."""
+        model_names = {f.name for f in dataclasses.fields(ModelConfig)}
+        model = {k: changes.pop(k) for k in list(changes) if k in model_names and k != "steps"}
+        return dataclasses.replace(self, **changes, model=dataclasses.replace(self.model, **model))
 
 
 def _flag(name: str) -> str:
     return "--" + name.replace("_", "-")
 
 
-def add_flags(parser: argparse.ArgumentParser, config=TrainConfig, **defaults) -> None:
-    """One flag per field of ``config``: ``--batch-size`` for ``batch_size``, typed from the annotation,
-    a bool as a switch; ``defaults`` replace fields' defaults (e.g. a directory from the environment)."""
-    hints = typing.get_type_hints(config)
+def flag_fields(config=TrainConfig) -> list[tuple[dataclasses.Field, object]]:
+    """(field, default) for every flag: ``config``'s own fields, then its nested ModelConfig's fields that
+    carry help text (defaults as nprog train trains them), without making an instance (no torch)."""
+    out = []
     for f in dataclasses.fields(config):
-        extra = {k: v for k, v in f.metadata.items() if k not in ("help", "model")}
-        default = defaults.get(f.name, None if f.default is dataclasses.MISSING else f.default)
+        if f.metadata.get("nested"):
+            out += [
+                (m, TRAINED.get(m.name, m.default))
+                for m in dataclasses.fields(ModelConfig)
+                if "help" in m.metadata
+            ]
+        else:
+            out.append((f, None if f.default is dataclasses.MISSING else f.default))
+    names = [f.name for f, _ in out]
+    assert len(names) == len(set(names)), f"two settings share a flag: {names}"
+    return out
+
+
+def add_flags(parser: argparse.ArgumentParser, config=TrainConfig, **defaults) -> None:
+    """One flag per setting (:func:`flag_fields`): ``--batch-size`` for ``batch_size``, typed from the
+    annotation, a bool as ``--x/--no-x``; ``defaults`` replace defaults (e.g. a directory from the environment)."""
+    hints = typing.get_type_hints(config) | typing.get_type_hints(ModelConfig)
+    for f, default in flag_fields(config):
+        extra = {k: v for k, v in f.metadata.items() if k != "help"}
+        default = defaults.get(f.name, default)
         if hints[f.name] is bool:
-            parser.add_argument(_flag(f.name), action="store_true", help=f.metadata["help"])
+            parser.add_argument(_flag(f.name), action=argparse.BooleanOptionalAction, default=default,
+                                help=f.metadata["help"])  # fmt: skip
             continue
         kind = next(t for t in typing.get_args(hints[f.name]) or (hints[f.name],) if t is not type(None))
         parser.add_argument(_flag(f.name), type=kind, help=f.metadata["help"],
@@ -102,4 +150,8 @@ def add_flags(parser: argparse.ArgumentParser, config=TrainConfig, **defaults) -
 
 def from_args(args: argparse.Namespace, config=TrainConfig, **overrides):
     """The config the flags of :func:`add_flags` were given (``overrides`` win, e.g. a resolved path)."""
-    return config(**{f.name: getattr(args, f.name) for f in dataclasses.fields(config)} | overrides)
+    own, model = {}, {}
+    for f, _ in flag_fields(config):
+        value = overrides.get(f.name, getattr(args, f.name))
+        (own if f.name in {g.name for g in dataclasses.fields(config)} else model)[f.name] = value
+    return config(**own, model=ModelConfig(**model))

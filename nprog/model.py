@@ -1,6 +1,6 @@
 """The Neural Programmer (Neelakantan, Le, Abadi, McCallum, Amodei; ICLR 2017), one file.
 
-Reads top to bottom: the config → the question encoder → the history controllers → the column encoder →
+Reads top to bottom (its settings: nprog.config.ModelConfig): the question encoder → the history controllers → the column encoder →
 the model, which runs T program steps. At each step it attends over the question words (memory.attention),
 picks an operation (soft distribution α), a column for each operation (β, conditioned on the operation
 choice — the paper's "dependency"), and, for comparisons, one of the question's numbers (pointer π).
@@ -25,16 +25,17 @@ vector per column; op and column masks that remove choices that cannot mean anyt
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
+from nprog.config import ModelConfig  # the model's settings live with the rest of the configuration
 from nprog.memory.act import halting_distribution
 from nprog.memory.attention import DotProductAttention
 from nprog.memory.ntm import NTMCell, NTMConfig
-from nprog.ops import OP_INDEX, OPS, Op, SoftInputs, op_set, soft_row_ops, soft_scalar
+from nprog.ops import OP_INDEX, Op, SoftInputs, op_set, soft_row_ops, soft_scalar
 
 N_COLUMN_FEATURES = 11
 
@@ -48,26 +49,6 @@ def dropout(x: torch.Tensor, p: float, training: bool) -> torch.Tensor:
     if p >= 1:
         return torch.zeros_like(x)
     return x * (torch.rand_like(x) >= p).to(x.dtype).mul_(1.0 / (1.0 - p))
-
-
-@dataclass
-class ModelConfig:
-    vocab_size: int = 1000  # words (questions and column names share the embedding table)
-    d: int = 256  # embedding and hidden size
-    steps: int = 4  # program length T: T−1 row operations, then count or print
-    controller: str = "rnn"  # history controller: rnn (the paper's) | lstm | ntm (LSTM + NTM memory) | act
-    ntm_slots: int = 16  # ntm: memory locations N (a program has ≤ 4 steps: a small memory suffices)
-    ntm_width: int = 32  # ntm: width M of each location
-    halting_epsilon: float = 0.01  # act: ε, the halting budget (Graves 2016)
-    halting_bias: float = -1.0  # act: initial bias of the halting unit (σ(−1) ≈ 0.27 per step)
-    dropout: float = 0.2  # embeddings, controller vectors, column vectors (paper: keep 0.8)
-    word_dropout: float = 0.1  # question tokens replaced by <unk> in training (paper: keep 0.9)
-    rnn_dropout: float = 0.1  # variational dropout on the history state (paper: keep 0.9)
-    ops: list[str] = field(default_factory=lambda: [op.name for op in OPS])  # op set, by name (nprog.ops)
-    order_cues: bool = False  # order ops only where the question names a row order (nprog.cues)
-
-    def to_dict(self) -> dict:
-        return asdict(self)
 
 
 @dataclass

@@ -31,8 +31,6 @@ from pathlib import Path
 import numpy as np
 import torch
 import torch.distributed as dist
-from safetensors import SafetensorError
-from safetensors.torch import load_file, save_file
 from torch.nn.parallel import DistributedDataParallel
 from tqdm import tqdm
 
@@ -264,15 +262,18 @@ def load_data(cfg: TrainConfig, log=print) -> Data:
         train_examples,
         vocab,
         cfg.max_rows,
-        halt_anywhere=cfg.controller == "act",
-        order_cues=cfg.order_cues,
+        halt_anywhere=cfg.model.controller == "act",
+        order_cues=cfg.model.order_cues,
         rules=Rules.parse(cfg.credit),
     )
     dev = []
     for ex in dev_examples:
         try:
             dev.append(
-                (ex, encode(load_table(root, ex.context), ex.question, vocab, order_cues=cfg.order_cues))
+                (
+                    ex,
+                    encode(load_table(root, ex.context), ex.question, vocab, order_cues=cfg.model.order_cues),
+                )
             )
         except (TableError, ValueError):
             dev.append((ex, None))
@@ -283,53 +284,6 @@ def load_data(cfg: TrainConfig, log=print) -> Data:
         f"(left out: {prepared.skipped}); vocabulary {len(vocab)}; dev {len(dev)}"
     )
     return Data(vocab, prepared, dev)
-
-
-def state_dir(out: str | os.PathLike) -> Path:
-    """<out>.resume, beside the model directory (which is replaced whole at every new best): the newest
-    training state (weights, Adam's moments, step, RNG) for ``--resume``."""
-    out = Path(out)
-    return out.with_name(out.name + ".resume")
-
-
-def save_state(final: Path, model, optimizer, progress: dict) -> None:
-    """Write the training state atomically (checkpoint.write_directory): weights and Adam's moments in
-    safetensors, counters and the dev curve in JSON, torch's RNG state as a uint8 tensor."""
-
-    def fill(tmp: Path) -> None:
-        save_file(
-            {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()},
-            str(tmp / "model.safetensors"),
-        )
-        opt = optimizer.state_dict()
-        tensors = {"rng": torch.get_rng_state()}
-        for i, st in opt["state"].items():
-            for name, v in st.items():
-                tensors[f"{i}.{name}"] = torch.as_tensor(v).detach().cpu().contiguous()
-        save_file(tensors, str(tmp / "optimizer.safetensors"))
-        (tmp / "state.json").write_text(json.dumps({**progress, "param_groups": opt["param_groups"]}))
-
-    checkpoint.write_directory(final, fill)
-
-
-def load_state(last: Path, model, optimizer) -> dict | None:
-    """Restore a saved training state into model and optimizer; returns its counters (None if none)."""
-    if not (last / "state.json").exists():
-        return None
-    try:
-        progress = json.loads((last / "state.json").read_text())
-        model.load_state_dict(load_file(str(last / "model.safetensors")))
-        tensors = load_file(str(last / "optimizer.safetensors"))
-        state: dict[int, dict] = {}
-        for key, v in tensors.items():
-            if key != "rng":
-                i, name = key.split(".", 1)
-                state.setdefault(int(i), {})[name] = v
-        optimizer.load_state_dict({"state": state, "param_groups": progress.pop("param_groups")})
-        torch.set_rng_state(tensors["rng"])
-    except (OSError, ValueError, KeyError, RuntimeError, SafetensorError) as e:
-        raise ValueError(f"{last}: cannot resume from it (another configuration, or damaged): {e}") from None
-    return progress
 
 
 def _distributed(device: torch.device) -> tuple[int, int, torch.device]:
@@ -354,143 +308,166 @@ def _weights_agree(model, device) -> bool:
     return all(torch.equal(gathered[0], g) for g in gathered[1:])
 
 
-def train(cfg: TrainConfig, log=print, data: Data | None = None) -> dict:
-    """Train; under ``torchrun --nproc_per_node N`` the same call trains data-parallel (DDP).
+class Trainer:
+    """One training run; under ``torchrun --nproc_per_node N`` the same run trains data-parallel (DDP).
 
     Every rank prepares the same data and draws the same seeded batch sequence; at each step rank r takes
     batch r of the next N, so one step sees N × batch_size examples and DDP averages the gradients.
     Rank 0 evaluates, keeps the best checkpoint and logs; a stop decision is broadcast so all ranks agree.
     """
-    if cfg.threads:
-        torch.set_num_threads(cfg.threads)
-    rank, world, device = _distributed(resolve_device(cfg.device))
-    if rank:
-        log = lambda message: None  # noqa: E731 — rank 0 speaks for all
-    data = data or load_data(cfg, log)
-    set_seed(cfg.seed)
-    vocab, prepared, dev = data.vocab, data.prepared, data.dev
-    model_cfg = cfg.model_config(len(vocab))
-    model = NeuralProgrammer(model_cfg).to(device)
-    net = DistributedDataParallel(model) if world > 1 else model  # the same weights on every rank
-    optimizer = make_optimizer(model, cfg)
-    rng = random.Random(cfg.seed)
-    stream = batches(prepared.items, cfg.batch_size, rng)
-    qa = TableQA(model, vocab, device=device)
 
-    budget_s = cfg.minutes * 60 if cfg.minutes else math.inf
-    max_steps = cfg.steps or (10**9 if cfg.minutes else 10_000)
-    best, best_step, step, seen = -1.0, 0, 0, 0
-    start = time.time()
-    losses: list[float] = []
-    history = []
-    out = Path(cfg.out)
-    resumed = load_state(state_dir(out), model, optimizer) if cfg.resume else None
-    if resumed:
-        best, best_step, step, seen = resumed["best"], resumed["best_step"], resumed["step"], resumed["seen"]
-        history, losses = resumed["history"], resumed["losses"]
-        start -= resumed["elapsed"]
-        for _ in range(step * world):  # the same batch sequence as an uninterrupted run
-            next(stream)
-        log(f"resumed from {state_dir(out)} at step {step} (best dev {best:.3f} at step {best_step})")
-    bar = tqdm(
-        total=max_steps if cfg.steps else None,
-        file=sys.stderr,
-        dynamic_ncols=True,
-        mininterval=2,
-        initial=step,
-        disable=rank > 0,
-    )
+    def __init__(self, cfg: TrainConfig, log=print, data: Data | None = None):
+        if cfg.threads:
+            torch.set_num_threads(cfg.threads)
+        self.cfg = cfg
+        self.rank, self.world, self.device = _distributed(resolve_device(cfg.device))
+        self.log = log if self.rank == 0 else (lambda message: None)  # rank 0 speaks for all
+        self.data = data or load_data(cfg, self.log)
+        set_seed(cfg.seed)
+        self.model_cfg = cfg.model_config(len(self.data.vocab))
+        self.model = NeuralProgrammer(self.model_cfg).to(self.device)
+        self.net = (
+            DistributedDataParallel(self.model) if self.world > 1 else self.model
+        )  # same weights everywhere
+        self.optimizer = make_optimizer(self.model, cfg)
+        self.stream = batches(self.data.prepared.items, cfg.batch_size, random.Random(cfg.seed))
+        self.qa = TableQA(self.model, self.data.vocab, device=self.device)
+        self.out = Path(cfg.out)
+        self.budget_s = cfg.minutes * 60 if cfg.minutes else math.inf
+        self.max_steps = cfg.steps or (10**9 if cfg.minutes else 10_000)
+        self.best, self.best_step, self.step, self.seen = -1.0, 0, 0, 0
+        self.losses: list[float] = []
+        self.history: list[dict] = []
+        self.collated: dict = {}  # each fixed batch's tensors, collated once (training_tensors)
+        self.start = time.time()
 
-    def evaluate_and_keep() -> None:
-        nonlocal best, best_step
-        model.eval()
-        acc = dev_accuracy(qa, dev)
-        model.train()
-        elapsed = time.time() - start
-        history.append({"step": step, "dev_accuracy": round(acc, 4), "minutes": round(elapsed / 60, 2)})
-        log(f"step {step}: dev accuracy {acc:.3f} ({elapsed / 60:.1f} min, {seen / elapsed:.0f} examples/s)")
-        if acc > best:
-            best, best_step = acc, step
-            card = {
-                "name": Path(cfg.out).name,
-                "what": "Neural Programmer (Neelakantan et al. 2017) trained on WikiTableQuestions random-split-1-train",
-                "dev_accuracy": round(acc, 4),
-                "dev_examples": len(dev),
-                "test_accuracy": None,
-                "step": step,
-                "examples_seen": seen,
-                "train_minutes": round(elapsed / 60, 1),
-                "examples_per_second": round(seen / elapsed, 1),
-                "training_command": "nprog train " + " ".join(sys.argv[2:])
-                if sys.argv[1:2] == ["train"]
-                else "",
-                "train_config": {k: v for k, v in asdict(cfg).items() if k not in ("data_dir", "out")},
-                "training_examples": len(prepared.items),
-                "left_out_of_training": prepared.skipped,
-                "hardware": f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, torch {torch.__version__}, {device}",
-                "seed": cfg.seed,
-                "data_parallel_processes": world,
-                "git_commit": checkpoint.git_commit(),
-                "date": dt.date.today().isoformat(),
-                "ops": model_cfg.ops,
-                "dev_curve": history,
-            }
-            checkpoint.save(cfg.out, model, vocab, card)
+    # ---- the loop
+    def run(self) -> dict:
+        if self.cfg.resume:
+            self.resume()
+        bar = tqdm(total=self.max_steps if self.cfg.steps else None, file=sys.stderr, dynamic_ncols=True,
+                   mininterval=2, initial=self.step, disable=self.rank > 0)  # fmt: skip
+        self.model.train()
+        while not self.should_stop():
+            self.train_one_step()
+            if self.step % 20 == 0:
+                bar.set_postfix(loss=f"{np.mean(self.losses[-100:]):.3f}",
+                                ex_s=f"{self.seen / self.elapsed():.0f}", dev=f"{max(self.best, 0):.3f}")  # fmt: skip
+            bar.update(1)
+            if self.step % self.cfg.eval_every == 0 and self.rank == 0:
+                self.evaluate_and_keep()
+        if self.rank == 0 and (not self.history or self.history[-1]["step"] != self.step):
+            self.evaluate_and_keep()
+        bar.close()
+        if self.world > 1:
+            self.leave_process_group()
+        return self.summary()
 
-    def keep_state() -> None:
-        progress = {
-            "step": step,
-            "seen": seen,
-            "best": best,
-            "best_step": best_step,
-            "history": history,
-            "losses": losses,
-            "elapsed": time.time() - start,
-        }
-        save_state(state_dir(out), model, optimizer, progress)
+    def train_one_step(self) -> None:
+        items = [next(self.stream) for _ in range(self.world)][self.rank]
+        batch, targets, graphs = training_tensors(items, self.device, self.cfg.mml_weight > 0, self.collated)
+        loss = train_step(self.net, self.model, self.optimizer, self.cfg, batch, targets, graphs)
+        self.step += 1
+        self.seen += len(items) * self.world
+        self.losses.append(loss.item())
 
-    def should_stop() -> bool:
-        stop = torch.tensor([int(step >= max_steps or time.time() - start >= budget_s)], device=device)
-        if world > 1:
+    def elapsed(self) -> float:
+        return max(time.time() - self.start, 1e-9)
+
+    def should_stop(self) -> bool:
+        stop = torch.tensor(
+            [int(self.step >= self.max_steps or self.elapsed() >= self.budget_s)], device=self.device
+        )
+        if self.world > 1:
             dist.broadcast(stop, 0)  # rank 0's clock decides for everyone
         return bool(stop.item())
 
-    model.train()
-    collated: dict = {}
-    while not should_stop():
-        items = [next(stream) for _ in range(world)][rank]
-        batch, targets, graphs = training_tensors(items, device, cfg.mml_weight > 0, collated)
-        loss = train_step(net, model, optimizer, cfg, batch, targets, graphs)
-        step += 1
-        seen += len(items) * world
-        losses.append(loss.item())
-        if step % 20 == 0:
-            elapsed = time.time() - start
-            bar.set_postfix(
-                loss=f"{np.mean(losses[-100:]):.3f}", ex_s=f"{seen / elapsed:.0f}", dev=f"{max(best, 0):.3f}"
-            )
-        bar.update(1)
-        if step % cfg.eval_every == 0 and rank == 0:
-            evaluate_and_keep()
-            keep_state()
-    if rank == 0 and (not history or history[-1]["step"] != step):
-        evaluate_and_keep()
-        keep_state()
-    bar.close()
-    if world > 1:
-        agree = _weights_agree(model, device)
-        log(f"data-parallel: {world} processes, weights identical on every rank: {agree}")
+    # ---- evaluation, the kept checkpoint and the training state
+    def evaluate_and_keep(self) -> None:
+        """Dev accuracy now; a new best is saved as the checkpoint (with its card); the training state
+        is saved for --resume either way."""
+        self.model.eval()
+        acc = dev_accuracy(self.qa, self.data.dev)
+        self.model.train()
+        elapsed = self.elapsed()
+        self.history.append(
+            {"step": self.step, "dev_accuracy": round(acc, 4), "minutes": round(elapsed / 60, 2)}
+        )
+        self.log(
+            f"step {self.step}: dev accuracy {acc:.3f} ({elapsed / 60:.1f} min, {self.seen / elapsed:.0f} examples/s)"
+        )
+        if acc > self.best:
+            self.best, self.best_step = acc, self.step
+            checkpoint.save(self.cfg.out, self.model, self.data.vocab, self.card(acc, elapsed))
+        checkpoint.save_state(checkpoint.state_dir(self.out), self.model, self.optimizer, self.progress())
+
+    def card(self, acc: float, elapsed: float) -> dict:
+        cfg = self.cfg
+        return {
+            "name": self.out.name,
+            "what": "Neural Programmer (Neelakantan et al. 2017) trained on WikiTableQuestions random-split-1-train",
+            "dev_accuracy": round(acc, 4),
+            "dev_examples": len(self.data.dev),
+            "test_accuracy": None,
+            "step": self.step,
+            "examples_seen": self.seen,
+            "train_minutes": round(elapsed / 60, 1),
+            "examples_per_second": round(self.seen / elapsed, 1),
+            "training_command": "nprog train " + " ".join(sys.argv[2:]) if sys.argv[1:2] == ["train"] else "",
+            "train_config": {k: v for k, v in asdict(cfg).items() if k not in ("data_dir", "out")},
+            "training_examples": len(self.data.prepared.items),
+            "left_out_of_training": self.data.prepared.skipped,
+            "hardware": f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
+            f"torch {torch.__version__}, {self.device}",
+            "seed": cfg.seed,
+            "data_parallel_processes": self.world,
+            "git_commit": checkpoint.git_commit(),
+            "date": dt.date.today().isoformat(),
+            "ops": self.model_cfg.ops,
+            "dev_curve": self.history,
+        }
+
+    def progress(self) -> dict:
+        return {"step": self.step, "seen": self.seen, "best": self.best, "best_step": self.best_step,
+                "history": self.history, "losses": self.losses, "elapsed": self.elapsed()}  # fmt: skip
+
+    def resume(self) -> None:
+        """Continue from the saved training state, if there is one: weights, Adam's moments, counters and
+        the position in the same batch sequence as an uninterrupted run."""
+        state = checkpoint.state_dir(self.out)
+        resumed = checkpoint.load_state(state, self.model, self.optimizer)
+        if not resumed:
+            return
+        self.best, self.best_step = resumed["best"], resumed["best_step"]
+        self.step, self.seen = resumed["step"], resumed["seen"]
+        self.history, self.losses = resumed["history"], resumed["losses"]
+        self.start -= resumed["elapsed"]
+        for _ in range(self.step * self.world):
+            next(self.stream)
+        self.log(
+            f"resumed from {state} at step {self.step} (best dev {self.best:.3f} at step {self.best_step})"
+        )
+
+    def leave_process_group(self) -> None:
+        agree = _weights_agree(self.model, self.device)
+        self.log(f"data-parallel: {self.world} processes, weights identical on every rank: {agree}")
         dist.barrier()
         dist.destroy_process_group()
         if not agree:
             raise RuntimeError("data-parallel ranks ended with different weights")
-    summary = {
-        "best_dev_accuracy": best,
-        "best_step": best_step,
-        "steps": step,
-        "examples_per_second": seen / max(time.time() - start, 1e-9),
-        "losses": losses,
-    }
-    if rank == 0:
-        (out / "losses.json").write_text(json.dumps(losses[:1000]))
-    return summary
+
+    def summary(self) -> dict:
+        if self.rank == 0:
+            (self.out / "losses.json").write_text(json.dumps(self.losses[:1000]))
+        return {
+            "best_dev_accuracy": self.best,
+            "best_step": self.best_step,
+            "steps": self.step,
+            "examples_per_second": self.seen / self.elapsed(),
+            "losses": self.losses,
+        }
+
+
+def train(cfg: TrainConfig, log=print, data: Data | None = None) -> dict:
+    """Train (see :class:`Trainer`); returns the summary (best dev accuracy and step, steps, examples/s)."""
+    return Trainer(cfg, log, data).run()

@@ -11,7 +11,8 @@ import pytest
 import torch
 from safetensors.torch import load_file
 
-from nprog.train import TrainConfig, state_dir, train
+from nprog.checkpoint import state_dir
+from nprog.train import TrainConfig, train
 from tests.tiny_wtq import write_tiny_wtq
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -29,11 +30,10 @@ def _cfg(data: Path, out: Path, steps: int, resume: bool = False) -> TrainConfig
         steps=steps,
         batch_size=4,
         eval_every=3,
-        d=16,
         min_count=1,
         threads=1,
         resume=resume,
-    )
+    ).replace(d=16)
 
 
 def test_an_interrupted_run_resumes_to_the_same_losses_and_weights(tiny_wtq, tmp_path):
@@ -93,7 +93,7 @@ def test_torchrun_two_processes_hold_identical_weights(tiny_wtq, tmp_path):
 def test_resume_from_a_state_of_another_configuration_is_a_clear_error(tiny_wtq, tmp_path):
     train(_cfg(tiny_wtq, tmp_path / "m", 3), lambda m: None)
     other = _cfg(tiny_wtq, tmp_path / "m", 6, resume=True)
-    other.d = 32  # a different model: the saved weights do not fit
+    other.model.d = 32  # a different model: the saved weights do not fit
     with pytest.raises(ValueError, match="cannot resume"):
         train(other, lambda m: None)
 

@@ -336,7 +336,12 @@ def bench_train(data_dir: Path, steps: int = 60) -> list[tuple[str, str]]:
     examples = read_examples(split_path(data_dir, "train"))[:1500]
     vocab = build_vocab(data_dir, examples, cfg.min_count)
     items = prepare(
-        data_dir, examples, vocab, cfg.max_rows, order_cues=cfg.order_cues, rules=Rules.parse(cfg.credit)
+        data_dir,
+        examples,
+        vocab,
+        cfg.max_rows,
+        order_cues=cfg.model.order_cues,
+        rules=Rules.parse(cfg.credit),
     ).items
     model = NeuralProgrammer(cfg.model_config(len(vocab)))
     model.train()
