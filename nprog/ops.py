@@ -140,6 +140,24 @@ def _asks_difference(words: list[str]) -> bool:
                and "than" in words[i + 2 :] for i, w in enumerate(words))  # fmt: skip
 
 
+# Phrases that make a comparison inclusive ("at least 5", "5 or more", "no fewer than 5"); "more than 5",
+# "over 5", "before 2000" are strict, so ≥ and ≤ are offered only where one of these is said.
+_INCLUSIVE = {
+    ("at", "least"), ("at", "most"), ("no", "less"), ("no", "more"), ("no", "fewer"), ("not", "less"),
+    ("not", "more"), ("not", "fewer"), ("up", "to"), ("or", "more"), ("or", "less"), ("or", "fewer"),
+    ("or", "greater"), ("or", "higher"), ("or", "lower"), ("or", "over"), ("or", "above"), ("or", "under"),
+    ("or", "below"), ("or", "later"), ("or", "earlier"), ("or", "after"), ("or", "before"), ("and", "above"),
+    ("and", "over"), ("and", "up"), ("and", "below"), ("and", "under"), ("and", "later"), ("and", "earlier"),
+}  # fmt: skip
+_INCLUSIVE_WORDS = {"minimum", "maximum", "least", "inclusive", "including"}
+
+
+def _asks_inclusive(words: list[str]) -> bool:
+    return bool(_INCLUSIVE_WORDS & set(words)) or any(
+        pair in _INCLUSIVE for pair in zip(words, words[1:], strict=False)
+    )
+
+
 CUES: dict[str, Callable[[list[str]], bool]] = {
     "": lambda words: True,
     "yesno": lambda words: bool(words) and words[0] in _AUXILIARIES,
@@ -149,6 +167,7 @@ CUES: dict[str, Callable[[list[str]], bool]] = {
     ),
     "average": lambda words: bool({"average", "mean", "avg"} & set(words)),
     "difference": lambda words: _asks_difference(words),
+    "inclusive": _asks_inclusive,
 }
 
 
@@ -479,8 +498,10 @@ OPS: list[Op] = [
        soft=lambda s, b, i, p: _mix_columns(i.mfe, b), discrete=_static(_mode)),
     Op("greater", "rows", "numeric", "rows where {col} > {num}", "number", static=True, soft=_gt[0], discrete=_gt[1]),
     Op("less", "rows", "numeric", "rows where {col} < {num}", "number", static=True, soft=_lt[0], discrete=_lt[1]),
-    Op("geq", "rows", "numeric", "rows where {col} ≥ {num}", "number", static=True, soft=_ge[0], discrete=_ge[1]),
-    Op("leq", "rows", "numeric", "rows where {col} ≤ {num}", "number", static=True, soft=_le[0], discrete=_le[1]),
+    Op("geq", "rows", "numeric", "rows where {col} ≥ {num}", "number", static=True, cue="inclusive",
+       soft=_ge[0], discrete=_ge[1]),
+    Op("leq", "rows", "numeric", "rows where {col} ≤ {num}", "number", static=True, cue="inclusive",
+       soft=_le[0], discrete=_le[1]),
     Op("argmax", "rows", "numeric", "of them, the row with the highest {col}", idempotent=True,
        soft=lambda s, b, i, p: _superlative(s, b, i, descending=True), discrete=_d_superlative(largest=True)),
     Op("argmin", "rows", "numeric", "of them, the row with the lowest {col}", idempotent=True,

@@ -45,9 +45,6 @@ DURATION_SECONDS = {
 CLOCK_CELL_RE = r"^\s*[-+]?(?:\d+:)?\d+:\d{2}(?:\.\d+)?\s*$"
 _YEAR_RE = re.compile(r"^[12]\d{3}$")
 
-# Words by which a question names an order of the rows (or a position in it): such a question may rightly
-# get another answer when the rows are rearranged; any other question must not. The one list: the
-# row-shuffle invariance measure (nprog.evaluate.shuffle_invariance) and whatever else needs the cue.
 STOPWORDS = frozenset(
     """a an the of in on at to for from by with and or is are was were be been what which who whom whose
     how many much did does do that this these those it its as than then there their they he she his her

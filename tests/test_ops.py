@@ -220,6 +220,11 @@ def test_parity_with_totals_rows(steps):
         ("what is the total gold of all nations", {"sum"}, {"average"}),
         ("what was the average gold", {"average"}, {"sum"}),
         ("didn't canada win gold", {"exists", "exclude"}, set()),
+        ("how many nations won more than 5 gold", set(), {"geq", "leq"}),  # strict: greater
+        ("how many nations won at least 5 gold", {"geq", "leq"}, set()),
+        ("how many films ran 90 minutes or more", {"geq", "leq"}, set()),
+        ("who finished in 2:05:00 or under", {"geq", "leq"}, set()),
+        ("which games were played before 2001", set(), {"geq", "leq"}),
     ],
 )
 def test_question_cues_offer_the_ops_the_question_asks_for(question, offered, not_offered):
