@@ -3,12 +3,14 @@
 * ``exact[c, r]``: the cell is named in the question. Text cells: the cell's normalized text is a
   contiguous n-gram of the question (cells made only of stop words never match). Number and date cells:
   the value equals a number the question mentions.
+  A question that names a yes/no column but none of its cells ("which planets have rings?") names its
+  yes cells (:func:`yes_cells`).
 * ``partial[c, r]``: a text cell shares a content word (not a stop word) with the question. The original
   used this only as a fallback when nothing matched exactly; here it is a separate feature, always present.
 * ``col_exact[c]`` / ``col_partial[c]``: the column's full name occurs in the question / the share of its
   content words that do (light plural stemming).
-* ``mfe[c, r]``: the cell holds its column's most frequent entry, if that entry occurs more than once;
-  ties go to the entry that appears first. Explicit masks, no sentinels (deviation 8 there).
+* ``mfe[c, r]``: the cell holds a most frequent entry of its column, if that entry occurs more than once;
+  every entry tied for the highest count is one (no row position breaks a tie). Explicit masks, no sentinels (deviation 8 there).
 * ``entity_spans``: question token spans that exactly name a text cell (longest first, non-overlapping),
   for the encoder's anonymization.
 
@@ -55,8 +57,27 @@ def question_ngrams(tokens: list[str]) -> dict[str, tuple[int, int]]:
 
 
 def most_frequent_entry(column: Column) -> np.ndarray:
-    """(R,) bool: cells equal to the column's most frequent entry (count > 1; first-appearing on ties)."""
+    """(R,) bool: cells holding a most frequent entry of the column (count > 1; every tied entry)."""
     return column.mfe
+
+
+YES = frozenset({"yes", "y", "true"})  # normalized texts (a mark such as ✓ or "-" normalizes to nothing)
+NO = frozenset({"no", "n", "false", ""})
+
+
+def yes_cells(column: Column) -> np.ndarray:
+    """(R,) bool: the "yes" cells of a yes/no column (every cell yes, no or empty, and some yes); all False
+    for any other column. A question that names such a column without naming a cell ("how many planets
+    have rings?") names its yes cells: "have rings" is "Rings is Yes"."""
+    if column.levels is not None and "norm" not in column.__dict__:  # a long column: its distinct texts
+        norms, codes = column.levels
+    else:
+        norms, codes = column.norm, None
+    distinct = set(pc.unique(norms).to_pylist()) - {None}
+    if not distinct & YES or not distinct <= YES | NO:
+        return np.zeros(len(column.strings), dtype=bool)
+    yes = pc.is_in(norms, value_set=pa.array(sorted(YES), type=pa.string())).to_numpy(zero_copy_only=False)
+    return yes if codes is None else yes[codes]
 
 
 def _text_columns(table: Table) -> np.ndarray:
@@ -136,13 +157,15 @@ def compute_features(table: Table, question: Question) -> Features:
         mfe[c] = most_frequent_entry(column)
         if not is_text[c] and len(numbers):
             exact[c] = np.isin(column.value, numbers) & column.valid
-        texts = pc.unique(column.strings.filter(pa.array(exact[c]))).to_pylist() if exact[c].any() else []
-        matched_text.append(texts)
         name = name_tokens(column.name)
         if name:
             col_exact[c] = " ".join(name) in grams
             kept = [t for t in name if t not in STOPWORDS] or list(name)
             col_partial[c] = sum(_stem(t) in stems for t in kept) / len(kept)
+        if is_text[c] and col_partial[c] == 1.0 and not exact[c].any():
+            exact[c] = yes_cells(column)  # "which planets have rings?" names the Yes cells of "Rings"
+        texts = pc.unique(column.strings.filter(pa.array(exact[c]))).to_pylist() if exact[c].any() else []
+        matched_text.append(texts)
     # longest spans first, then drop spans overlapping a kept one
     chosen: list[tuple[int, int]] = []
     for a, b in sorted(spans, key=lambda s: (-(s[1] - s[0]), s[0])):

@@ -155,7 +155,7 @@ class Column:
 
     @cached_property
     def mfe(self) -> np.ndarray:
-        """(R,) bool: cells holding the column's most frequent entry (count > 1; first appearing wins ties).
+        """(R,) bool: cells holding a most frequent entry of the column (count > 1; every tied entry).
 
         Entries are compared by normalized text in text columns and by value elsewhere."""
         return most_frequent_mask(self.entry_keys(self.norm) if self.kind == "text" else self.value)

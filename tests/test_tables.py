@@ -361,3 +361,24 @@ def test_cells_with_units_and_asides_type_their_column(cells, kind, values):
     if values is not None:
         assert column.value.tolist() == pytest.approx(values)
     assert column.strings.to_pylist() == cells  # shown as written
+
+
+@pytest.mark.parametrize(
+    ("cells", "question", "named"),
+    [
+        (["No", "Yes", "", "yes"], "how many planets have rings?", [False, True, False, True]),
+        (["y", "n", "Y", "n"], "which planets have rings", [True, False, True, False]),
+        (["No", "Yes", "No", "Yes"], "how many planets are there?", [False] * 4),  # the column is not named
+        (["No", "Yes", "Some", "Yes"], "how many planets have rings?", [False] * 4),  # not a yes/no column
+        # "no" is a stop word, never a named cell: the negation is the exclude operation's ("Rings is not Yes")
+        (["No", "Yes", "No", "Yes"], "how many planets have no rings", [False, True, False, True]),
+    ],
+)
+def test_a_question_naming_a_yes_no_column_names_its_yes_cells(cells, question, named):
+    from nprog.features import compute_features
+    from nprog.questions import parse_question
+
+    for rows in (1, 5000):  # a short column, and a long one kept as levels
+        frame = pd.DataFrame({"Planet": [f"p{i}" for i in range(4 * rows)], "Rings": cells * rows})
+        exact = compute_features(Table.from_dataframe(frame), parse_question(question)).exact[1]
+        assert exact.tolist() == named * rows
