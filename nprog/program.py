@@ -41,7 +41,9 @@ class Step:
     values: list = field(default_factory=list)  # select: matched cell strings (text) or numbers
     on_date: bool = False  # the column holds dates: its numbers are on the date scale, shown as dates
 
-    def describe(self) -> str:
+    def describe(self, reads_all_rows: bool = False) -> str:
+        """The step in plain words; ``reads_all_rows``: it is the program's first step (its incoming rows are
+        the whole table), so "of them, the row with the highest Gold" reads "the row with the highest Gold"."""
         op = by_name(self.op)
         number = format_date if self.on_date else format_number
         shown = [repr(v) if isinstance(v, str) else number(float(v)) for v in self.values[:5]]
@@ -51,6 +53,10 @@ class Step:
         if self.on_date:  # "rows where Date is after 14 December 2003", not "Date > 2003.95"
             for symbol, words in _DATE_COMPARISONS.items():
                 label = label.replace(symbol, words)
+        if reads_all_rows and label.startswith(_OF_THEM):
+            label = label[len(_OF_THEM) :].replace("those where", "rows where", 1)
+        elif reads_all_rows and label.endswith(" of them"):
+            label = label[: -len(" of them")] + " row"  # "the first of them" → "the first row"
         return label.format(
             col=self.column,
             num=number(self.number) if self.number is not None else "?",
@@ -58,6 +64,7 @@ class Step:
         )
 
 
+_OF_THEM = "of them, "
 _DATE_COMPARISONS = {" > {num}": " is after {num}", " < {num}": " is before {num}",
                      " ≥ {num}": " is on or after {num}", " ≤ {num}": " is on or before {num}"}  # fmt: skip
 _MONTH_NAMES = ["January", "February", "March", "April", "May", "June", "July", "August", "September",
@@ -83,7 +90,11 @@ class Program:
     steps: list[Step]
 
     def __str__(self) -> str:
-        return "\n".join(f"{i + 1}. {s.describe()}" for i, s in enumerate(self.steps))
+        return "\n".join(f"{i + 1}. {text}" for i, text in enumerate(self.describe_steps()))
+
+    def describe_steps(self) -> list[str]:
+        """Each step in plain words (the first reads the whole table: no "of them")."""
+        return [s.describe(reads_all_rows=i == 0) for i, s in enumerate(self.steps)]
 
     def to_json(self) -> str:
         steps = [{k: v for k, v in asdict(s).items() if k != "on_date" or v} for s in self.steps]

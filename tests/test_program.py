@@ -202,6 +202,13 @@ def test_str_is_one_readable_line_per_step():
         "4. print Nation",
     ]
     assert str(Program([Step("count")])) == "1. count the rows"
+    # a first step reads the whole table: no "of them"
+    first_steps = [Step("argmax", "Gold"), Step("exclude", "Nation", values=["Canada"]), Step("first")]
+    assert [Program([s, Step("count")]).describe_steps()[0] for s in first_steps] == [
+        "the row with the highest Gold",
+        "rows where Nation is not 'Canada'",
+        "the first row",
+    ]
 
 
 @pytest.mark.parametrize(

@@ -141,7 +141,7 @@ def test_pictures_when_the_program_is_shorter_than_the_model_run():
         tokens=["how", "many"],
     )
     assert pictures.row_frame(answer)["step"].unique().tolist() == [
-        "1. the first of them",
+        "1. the first row",
         "2. count the rows",
     ]
     assert len(pictures.op_frame(answer)) == 4 * len(OPS)

@@ -350,7 +350,7 @@ def _facts(a: Answer) -> str:
     result = (
         f"printed {_plural(len(a.coordinates), 'cell')}"
         if a.aggregator == "NONE"
-        else a.program.steps[-1].describe()
+        else a.program.describe_steps()[-1]
     )
     return (
         f'<div class="np-facts"><b>{_percent(a.confidence)}</b> confidence'
@@ -361,8 +361,7 @@ def _facts(a: Answer) -> str:
 def program_html(a: Answer) -> str:
     """The program as a numbered list of plain-words steps, each tagged with its operation's name."""
     items = []
-    for step in a.program.steps:
-        text = step.describe()
+    for step, text in zip(a.program.steps, a.program.describe_steps(), strict=True):
         badge = "" if text.startswith(step.op) else f'<span class="np-op">{html.escape(step.op)}</span>'
         items.append(f"<li>{badge}{html.escape(text)}</li>")
     return f'<ol class="np-steps">{"".join(items)}</ol>'

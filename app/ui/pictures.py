@@ -40,8 +40,7 @@ def program_labels(answer) -> list[str]:
     """The program's steps as listed ('1. rows where Gold > 5', …). The program leaves out model steps
     that cannot change its result, so it may have fewer steps than the model ran."""
     labels = []
-    for i, step in enumerate(answer.program.steps):
-        text = step.describe()
+    for i, text in enumerate(answer.program.describe_steps()):
         labels.append(f"{i + 1}. {text if len(text) <= 36 else text[:35] + '…'}")
     return labels
 
