@@ -22,7 +22,8 @@ import pandas as pd
 
 from nprog import layout
 from nprog.answers import lists_match
-from nprog.tables import Table, TableError, defuse_formula, escape_wtq, parse_csv_text, unescape_wtq
+from nprog.readers import TableError, defuse_formula, escape_wtq, parse_csv_text, unescape_wtq
+from nprog.tables import Table
 
 SAMPLES = layout.SAMPLES
 MAX_UPLOAD_MB = 200  # keep equal to server.maxUploadSize in .streamlit/config.toml
