@@ -1,6 +1,6 @@
 """Run as a script, never imported: read one query's rows from a database file, inside hard limits.
 
-``python -I dbworker.py`` with the job as JSON on stdin (see :func:`nprog.databases.read_frame`). The process first caps its own
+``python -I dbworker.py`` with the job as JSON on stdin (see :func:`nprog.readers.read_frame`). The process first caps its own
 address space (RLIMIT_AS), so a hostile view can exhaust only this process, which then fails cleanly or
 is killed; the parent kills it at its deadline, so nothing keeps running after the read is given up.
 It imports no nprog module (the package would load torch): standard library, sqlite3/duckdb and pyarrow.

@@ -1,8 +1,9 @@
 """Reading tables: every source becomes a DataFrame of strings, each cell through one cell-to-text rule.
 
 Sources: table files (CSV, TSV, semicolon or pipe separated, in UTF-8, UTF-16/32 or Windows-1252; WTQ's
-escaped TSV layout) and DataFrames someone already has. What a cell's text is — for a string, a number,
-a missing value, bytes — is decided here, once; :mod:`nprog.tables` then types the strings (number, date,
+escaped TSV layout), SQLite and DuckDB files (read in a child process within limits: see "database
+files" below) and DataFrames someone already has. What a cell's text is — for a string, a number, a
+missing value, bytes — is decided here, once; :mod:`nprog.tables` then types the strings (number, date,
 text) and never reads a file itself.
 
 Every problem with the input is a :class:`TableError` with one line naming the file and the problem.
@@ -14,8 +15,11 @@ import csv
 import errno
 import io
 import itertools
+import json
 import os
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -318,3 +322,193 @@ def parse_csv_text(text: str, source: str = "<csv>") -> pd.DataFrame:
     df = df.iloc[1:].reset_index(drop=True)  # short rows' missing fields are NaN: Table reads them as ""
     df.columns = header  # set, not read: pandas keeps duplicate names given this way
     return df
+
+
+# ---- database files (SQLite, DuckDB) --------------------------------------------------------------------
+#
+# A SQLite or DuckDB file can hold views that never end, grow without bound, or make a gigabyte value from
+# eight bytes of SQL, and an engine cannot be made to bound every allocation it makes for a query. So the
+# rows are read in a child process (:mod:`nprog.dbworker`, run as a script) that caps its own address space
+# at ``DB_MEMORY_BYTES`` and is killed at ``DB_SECONDS``: whatever the file does, it costs that process
+# only, and nothing is left running (no server thread spinning in the UI) once the read is given up.
+# Inside it, DuckDB also gets a ``memory_limit`` and no spilling to disk, SQLite a cap of
+# ``DB_MAX_CELL_BYTES`` per value (``zeroblob(2**30)`` is refused, not built) and in-memory temporary
+# tables, and both at most ``DB_MAX_ROWS`` rows and ``DB_MAX_TEXT_BYTES`` of cell text.
+#
+# Going over a limit is a TableError naming the table and the limit; the engine's own complaint is a
+# DatabaseReadError for the caller to word. Listing a file's tables (metadata only) stays in this process,
+# through connect_read_only.
+
+DB_SECONDS = 15.0  # NPROG_DB_SECONDS overrides; with start-up, `ask --db` answers within 30 s
+DB_MEMORY_BYTES = 2 * 1024**3  # the reading process's whole address space
+DB_ENGINE_MEMORY_MB = 768  # DuckDB's own budget inside it
+DB_MAX_ROWS = 1_000_000
+DB_MAX_TEXT_BYTES = 512 * 1024**2
+DB_MAX_CELL_BYTES = 16 * 1024**2
+_CHUNK_ROWS = 65_536
+_WORKER = Path(__file__).resolve().with_name("dbworker.py")
+
+SQLITE_MAGIC = b"SQLite format 3\x00"  # the first bytes of a SQLite database file
+DUCKDB_MAGIC = b"DUCK"  # at byte offset 8 of a DuckDB database file
+_DB_EXTENSIONS = {".duckdb": "duckdb", ".sqlite": "sqlite", ".sqlite3": "sqlite", ".db": "sqlite"}
+
+
+class DatabaseReadError(Exception):
+    """The engine refused the query (a corrupt file, a view reading what it may not); the engine's first line."""
+
+
+def database_kind(head: bytes) -> str | None:
+    """ "sqlite" or "duckdb" by a file's first bytes (at least 12 of them), else None."""
+    if head.startswith(SQLITE_MAGIC):
+        return "sqlite"
+    if head[8:12] == DUCKDB_MAGIC:
+        return "duckdb"
+    return None
+
+
+def database_dialect(path: Path) -> str:
+    """A database file's engine by its extension; otherwise by its magic bytes."""
+    if path.suffix.lower() in _DB_EXTENSIONS:
+        return _DB_EXTENSIONS[path.suffix.lower()]
+    try:
+        with open(path, "rb") as f:
+            head = f.read(16)
+    except OSError as e:
+        raise TableError(f"{path}: cannot read the file ({e.strerror or e})") from None
+    kind = database_kind(head)
+    if kind is None:
+        raise TableError(f"{path}: not a DuckDB (.duckdb) or SQLite (.sqlite, .sqlite3, .db) database")
+    return kind
+
+
+def connect_read_only(path: str | os.PathLike, dialect: str):
+    """A read-only connection for metadata (the list of tables); no file or network access from inside DuckDB."""
+    if dialect == "duckdb":
+        import duckdb
+
+        return duckdb.connect(str(path), read_only=True, config={"enable_external_access": False})
+    import sqlite3
+
+    conn = sqlite3.connect(Path(path).resolve().as_uri() + "?mode=ro", uri=True)  # as_uri escapes ? and #
+    conn.setlimit(sqlite3.SQLITE_LIMIT_LENGTH, DB_MAX_CELL_BYTES)
+    return conn
+
+
+def table_names(conn, dialect: str) -> list[str]:
+    """The tables and views of a database (a connect_read_only connection), sorted by name."""
+    if dialect == "duckdb":
+        query = "SELECT table_name FROM information_schema.tables WHERE table_schema = current_schema()"
+    else:
+        query = "SELECT name FROM sqlite_master WHERE type IN ('table', 'view') AND name NOT LIKE 'sqlite_%'"
+    return sorted(r[0] for r in conn.execute(query).fetchall())
+
+
+def select_all(table: str) -> str:
+    """``SELECT * FROM "table"``: the name quoted as SQL quotes identifiers (SQLite and DuckDB both), never
+    parsed, so a dot, a quote or ``--`` in it stays part of the name."""
+    return 'SELECT * FROM "' + table.replace('"', '""') + '"'
+
+
+def _resolve_name(wanted: str, available: list[str], path: Path) -> str:
+    """The stored name: exact, else the one case-insensitive match (both engines ignore case)."""
+    if wanted in available:
+        return wanted
+    folded = [n for n in available if n.lower() == wanted.lower()]
+    if len(folded) == 1:
+        return folded[0]
+    listing = ", ".join(repr(n) for n in available) or "none"
+    raise TableError(f"{path}: no table named {wanted!r}; tables: {listing}")
+
+
+def read_database(path: str | os.PathLike, table_name: str) -> tuple[pd.DataFrame, str, str]:
+    """A table of a DuckDB or SQLite file (opened read-only): (its cells as strings, the file's dialect, a
+    source name for errors and the Table).
+
+    Unknown table: a TableError listing the tables; an unreadable file: a TableError naming it.
+    """
+    import sqlite3
+
+    import duckdb
+
+    path = Path(path)
+    if not path.is_file():
+        raise TableError(f"{path}: {'not a file' if path.exists() else 'no such file'}")
+    dialect = database_dialect(path)
+    errors = (sqlite3.Error, duckdb.Error)
+    try:
+        conn = connect_read_only(path, dialect)
+    except errors as e:
+        raise TableError(f"{path}: cannot open it as a {dialect} database ({_first_line(e)})") from None
+    try:
+        name = _resolve_name(table_name, table_names(conn, dialect), path)
+    except errors as e:
+        raise TableError(f"{path}: cannot read it as a {dialect} database ({_first_line(e)})") from None
+    finally:
+        conn.close()
+    source = f"{path} (table {name})"
+    try:  # in a child process, within time, memory, row and size limits
+        frame = read_frame(path, dialect, select_all(name), source)
+    except DatabaseReadError as e:
+        raise TableError(f"{path}: cannot read it as a {dialect} database ({e})") from None
+    return frame, dialect, source
+
+
+def _first_line(error: Exception) -> str:
+    return (str(error).strip().splitlines() or [type(error).__name__])[0]
+
+
+def read_frame(path: str | os.PathLike, dialect: str, sql: str, what: str, style: str = "plain", *,
+               seconds: float | None = None, max_rows: int | None = None) -> pd.DataFrame:  # fmt: skip
+    """The rows of ``sql`` on the database file as a DataFrame of display strings (``style``: "plain",
+    bytes decoded; "ui", bytes as hex and whole floats without ".0"), read under the limits above.
+    ``what`` names the table in errors (TableError for a limit, DatabaseReadError for the engine's)."""
+    if seconds is None:
+        try:  # NPROG_DB_SECONDS: the time limit where the default does not fit (a slow disk, a tight server)
+            seconds = float(os.environ.get("NPROG_DB_SECONDS", DB_SECONDS))
+        except ValueError:
+            seconds = DB_SECONDS
+    job = {
+        "path": str(path), "dialect": dialect, "sql": sql, "style": style, "chunk_rows": _CHUNK_ROWS,
+        "max_rows": DB_MAX_ROWS if max_rows is None else max_rows, "max_bytes": DB_MAX_TEXT_BYTES,
+        "max_cell_bytes": DB_MAX_CELL_BYTES, "memory_bytes": DB_MEMORY_BYTES, "engine_memory_mb": DB_ENGINE_MEMORY_MB,
+    }  # fmt: skip
+    proc = subprocess.Popen(
+        [sys.executable, "-I", str(_WORKER)], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE, env={**os.environ, "OMP_NUM_THREADS": "1"},
+    )  # fmt: skip
+    try:
+        out, err = proc.communicate(json.dumps(job).encode(), timeout=seconds)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.communicate()
+        raise TableError(
+            f"{what}: stopped reading after {seconds:.0f} s, the time limit (a view that never ends?)"
+        ) from None
+    except BaseException:  # KeyboardInterrupt, a stopped Streamlit script: never leave the reader running
+        proc.kill()
+        proc.communicate()
+        raise
+    message = err.decode("utf-8", "replace").strip().splitlines()
+    kind, _, text = (message[-1] if message else "").partition(": ")
+    if proc.returncode == 0:
+        return _frame(out)
+    if proc.returncode == 4:
+        raise DatabaseReadError(text)
+    if proc.returncode == 3 and kind in ("rows", "bytes"):
+        raise TableError(f"{what}: {text}")
+    if proc.returncode == 3 and kind == "cell":
+        raise TableError(f"{what}: a value over the {DB_MAX_CELL_BYTES // 1024**2} MiB limit for one cell")
+    # the memory cap: MemoryError, the engine's out-of-memory, or the process killed for it
+    raise TableError(
+        f"{what}: stopped reading, it needs more memory than a database read may use "
+        f"({DB_MEMORY_BYTES / 1024**3:.0f} GiB; a view that never ends?)"
+    )
+
+
+def _frame(ipc: bytes) -> pd.DataFrame:
+    table = pa.ipc.open_stream(pa.BufferReader(ipc)).read_all()
+    header = json.loads(table.schema.metadata[b"names"])
+    columns = {i: pd.arrays.ArrowExtensionArray(table.column(i)) for i in range(table.num_columns)}
+    frame = pd.DataFrame(columns, index=pd.RangeIndex(table.num_rows))
+    frame.columns = header  # set after building: duplicate names are legal in a view
+    return frame

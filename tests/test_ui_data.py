@@ -10,6 +10,7 @@ from ui_fixtures import SAMPLES, choose_model, sqlite_bytes
 from nprog.answers import lists_match
 from nprog.app import ui_data as data
 from nprog.qa import TableQA
+from nprog.readers import SQLITE_MAGIC
 from nprog.tables import Table, TableError
 
 
@@ -43,7 +44,7 @@ def test_csv_upload_reads_like_from_csv():
         (b"a,b\n", "no rows"),
         (b"\x00\x01binary\x00", "binary"),
         (b'a,b\n"1,2\n3,4\n', "malformed CSV"),
-        (data.SQLITE_MAGIC + b"\x00" * 100, "database file"),
+        (SQLITE_MAGIC + b"\x00" * 100, "database file"),
     ],
 )
 def test_bad_csv_uploads_name_the_upload(payload, message):
@@ -88,7 +89,7 @@ def test_empty_and_broken_databases_are_messages(tmp_path):
     with pytest.raises(TableError, match="has no rows"):
         data.table_from_database("db.sqlite", raw, "empty")
     with pytest.raises(TableError, match="cannot read the database"):
-        data.database_tables("broken.sqlite", data.SQLITE_MAGIC + b"garbage" * 200)
+        data.database_tables("broken.sqlite", SQLITE_MAGIC + b"garbage" * 200)
 
 
 def test_duckdb_upload_cannot_read_this_machine(tmp_path):
