@@ -172,7 +172,6 @@ class _Database:
                 self.kind,
                 select_all(table),
                 f"{self.name}: table {table!r}",
-                "ui",
                 max_rows=MAX_DB_ROWS,
             )
         except DatabaseReadError as e:

@@ -12,6 +12,7 @@ Every problem with the input is a :class:`TableError` with one line naming the f
 from __future__ import annotations
 
 import csv
+import datetime
 import errno
 import io
 import itertools
@@ -37,6 +38,26 @@ class TableError(ValueError):
     """A table could not be read or is unusable; the message names the file and the problem."""
 
 
+# ---- the one cell-to-text rule ---------------------------------------------------------------------------
+#
+# A cell's text is what the table shows and what answers are matched against, so the same value must give
+# the same text from every source: a CSV (whose cells are text already), a DataFrame of any dtype, a
+# SQLite or DuckDB table (nprog.dbworker applies cell_text to what the engine returns). The rule:
+#
+#   missing (None, NaN, NaT, pd.NA, SQL NULL)    ""
+#   text                                         itself; a lone surrogate becomes U+FFFD
+#   bytes (a BLOB; SQLite TEXT that is not       decoded as UTF-8, a broken byte as U+FFFD
+#     UTF-8)
+#   a number (int, float, Decimal, bool)         Python's str: "3", "3.0", "0.1", "1e+20", "1.50", "True";
+#                                                a float32 its own shortest text ("0.1", not 0.1 in float64)
+#   a date and time without a time zone          "2020-01-05" at midnight, else "2020-01-05 10:30:00"
+#                                                (".500000" with microseconds, nine digits with nanoseconds)
+#   anything else (a date, a time, a time zone,  Python's str: "2020-01-05", "10:30:00",
+#     a list, a struct)                          "2020-01-05 00:00:00+00:00", "[1, 2]", "{'a': 1}"
+#
+# Durations are each library's own str (pandas: "0 days 01:00:00", Python: "1:00:00"): not unified.
+
+
 def valid_text(value) -> str:
     """Any cell or header as valid Unicode: bytes decoded as UTF-8, lone surrogates replaced by U+FFFD."""
     if isinstance(value, bytes | bytearray | memoryview):
@@ -50,29 +71,73 @@ def valid_text(value) -> str:
 
 
 def cell_text(value) -> str:
-    """A DataFrame cell as its display string; "" where missing."""
-    if value is None or value is pd.NA or value is pd.NaT or (isinstance(value, float) and np.isnan(value)):
+    """One cell's text by the rule above, whatever the source; "" where missing."""
+    if isinstance(value, float | np.floating):  # first: a database column of floats comes this way
+        return "" if value != value else str(value)  # NaN is the one value unequal to itself
+    if value is None or value is pd.NA or value is pd.NaT:
         return ""
+    if isinstance(value, str | bytes | bytearray | memoryview):
+        return valid_text(value)
+    if isinstance(value, np.datetime64 | np.timedelta64):
+        if np.isnat(value):
+            return ""
+        value = pd.Timestamp(value) if isinstance(value, np.datetime64) else pd.Timedelta(value)
+    if isinstance(value, datetime.datetime):  # pd.Timestamp too
+        if value.tzinfo is None and value.time() == datetime.time() and not getattr(value, "nanosecond", 0):
+            return value.date().isoformat()
+        return value.isoformat(sep=" ")
     return valid_text(value)
 
 
 def column_strings(series: pd.Series) -> pa.Array:
-    """A column's cells as display strings ("" where missing), as one contiguous Arrow array."""
+    """A column's cells as text by :func:`cell_text`'s rule, as one contiguous Arrow array.
+
+    Whole columns of text, numbers and dates are converted at once; each fast path gives what cell_text
+    gives cell by cell (``tests/test_readers.py`` compares them), and everything else goes cell by cell."""
+    dtype = series.dtype
+    if isinstance(dtype, pd.CategoricalDtype):  # the distinct categories once, then each cell's code
+        names = column_strings(pd.Series(dtype.categories))
+        codes = series.cat.codes.to_numpy()
+        return pc.fill_null(names.take(pa.array(codes, mask=codes < 0)), "")
     try:
-        if isinstance(series.dtype, pd.StringDtype | pd.ArrowDtype):  # Arrow-backed already (a read CSV)
+        if isinstance(dtype, pd.StringDtype | pd.ArrowDtype):  # Arrow-backed already (a read CSV)
             arrow = pa.array(series.array)
             arrow = arrow.combine_chunks() if isinstance(arrow, pa.ChunkedArray) else arrow
             if pa.types.is_string(arrow.type) or pa.types.is_large_string(arrow.type):
                 return pc.fill_null(arrow.cast(pa.string()), "")
-        if series.dtype == object or isinstance(series.dtype, pd.StringDtype | pd.ArrowDtype):
+        if isinstance(dtype, pd.StringDtype) or (
+            pd.api.types.is_object_dtype(dtype)
+            and pd.api.types.infer_dtype(series, skipna=True) in ("string", "empty")
+        ):
             strings = pa.array(series.astype("string[pyarrow]").fillna(""), type=pa.string())
-        else:  # numbers, bools, datetimes: their usual printed form
+        elif not isinstance(dtype, pd.ArrowDtype) and (
+            pd.api.types.is_bool_dtype(dtype) or pd.api.types.is_numeric_dtype(dtype)
+        ):  # numpy's and pandas' own str of each value, as cell_text's str()
             strings = pa.array(series.astype(str).where(series.notna(), ""), type=pa.string())
-    except (UnicodeError, ValueError, TypeError, pa.ArrowException):  # bytes, lone surrogates, odd objects
-        strings = pa.array([cell_text(v) for v in series], type=pa.string())
+        elif isinstance(dtype, np.dtype) and dtype.kind == "M":  # datetime64 without a time zone
+            strings = pa.array(_datetime_strings(series.to_numpy()), type=pa.string())
+        else:  # bytes, mixed objects, time zones, Arrow-typed numbers …: cell by cell
+            strings = pa.array([cell_text(v) for v in series.array], type=pa.string())
+    except (UnicodeError, ValueError, TypeError, pa.ArrowException):  # lone surrogates, odd objects
+        strings = pa.array([cell_text(v) for v in series.array], type=pa.string())
     if isinstance(strings, pa.ChunkedArray):  # pandas' Arrow-backed strings of a big CSV come in chunks
         strings = strings.combine_chunks()
     return strings
+
+
+def _datetime_strings(values: np.ndarray) -> np.ndarray:
+    """cell_text of every datetime64 value without a time zone, at once: the date alone at midnight, else
+    the date and time with as many fraction digits as the value needs (none, 6 or 9), as Arrow prints
+    each unit (a third of the time pandas' own str takes)."""
+    text = np.full(len(values), "", dtype=object)
+    left = ~np.isnat(values)
+    for unit in ("D", "s", "us", "ns"):  # the coarsest unit that holds the value exactly
+        coarse = values.astype(f"datetime64[{unit}]")
+        exact = left & (coarse == values)
+        if exact.any():
+            text[exact] = pa.array(coarse[exact]).cast(pa.string()).to_numpy(zero_copy_only=False)
+            left &= ~exact
+    return text
 
 
 def check_width(n_columns: int, source: str) -> None:
@@ -457,18 +522,18 @@ def _first_line(error: Exception) -> str:
     return (str(error).strip().splitlines() or [type(error).__name__])[0]
 
 
-def read_frame(path: str | os.PathLike, dialect: str, sql: str, what: str, style: str = "plain", *,
+def read_frame(path: str | os.PathLike, dialect: str, sql: str, what: str, *,
                seconds: float | None = None, max_rows: int | None = None) -> pd.DataFrame:  # fmt: skip
-    """The rows of ``sql`` on the database file as a DataFrame of display strings (``style``: "plain",
-    bytes decoded; "ui", bytes as hex and whole floats without ".0"), read under the limits above.
-    ``what`` names the table in errors (TableError for a limit, DatabaseReadError for the engine's)."""
+    """The rows of ``sql`` on the database file as a DataFrame of strings (each cell by :func:`cell_text`),
+    read under the limits above. ``what`` names the table in errors (TableError for a limit,
+    DatabaseReadError for the engine's)."""
     if seconds is None:
         try:  # NPROG_DB_SECONDS: the time limit where the default does not fit (a slow disk, a tight server)
             seconds = float(os.environ.get("NPROG_DB_SECONDS", DB_SECONDS))
         except ValueError:
             seconds = DB_SECONDS
     job = {
-        "path": str(path), "dialect": dialect, "sql": sql, "style": style, "chunk_rows": _CHUNK_ROWS,
+        "path": str(path), "dialect": dialect, "sql": sql, "chunk_rows": _CHUNK_ROWS,
         "max_rows": DB_MAX_ROWS if max_rows is None else max_rows, "max_bytes": DB_MAX_TEXT_BYTES,
         "max_cell_bytes": DB_MAX_CELL_BYTES, "memory_bytes": DB_MEMORY_BYTES, "engine_memory_mb": DB_ENGINE_MEMORY_MB,
     }  # fmt: skip
