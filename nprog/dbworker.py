@@ -4,7 +4,7 @@
 first caps its own address space (RLIMIT_AS), so a hostile view can exhaust only this process, which then
 fails cleanly or is killed; the parent kills it at its deadline, so nothing keeps running after the read
 is given up. Of nprog it imports :mod:`nprog.readers` only (the one cell-to-text rule; no torch), from the
-tree this file is in: ``-I`` keeps the working directory and PYTHONPATH out.
+job's ``import_root``, the parent's own tree: ``-I`` keeps the working directory and PYTHONPATH out.
 
 Output: an Arrow IPC stream of string columns on stdout (each cell's text by
 :func:`nprog.readers.cell_text`), the column names in the schema's metadata. Exit 3: a limit was hit;
@@ -101,7 +101,7 @@ def main(job: dict) -> int:
     resource.setrlimit(resource.RLIMIT_AS, (cap, cap))
     import pyarrow as pa
 
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the nprog this file belongs to
+    sys.path.insert(0, job["import_root"])  # the parent's nprog (this file's own tree), for its rule
     from nprog import readers
 
     try:

@@ -28,6 +28,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from nprog import layout
 from nprog.files import NotRegularFileError, open_regular
 
 MAX_FILE_BYTES = 2 * 1024**3  # refuse files above 2 GiB with a clear message instead of swapping
@@ -536,6 +537,7 @@ def read_frame(path: str | os.PathLike, dialect: str, sql: str, what: str, *,
         "path": str(path), "dialect": dialect, "sql": sql, "chunk_rows": _CHUNK_ROWS,
         "max_rows": DB_MAX_ROWS if max_rows is None else max_rows, "max_bytes": DB_MAX_TEXT_BYTES,
         "max_cell_bytes": DB_MAX_CELL_BYTES, "memory_bytes": DB_MEMORY_BYTES, "engine_memory_mb": DB_ENGINE_MEMORY_MB,
+        "import_root": str(layout.PACKAGE.parent),  # where the worker (run with -I) imports nprog.readers from
     }  # fmt: skip
     proc = subprocess.Popen(
         [sys.executable, "-I", str(_WORKER)], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
