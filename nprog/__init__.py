@@ -18,7 +18,7 @@ _HOME = {
     "Step": "nprog.program",
     "execute": "nprog.program",
     "Table": "nprog.tables",
-    "TableError": "nprog.tables",
+    "TableError": "nprog.readers",
 }
 
 

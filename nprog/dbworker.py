@@ -1,13 +1,14 @@
 """Run as a script, never imported: read one query's rows from a database file, inside hard limits.
 
-``python -I dbworker.py`` with the job as JSON on stdin (see :func:`nprog.databases.read_frame`). The process first caps its own
-address space (RLIMIT_AS), so a hostile view can exhaust only this process, which then fails cleanly or
-is killed; the parent kills it at its deadline, so nothing keeps running after the read is given up.
-It imports no nprog module (the package would load torch): standard library, sqlite3/duckdb and pyarrow.
+``python -I dbworker.py`` with the job as JSON on stdin (see :func:`nprog.readers.read_frame`). The process
+first caps its own address space (RLIMIT_AS), so a hostile view can exhaust only this process, which then
+fails cleanly or is killed; the parent kills it at its deadline, so nothing keeps running after the read
+is given up. Of nprog it imports :mod:`nprog.readers` only (the one cell-to-text rule; no torch), from the
+job's ``import_root``, the parent's own tree: ``-I`` keeps the working directory and PYTHONPATH out.
 
-Output: an Arrow IPC stream of string columns on stdout (the display strings of the cells), the column
-names in the schema's metadata. Exit 3: a limit was hit; exit 4: the engine refused the query; either
-way one line on stderr says why.
+Output: an Arrow IPC stream of string columns on stdout (each cell's text by
+:func:`nprog.readers.cell_text`), the column names in the schema's metadata. Exit 3: a limit was hit;
+exit 4: the engine refused the query; either way one line on stderr says why.
 """
 
 from __future__ import annotations
@@ -15,35 +16,13 @@ from __future__ import annotations
 import json
 import resource
 import sys
+from pathlib import Path
 
 LIMIT, ENGINE = 3, 4
 
 
-def _cell_plain(value) -> str:
-    """NULL → "", bytes decoded as UTF-8, everything else str() (``nprog ask --db``)."""
-    if value is None:
-        return ""
-    if isinstance(value, bytes | bytearray | memoryview):
-        return bytes(value).decode("utf-8", errors="replace")
-    return str(value)
-
-
-def _cell_ui(value) -> str:
-    """The UI's reading: bytes as hex, whole floats without ".0"."""
-    if value is None:
-        return ""
-    if isinstance(value, bytes | bytearray | memoryview):
-        return bytes(value).hex()
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    return str(value)
-
-
-CELL_TEXT = {"plain": _cell_plain, "ui": _cell_ui}
-
-
-def _strings(pa, values: tuple, cell_text) -> object:
-    """One chunk of one column as display strings: text and integers directly, the rest cell by cell."""
+def _strings(pa, values: tuple, cell_text, valid_text) -> object:
+    """One chunk of one column as text: text and integers directly, the rest cell by cell."""
     kinds = set(map(type, values))
     if kinds <= {str}:
         texts = values
@@ -54,7 +33,12 @@ def _strings(pa, values: tuple, cell_text) -> object:
     try:
         return pa.array(texts, type=pa.string())
     except (pa.ArrowException, UnicodeError):  # a lone surrogate in a SQLite string
-        return pa.array([t.encode("utf-8", "replace").decode("utf-8") for t in texts], type=pa.string())
+        return pa.array([valid_text(t) for t in texts], type=pa.string())
+
+
+def _replacing(raw: bytes) -> str:
+    """SQLite TEXT that is not UTF-8, decoded as cell_text decodes bytes."""
+    return raw.decode("utf-8", errors="replace")
 
 
 def _connect(path: str, dialect: str, job: dict):
@@ -69,12 +53,44 @@ def _connect(path: str, dialect: str, job: dict):
         }
         return duckdb.connect(path, read_only=True, config=config)
     import sqlite3
-    from pathlib import Path
 
     conn = sqlite3.connect(Path(path).resolve().as_uri() + "?mode=ro", uri=True)  # as_uri escapes ? and #
     conn.setlimit(sqlite3.SQLITE_LIMIT_LENGTH, job["max_cell_bytes"])  # zeroblob(2**30) refused, not built
     conn.execute("PRAGMA temp_store = MEMORY")  # under the address-space cap; no temporary file grows
     return conn
+
+
+def _fetch(conn, job: dict, pa, readers) -> tuple[list[str], list[list]] | int:
+    """(column names, each column's chunks of text) of the job's query, or the exit code of a limit hit."""
+    import numpy as np
+
+    cursor = conn.execute(job["sql"])
+    header = [str(d[0]) for d in cursor.description]
+    # DuckDB hands a FLOAT (32-bit) over as a Python float: 0.1 would print as 0.10000000149011612, not
+    # as the float32 it is ("0.1", what a float32 DataFrame column shows)
+    float32 = [job["dialect"] == "duckdb" and str(d[1]) == "FLOAT" for d in cursor.description]
+    chunks: list[list] = [[] for _ in header]
+    n_rows = n_bytes = 0
+    while rows := cursor.fetchmany(job["chunk_rows"]):
+        n_rows += len(rows)
+        if n_rows > job["max_rows"]:
+            print(
+                f"rows: more than {job['max_rows']:,} rows, over the limit for a database table",
+                file=sys.stderr,
+            )
+            return LIMIT
+        for column, values, single in zip(chunks, zip(*rows, strict=True), float32, strict=True):
+            if single:
+                values = tuple(None if v is None else np.float32(v) for v in values)
+            column.append(_strings(pa, values, readers.cell_text, readers.valid_text))
+            n_bytes += column[-1].nbytes
+        if n_bytes > job["max_bytes"]:
+            print(
+                f"bytes: over {job['max_bytes'] // 1024**2:,} MiB of text, the limit for a database table",
+                file=sys.stderr,
+            )
+            return LIMIT
+    return header, chunks
 
 
 def main(job: dict) -> int:
@@ -85,30 +101,21 @@ def main(job: dict) -> int:
     resource.setrlimit(resource.RLIMIT_AS, (cap, cap))
     import pyarrow as pa
 
-    cell_text = CELL_TEXT[job["style"]]
+    sys.path.insert(0, job["import_root"])  # the parent's nprog (this file's own tree), for its rule
+    from nprog import readers
+
     try:
         conn = _connect(job["path"], job["dialect"], job)
-        cursor = conn.execute(job["sql"])
-        header = [str(d[0]) for d in cursor.description]
-        chunks: list[list] = [[] for _ in header]
-        n_rows = n_bytes = 0
-        while rows := cursor.fetchmany(job["chunk_rows"]):
-            n_rows += len(rows)
-            if n_rows > job["max_rows"]:
-                print(
-                    f"rows: more than {job['max_rows']:,} rows, over the limit for a database table",
-                    file=sys.stderr,
-                )
-                return LIMIT
-            for column, values in zip(chunks, zip(*rows, strict=True), strict=True):
-                column.append(_strings(pa, values, cell_text))
-                n_bytes += column[-1].nbytes
-            if n_bytes > job["max_bytes"]:
-                print(
-                    f"bytes: over {job['max_bytes'] // 1024**2:,} MiB of text, the limit for a database table",
-                    file=sys.stderr,
-                )
-                return LIMIT
+        try:
+            read = _fetch(conn, job, pa, readers)
+        except Exception as e:
+            if job["dialect"] != "sqlite" or "Could not decode to UTF-8" not in str(e):
+                raise
+            conn.text_factory = _replacing  # slower per cell: only for a file that needs it
+            read = _fetch(conn, job, pa, readers)
+        if isinstance(read, int):
+            return read
+        header, chunks = read
     except MemoryError:
         print("memory: out of memory", file=sys.stderr)
         return LIMIT

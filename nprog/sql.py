@@ -39,7 +39,6 @@ import sqlite3
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
 
 import duckdb
 import numpy as np
@@ -48,10 +47,10 @@ import pyarrow.compute as pc
 from sqlglot import Dialect, exp
 
 from nprog.answers import format_number, lists_match
-from nprog.databases import DatabaseReadError, connect_read_only, read_frame
 from nprog.ops import by_name, totals_rows
 from nprog.program import Program, Step, execute, validate
-from nprog.tables import Table, TableError
+from nprog.readers import read_database
+from nprog.tables import Table
 
 ROW = "__row"
 TEXT_SUFFIX = "__text"
@@ -621,74 +620,15 @@ def check_agreement(
 
 # ---------------------------------------------------------------- database files → Table
 
-_EXTENSIONS = {".duckdb": "duckdb", ".sqlite": "sqlite", ".sqlite3": "sqlite", ".db": "sqlite"}
-_MAGIC = {"sqlite": (0, b"SQLite format 3\x00"), "duckdb": (8, b"DUCK")}
-
-
-def _file_dialect(path: Path) -> str:
-    """By extension; otherwise by the file's magic bytes."""
-    if path.suffix.lower() in _EXTENSIONS:
-        return _EXTENSIONS[path.suffix.lower()]
-    try:
-        with open(path, "rb") as f:
-            head = f.read(16)
-    except OSError as e:
-        raise TableError(f"{path}: cannot read the file ({e.strerror or e})") from None
-    for dialect, (offset, magic) in _MAGIC.items():
-        if head[offset : offset + len(magic)] == magic:
-            return dialect
-    raise TableError(f"{path}: not a DuckDB (.duckdb) or SQLite (.sqlite, .sqlite3, .db) database")
-
-
-def _table_names(conn, dialect: str) -> list[str]:
-    if dialect == "duckdb":
-        query = "SELECT table_name FROM information_schema.tables WHERE table_schema = current_schema()"
-    else:
-        query = "SELECT name FROM sqlite_master WHERE type IN ('table', 'view') AND name NOT LIKE 'sqlite_%'"
-    return sorted(r[0] for r in conn.execute(query).fetchall())
-
-
-def _resolve_name(wanted: str, available: list[str], path: Path) -> str:
-    """The stored name: exact, else the one case-insensitive match (both engines ignore case)."""
-    if wanted in available:
-        return wanted
-    folded = [n for n in available if n.lower() == wanted.lower()]
-    if len(folded) == 1:
-        return folded[0]
-    listing = ", ".join(repr(n) for n in available) or "none"
-    raise TableError(f"{path}: no table named {wanted!r}; tables: {listing}")
-
 
 def read_db_table(path: str | os.PathLike, table_name: str) -> tuple[Table, str]:
-    """A table of a DuckDB or SQLite file (opened read-only) as a typed Table, and the file's dialect.
+    """A table of a DuckDB or SQLite file (opened read-only) as a typed Table, and the file's dialect
+    (read by :func:`nprog.readers.read_database`).
 
     Unknown table: a TableError listing the tables; an unreadable file: a TableError naming it.
     """
-    path = Path(path)
-    if not path.is_file():
-        raise TableError(f"{path}: {'not a file' if path.exists() else 'no such file'}")
-    dialect = _file_dialect(path)
-    errors = (sqlite3.Error, duckdb.Error)
-    try:
-        conn = connect_read_only(path, dialect)
-    except errors as e:
-        raise TableError(f"{path}: cannot open it as a {dialect} database ({_first_line(e)})") from None
-    try:
-        name = _resolve_name(table_name, _table_names(conn, dialect), path)
-    except errors as e:
-        raise TableError(f"{path}: cannot read it as a {dialect} database ({_first_line(e)})") from None
-    finally:
-        conn.close()
-    sql = exp.select(exp.Star()).from_(_table_ref(name)).sql(dialect)
-    try:  # in a child process, within time, memory, row and size limits (nprog.databases)
-        frame = read_frame(path, dialect, sql, f"{path} (table {name})")
-    except DatabaseReadError as e:
-        raise TableError(f"{path}: cannot read it as a {dialect} database ({e})") from None
-    return Table.from_dataframe(frame, source=f"{path} (table {name})"), dialect
-
-
-def _first_line(error: Exception) -> str:
-    return (str(error).strip().splitlines() or [type(error).__name__])[0]
+    frame, dialect, source = read_database(path, table_name)
+    return Table.from_dataframe(frame, source=source), dialect
 
 
 __all__ = [

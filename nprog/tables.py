@@ -1,5 +1,8 @@
 """Typed tables: any DataFrame or CSV becomes columns of kind number, date or text.
 
+Reading is :mod:`nprog.readers` (files, database files, the one cell-to-text rule); this module types
+the strings it gives.
+
 Every cell keeps its original string (what the user sees and what answers are matched against), a
 normalized text (accent-free, lowercase, tokens joined by one space: what question words are matched
 against) and, for number and date columns, one float ``value`` that comparisons, argmax and argmin use.
@@ -20,9 +23,6 @@ and date parser entirely (see ``_build_large_column``; ``nprog bench`` measures 
 
 from __future__ import annotations
 
-import csv
-import errno
-import io
 import itertools
 import os
 import re
@@ -30,7 +30,6 @@ import unicodedata
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from functools import cached_property
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -39,16 +38,21 @@ import pyarrow.compute as pc
 
 from nprog.answers import to_values
 from nprog.caches import NORMALIZED_TEXT, memoize
-from nprog.files import NotRegularFileError, open_regular
+from nprog.readers import (
+    MAX_FILE_BYTES,
+    TableError,
+    cell_text,
+    check_width,
+    column_strings,
+    defuse_formula,  # noqa: F401 - app/batch.py's import, until it imports it from nprog.readers
+    escape_wtq,  # noqa: F401 - likewise (app/ is being reorganized on another branch)
+    read_csv,
+    read_wtq_file,
+    read_wtq_frame,
+)
 from nprog.values import Parsed, parse_strings
 
 KIND_SHARE = 0.6  # share of non-missing cells that must parse for a column to be number / date
-MAX_FILE_BYTES = 2 * 1024**3  # refuse files above 2 GiB with a clear message instead of swapping
-MAX_COLUMNS = 16_384  # as wide as Excel and LibreOffice sheets go; far wider tables are refused, not crawled
-
-
-class TableError(ValueError):
-    """A table could not be read or is unusable; the message names the file and the problem."""
 
 
 def normalize_text(strings) -> pa.Array:
@@ -199,47 +203,9 @@ def most_frequent_mask(keys: pa.Array | np.ndarray, codes: np.ndarray | None = N
     return np.isin(values, uniques[counts == counts.max()])
 
 
-def _valid_text(value) -> str:
-    """Any cell or header as valid Unicode: bytes decoded as UTF-8, lone surrogates replaced by U+FFFD."""
-    if isinstance(value, bytes | bytearray | memoryview):
-        return bytes(value).decode("utf-8", errors="replace")
-    text = str(value)
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:  # a lone surrogate: Arrow (and every file format) refuses it
-        text = re.sub("[\ud800-\udfff]", "\ufffd", text)
-    return text
-
-
-def _cell_text(value) -> str:
-    """A DataFrame cell as its display string; "" where missing."""
-    if value is None or value is pd.NA or value is pd.NaT or (isinstance(value, float) and np.isnan(value)):
-        return ""
-    return _valid_text(value)
-
-
-def _column_strings(series: pd.Series) -> pa.Array:
-    """A column's cells as display strings ("" where missing), as one contiguous Arrow array."""
-    try:
-        if isinstance(series.dtype, pd.StringDtype | pd.ArrowDtype):  # Arrow-backed already (a read CSV)
-            arrow = pa.array(series.array)
-            arrow = arrow.combine_chunks() if isinstance(arrow, pa.ChunkedArray) else arrow
-            if pa.types.is_string(arrow.type) or pa.types.is_large_string(arrow.type):
-                return pc.fill_null(arrow.cast(pa.string()), "")
-        if series.dtype == object or isinstance(series.dtype, pd.StringDtype | pd.ArrowDtype):
-            strings = pa.array(series.astype("string[pyarrow]").fillna(""), type=pa.string())
-        else:  # numbers, bools, datetimes: their usual printed form
-            strings = pa.array(series.astype(str).where(series.notna(), ""), type=pa.string())
-    except (UnicodeError, ValueError, TypeError, pa.ArrowException):  # bytes, lone surrogates, odd objects
-        strings = pa.array([_cell_text(v) for v in series], type=pa.string())
-    if isinstance(strings, pa.ChunkedArray):  # pandas' Arrow-backed strings of a big CSV come in chunks
-        strings = strings.combine_chunks()
-    return strings
-
-
 class _TypedColumn(Column):
     """A column typed from its DataFrame dtype (see :func:`_typed_column`): values now, display strings
-    on first use (answers, SQL export), made by the same :func:`_column_strings` as every other column
+    on first use (answers, SQL export), made by the same :func:`column_strings` as every other column
     from a private copy of the cells, so a DataFrame changed after the build cannot change them."""
 
     def __init__(self, cells: pd.Series, kind: str, value: np.ndarray, year, month, day):
@@ -250,7 +216,7 @@ class _TypedColumn(Column):
 
     @cached_property
     def strings(self) -> pa.Array:
-        return _column_strings(self._cells)
+        return column_strings(self._cells)
 
 
 # float64's printed form switches to exponent notation outside this range ("1e+16", "1e-05"), which the
@@ -298,7 +264,7 @@ def _unique_names(headers: list[object]) -> list[str]:
     names, seen = [], set()
     next_k: dict[str, int] = {}  # base → the first number not yet tried: renaming stays linear in duplicates
     for i, h in enumerate(headers):
-        text = _cell_text(h)
+        text = cell_text(h)
         text = re.sub(r"[\x00-\x1f\x7f]", " ", text)
         text = re.sub(r"\s+", " ", text).strip()
         if not text or re.fullmatch(r"Unnamed: \d+", text):
@@ -325,39 +291,9 @@ def _check_frame(df, source: str) -> None:
         raise TableError(f"{source}: expected a pandas DataFrame, got {type(df).__name__}")
     if df.shape[1] == 0:
         raise TableError(f"{source}: the table has no columns")
-    _check_width(df.shape[1], source)
+    check_width(df.shape[1], source)
     if df.shape[0] == 0:
         raise TableError(f"{source}: the table has a header but no rows")
-
-
-def _check_width(n_columns: int, source: str) -> None:
-    if n_columns > MAX_COLUMNS:
-        raise TableError(
-            f"{source}: the table has {n_columns:,} columns, over the {MAX_COLUMNS:,} column limit"
-        )
-
-
-def read_wtq_frame(path: str | os.PathLike) -> pd.DataFrame:
-    """A WikiTableQuestions table as strings: the ``.tsv`` twin of ``N.csv`` (WTQ escapes), else the CSV.
-
-    For a path the user gave. Paths taken from a question file go through ``nprog.wtq``, which confines
-    both twins to the tables root first and then reads exactly the chosen file (:func:`read_wtq_file`).
-    """
-    path = Path(path)
-    tsv = path.with_suffix(".tsv")
-    return read_wtq_file(tsv if tsv.exists() else path)
-
-
-def read_wtq_file(path: str | os.PathLike, *, follow_symlinks: bool = True) -> pd.DataFrame:
-    """Exactly this file as a table of strings: WTQ's escaped TSV layout for ``.tsv``, CSV otherwise."""
-    path = Path(path)
-    if path.suffix != ".tsv":
-        return parse_csv_text(read_text(path, follow_symlinks=follow_symlinks), str(path))
-    lines = read_text(path, follow_symlinks=follow_symlinks).rstrip("\n").split("\n")
-    rows = [[unescape_wtq(f) for f in line.split("\t")] for line in lines]
-    width = len(rows[0])
-    body = [r + [""] * (width - len(r)) if len(r) < width else r[:width] for r in rows[1:]]
-    return pd.DataFrame(body, columns=rows[0], dtype="string")
 
 
 def column_kind(p: Parsed) -> str:
@@ -530,7 +466,7 @@ class Table:
         typed = [[_typed_column(series) for _, series in df.items()] for df, _ in frames]
         per_table = [
             [
-                _column_strings(series)
+                column_strings(series)
                 for (_, series), done in zip(df.items(), typed[t], strict=True)
                 if done is None
             ]
@@ -555,7 +491,7 @@ class Table:
             columns[t] = [next(parsed) if column is None else column for column in done]
         tables = []
         for t, (df, source) in enumerate(frames):
-            names, originals = _unique_names(list(df.columns)), [_cell_text(h) for h in df.columns]
+            names, originals = _unique_names(list(df.columns)), [cell_text(h) for h in df.columns]
             for column, name, original in zip(columns[t], names, originals, strict=True):
                 column.name, column.original_name = name, original
             tables.append(cls(columns[t], len(df), source))
@@ -633,222 +569,3 @@ class Table:
         kinds = ", ".join(f"{c.name}:{c.kind}" for c in self.columns[:8])
         more = ", …" if self.n_columns > 8 else ""
         return f"Table({self.n_rows} rows; {kinds}{more})"
-
-
-def unescape_wtq(field_text: str) -> str:
-    r"""WTQ TSV escapes: \n newline, \p pipe, \\ backslash."""
-    if "\\" not in field_text:
-        return field_text
-    return re.sub(
-        r"\\(.)", lambda m: {"n": "\n", "p": "|", "\\": "\\"}.get(m.group(1), m.group(0)), field_text
-    )
-
-
-def escape_wtq(text: str) -> str:
-    r"""The inverse of :func:`unescape_wtq` for writing TSV fields: \\ backslash, \n newline, \p pipe;
-    tabs become spaces."""
-    return text.replace("\\", "\\\\").replace("\n", "\\n").replace("|", "\\p").replace("\t", " ")
-
-
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-_PLAIN_NUMBER = re.compile(r"[+-]?\d[\d,]*(\.\d+)?([eE][+-]?\d+)?")
-
-
-def defuse_formula(value):
-    """Prefix ' to text a spreadsheet would run as a formula (=, +, -, @, tab, CR); plain numbers stay.
-
-    For files people open in Excel / LibreOffice / Sheets (CSV/TSV exports of predictions): a cell like
-    ``=cmd|' /C calc'!A0`` from a hostile table must arrive as text, not as a formula."""
-    if isinstance(value, str) and value.startswith(_FORMULA_START) and not _PLAIN_NUMBER.fullmatch(value):
-        return "'" + value
-    return value
-
-
-_UNICODE_BOMS = (  # UTF-32 first: its little-endian BOM starts with UTF-16's
-    (b"\xff\xfe\x00\x00", "utf-32-le"),
-    (b"\x00\x00\xfe\xff", "utf-32-be"),
-    (b"\xff\xfe", "utf-16-le"),
-    (b"\xfe\xff", "utf-16-be"),
-)
-
-
-def _utf16_without_bom(head: bytes) -> str | None:
-    """utf-16-le/-be when every other byte is NUL, as in mostly-ASCII UTF-16 text written without a BOM."""
-    head = head[: len(head) // 2 * 2]
-    even, odd = head[0::2], head[1::2]
-    if len(head) < 4:
-        return None
-    if odd.count(0) >= len(odd) / 2 and even.count(0) == 0:
-        return "utf-16-le"
-    if even.count(0) >= len(even) / 2 and odd.count(0) == 0:
-        return "utf-16-be"
-    return None
-
-
-def _decode(raw: bytes, path: str) -> str:
-    """UTF-8 (with or without BOM), UTF-16/32 (with BOM, or UTF-16 without), else Windows-1252."""
-    for bom, codec in _UNICODE_BOMS:
-        if raw.startswith(bom):
-            try:
-                return raw[len(bom) :].decode(codec)
-            except UnicodeDecodeError:
-                raise TableError(
-                    f"{path}: starts like {codec.upper()} text but is not valid {codec.upper()}"
-                ) from None
-    if raw.startswith(b"\xef\xbb\xbf"):
-        raw = raw[3:]
-    head = raw[:65536]
-    if b"\x00" in head:
-        codec = _utf16_without_bom(head)
-        if codec:
-            try:
-                return raw.decode(codec)
-            except UnicodeDecodeError:
-                pass
-        raise TableError(f"{path}: looks like a binary file, not a CSV (it contains NUL bytes)")
-    try:
-        return raw.decode("utf-8")
-    except UnicodeDecodeError:
-        pass
-    limit = max(10, len(raw) // 100)
-    text = raw.decode("utf-8", errors="replace")
-    if text.count("\ufffd") <= limit and re.search("[^\x00-\x7f\ufffd]", text):
-        return text  # UTF-8 with a few broken bytes (say, two files pasted together): keep the UTF-8
-    text = raw.decode("cp1252", errors="replace")  # the usual non-UTF-8 CSV: Excel on Windows
-    if text.count("\ufffd") > limit:
-        raise TableError(f"{path}: not a text file in UTF-8, UTF-16 or Windows-1252")
-    return text
-
-
-def read_text(
-    path: str | os.PathLike, *, max_bytes: int = MAX_FILE_BYTES, follow_symlinks: bool = True
-) -> str:
-    """A table file's text (encoding as :func:`_decode` finds it), or TableError naming the file and the problem.
-
-    The file is opened first and checked through its descriptor, so what is read is what was checked: a
-    regular file (never a pipe, device or directory, which could block or never end) of at most
-    ``max_bytes``. Opening is non-blocking so a FIFO cannot hang the open itself; ``follow_symlinks=False``
-    refuses a symbolic link as the last component (for paths already resolved and confined). The read
-    buffer is sized to the file, not to the limit (a 2 GiB reservation fails under ``ulimit -v``).
-    """
-    path = str(path)
-    try:
-        fd, info = open_regular(path, follow_symlinks=follow_symlinks)
-    except IsADirectoryError:
-        raise TableError(f"{path}: is a directory, not a table file") from None
-    except NotRegularFileError:  # a device or a pipe could be endless
-        raise TableError(f"{path}: not a regular file") from None
-    except (OSError, ValueError) as e:  # ValueError: an embedded NUL byte
-        reason = (
-            "a symbolic link where a file was expected"
-            if getattr(e, "errno", None) == errno.ELOOP
-            else (getattr(e, "strerror", None) or e)
-        )
-        raise TableError(f"{path}: cannot read the file ({reason})") from None
-    try:
-        if info.st_size > max_bytes:
-            raise TableError(
-                f"{path}: the file is {info.st_size / 1024**2:.0f} MiB, over the {max_bytes / 1024**2:.0f} MiB limit"
-            )
-        if info.st_size == 0:
-            raise TableError(f"{path}: the file is empty")
-        chunks, size = [], 0
-        while size <= max_bytes:  # the file may grow while it is read: stop one byte past the limit
-            want = max(info.st_size + 1 - size, 1 << 16)  # the file's own size first, small chunks past it
-            chunk = os.read(fd, min(want, max_bytes + 1 - size))
-            if not chunk:
-                break
-            chunks.append(chunk)
-            size += len(chunk)
-    except OSError as e:
-        raise TableError(f"{path}: cannot read the file ({e.strerror or e})") from None
-    finally:
-        os.close(fd)
-    raw = b"".join(chunks)
-    if len(raw) > max_bytes:
-        raise TableError(
-            f"{path}: the file grew past the {max_bytes / 1024**2:.0f} MiB limit while it was read"
-        )
-    text = _decode(raw, path)
-    if not text.strip():
-        raise TableError(f"{path}: the file is empty")
-    return text
-
-
-def read_csv(path: str | os.PathLike, *, max_bytes: int = MAX_FILE_BYTES) -> pd.DataFrame:
-    """Read a CSV into strings, or raise TableError with one line naming the file and the problem."""
-    return parse_csv_text(read_text(path, max_bytes=max_bytes), str(path))
-
-
-DELIMITERS = (",", ";", "\t", "|")
-
-
-def sniff_delimiter(sample: str) -> str:
-    """The delimiter that splits the first rows into the most consistent rows of at least two fields.
-
-    Each candidate parses the sample as CSV (so quoted text may hold any of the others: a header
-    ``"a;b",c`` is comma separated); ties go to the wider split, then to the order of DELIMITERS.
-    A single-column file gets the comma.
-    """
-    if len(sample) >= 65536 and "\n" in sample:
-        sample = sample[: sample.rindex("\n")]  # drop the cut-off last line
-    best, best_score = ",", (0.0, 0)
-    for delimiter in DELIMITERS:
-        try:
-            widths = [
-                len(r)
-                for r in itertools.islice(csv.reader(io.StringIO(sample), delimiter=delimiter), 100)
-                if r
-            ]
-        except csv.Error:
-            continue
-        if not widths or widths[0] < 2:
-            continue
-        score = (sum(w == widths[0] for w in widths) / len(widths), widths[0])
-        if score > best_score:
-            best, best_score = delimiter, score
-    return best
-
-
-def parse_csv_text(text: str, source: str = "<csv>") -> pd.DataFrame:
-    """Parse CSV text (comma, semicolon, tab or pipe separated, sniffed) into a DataFrame of strings.
-
-    The header row is read as data and set afterwards: pandas would rename a duplicate header
-    ("score" → "score.1") and take a first column without a header for the index, silently shifting
-    every row; here duplicates keep their names (Table makes them unique) and a row with more fields
-    than the header is a malformed CSV. Excel's ``sep=;`` first line names the delimiter.
-    """
-    excel = re.match(r"sep=(.)\r?\n", text)
-    if excel:
-        delimiter, text = excel[1], text[excel.end() :]
-    else:
-        delimiter = sniff_delimiter(text[:65536])
-    try:  # the header's width first: parsing a table far too wide to use would take minutes
-        header = next(csv.reader(io.StringIO(text), delimiter=delimiter), [])  # reads the first record only
-    except csv.Error:
-        header = []
-    _check_width(len(header), source)
-
-    def read(**dialect) -> pd.DataFrame:
-        return pd.read_csv(
-            io.StringIO(text), sep=delimiter, header=None, dtype=str, keep_default_na=False, na_filter=False,
-            skipinitialspace=False, engine="c", **dialect,
-        )  # fmt: skip
-
-    try:
-        df = read()
-    except pd.errors.EmptyDataError:
-        raise TableError(f"{source}: the file has no header row") from None
-    except pd.errors.ParserError as e:
-        try:  # quotes escaped with a backslash inside quoted fields ("say \"hi\""), as WTQ's CSVs and MySQL write them
-            df = read(escapechar="\\")
-        except pd.errors.ParserError:
-            detail = str(e).strip().splitlines()[-1] if str(e).strip() else "unreadable"
-            detail = re.sub(r"^Error tokenizing data\. C error: ", "", detail)
-            raise TableError(f"{source}: malformed CSV ({detail})") from None
-    if df.shape[0] <= 1:
-        raise TableError(f"{source}: the table has a header but no rows")
-    header = df.iloc[0].fillna("").tolist()
-    df = df.iloc[1:].reset_index(drop=True)  # short rows' missing fields are NaN: Table reads them as ""
-    df.columns = header  # set, not read: pandas keeps duplicate names given this way
-    return df

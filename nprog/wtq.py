@@ -22,7 +22,8 @@ import numpy as np
 
 from nprog.answers import Value, to_values
 from nprog.caches import WTQ_TABLES, memoize
-from nprog.tables import CellValues, Table, TableError, read_wtq_file, unescape_wtq
+from nprog.readers import TableError, read_wtq_file, unescape_wtq
+from nprog.tables import CellValues, Table
 
 SPLITS = {
     "train": "random-split-1-train.tsv",

@@ -114,7 +114,7 @@ def test_the_pipeline_call_answers_wtq_dev_exactly_as_nprog_batch(shipped_model,
     rounding (a batch pads its questions and tables to other shapes)."""
     from nprog import wtq
     from nprog.evaluate import predict_stream
-    from nprog.tables import read_wtq_frame
+    from nprog.readers import read_wtq_frame
 
     model = TableQA.load(shipped_model, device="cpu")
     examples = wtq.read_examples(wtq.split_path(wtq_dir, "dev"))[:400]

@@ -7,7 +7,8 @@ import pandas as pd
 import pyarrow as pa
 import pytest
 
-from nprog.tables import Table, TableError, read_csv
+from nprog.readers import TableError, read_csv
+from nprog.tables import Table
 
 
 def write(tmp_path, name, data: bytes):

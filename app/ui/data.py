@@ -22,7 +22,20 @@ import pandas as pd
 
 from nprog import layout
 from nprog.answers import lists_match
-from nprog.tables import Table, TableError, defuse_formula, escape_wtq, parse_csv_text, unescape_wtq
+from nprog.readers import (
+    DatabaseReadError,
+    TableError,
+    connect_read_only,
+    database_kind,
+    defuse_formula,
+    escape_wtq,
+    parse_csv_text,
+    read_frame,
+    select_all,
+    table_names,
+    unescape_wtq,
+)
+from nprog.tables import Table
 
 SAMPLES = layout.SAMPLES
 MAX_UPLOAD_MB = 200  # keep equal to server.maxUploadSize in .streamlit/config.toml
@@ -30,8 +43,6 @@ MAX_UPLOAD_BYTES = MAX_UPLOAD_MB * 1024**2
 MAX_DB_ROWS = 1_000_000  # a database table larger than this is refused, not silently cut
 MAX_BATCH_QUESTIONS = 10_000
 DIALECTS = ("duckdb", "sqlite", "postgres", "mysql", "bigquery", "spark", "trino", "snowflake")
-SQLITE_MAGIC = b"SQLite format 3\x00"
-DUCKDB_MAGIC = b"DUCK"  # at byte offset 8 of a DuckDB database file
 
 
 class BatchError(ValueError):
@@ -86,11 +97,7 @@ def suggest_question(table: Table) -> str:
 
 def file_kind(data: bytes) -> str:
     """The file's kind, "sqlite", "duckdb" or "csv", read from its first bytes (never from its name)."""
-    if data.startswith(SQLITE_MAGIC):
-        return "sqlite"
-    if data[8:12] == DUCKDB_MAGIC:
-        return "duckdb"
-    return "csv"
+    return database_kind(data) or "csv"
 
 
 def _check_size(name: str, data: bytes) -> None:
@@ -122,7 +129,8 @@ def table_from_csv_bytes(name: str, data: bytes) -> Table:
 
 
 class _Database:
-    """A read-only connection to an uploaded SQLite or DuckDB file (a temporary copy, removed on close)."""
+    """A read-only connection to an uploaded SQLite or DuckDB file (a temporary copy, removed on close), for
+    the list of its tables; rows are read by nprog.readers, in a child process within limits."""
 
     def __init__(self, name: str, data: bytes):
         _check_size(name, data)
@@ -134,18 +142,8 @@ class _Database:
             "upload.duckdb" if self.kind == "duckdb" else "upload.sqlite"
         )
         path.write_bytes(data)
-        try:
-            if self.kind == "sqlite":
-                import sqlite3
-
-                self.conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
-            else:
-                import duckdb
-
-                # no file or network access from inside the database: its views cannot read this machine
-                self.conn = duckdb.connect(
-                    str(path), read_only=True, config={"enable_external_access": False}
-                )
+        try:  # no file or network access from inside DuckDB: its views cannot read this machine
+            self.conn = connect_read_only(path, self.kind)
         except Exception as e:  # noqa: BLE001 - any driver error is a bad upload
             self._tmp.cleanup()
             raise TableError(f"{name}: cannot open the {self.kind} database ({_first_line(e)})") from None
@@ -157,35 +155,23 @@ class _Database:
         self.conn.close()
         self._tmp.cleanup()
 
-    def query(self, sql: str, params: tuple = ()) -> tuple[list[str], list[tuple]]:
+    def tables(self) -> list[str]:
         try:
-            cur = self.conn.execute(sql, params)
-            return [d[0] for d in cur.description], cur.fetchall()
+            return table_names(self.conn, self.kind)
         except Exception as e:  # noqa: BLE001 - a corrupt or odd database is a bad upload
             raise TableError(f"{self.name}: cannot read the database ({_first_line(e)})") from None
 
-    def tables(self) -> list[str]:
-        if self.kind == "sqlite":
-            sql = "SELECT name FROM sqlite_master WHERE type IN ('table', 'view') AND name NOT LIKE 'sqlite_%' ORDER BY name"
-        else:
-            sql = "SELECT table_name FROM information_schema.tables WHERE table_schema = 'main' ORDER BY table_name"
-        return [r[0] for r in self.query(sql)[1]]
-
     def read(self, table: str) -> pd.DataFrame:
         """The table's cells as display strings, read in a child process within time, memory and size
-        limits (nprog.databases): a view that never ends cannot keep a server thread busy."""
-        from nprog.databases import DatabaseReadError, read_frame
-
+        limits (nprog.readers): a view that never ends cannot keep a server thread busy."""
         if table not in self.tables():
             raise TableError(f"{self.name}: no table named {table!r}")
-        quoted = '"' + table.replace('"', '""') + '"'
         try:
             df = read_frame(
                 self.path,
                 self.kind,
-                f"SELECT * FROM {quoted}",
+                select_all(table),
                 f"{self.name}: table {table!r}",
-                "ui",
                 max_rows=MAX_DB_ROWS,
             )
         except DatabaseReadError as e:

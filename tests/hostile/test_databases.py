@@ -21,7 +21,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from nprog import databases
+from nprog import readers
 from nprog.app.cli import main
 from nprog.sql import read_db_table
 from nprog.tables import TableError
@@ -119,7 +119,7 @@ def test_cli_ask_db_exits_2_with_one_line(
 
 
 def test_row_limit_is_a_clear_error(hostile_files, monkeypatch):
-    monkeypatch.setattr(databases, "DB_MAX_ROWS", 1000)
+    monkeypatch.setattr(readers, "DB_MAX_ROWS", 1000)
     with pytest.raises(TableError, match=r"\(table many\): more than 1,000 rows, over the limit"):
         read_db_table(hostile_files["sqlite"], "many")
 

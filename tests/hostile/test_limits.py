@@ -15,7 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from nprog.tables import MAX_COLUMNS, TableError, _unique_names, parse_csv_text
+from nprog.readers import MAX_COLUMNS, TableError, parse_csv_text
+from nprog.tables import _unique_names
 
 ROOT = Path(__file__).resolve().parents[2]
 ADDRESS_SPACE = 3 * 1024**3  # the CLI with torch maps ~2.2 GiB: a 2 GiB reservation on top fails
