@@ -44,8 +44,6 @@ from nprog.readers import (
     cell_text,
     check_width,
     column_strings,
-    defuse_formula,  # noqa: F401 - app/batch.py's import, until it imports it from nprog.readers
-    escape_wtq,  # noqa: F401 - likewise (app/ is being reorganized on another branch)
     read_csv,
     read_wtq_file,
     read_wtq_frame,

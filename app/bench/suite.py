@@ -121,7 +121,7 @@ def bench_throughput(
 def _dev_frames(data_dir: Path) -> list[tuple[pd.DataFrame, list[str]]]:
     """WTQ dev grouped by table: each table a DataFrame of strings with all its questions, in file order."""
     from nprog import wtq
-    from nprog.tables import TableError, read_wtq_frame
+    from nprog.readers import TableError, read_wtq_frame
 
     by_table: dict[str, list[str]] = {}
     for ex in wtq.read_examples(wtq.split_path(data_dir, "dev")):

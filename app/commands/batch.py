@@ -9,7 +9,7 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from nprog.tables import defuse_formula, escape_wtq
+from nprog.readers import defuse_formula, escape_wtq
 
 PREDICTION_COLUMNS = ("id", "answer", "program", "sql")
 HEADER = "\t".join(PREDICTION_COLUMNS) + "\n"
