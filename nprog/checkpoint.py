@@ -11,6 +11,7 @@ import dataclasses
 import json
 import math
 import os
+import re
 import shutil
 import tempfile
 from collections.abc import Callable
@@ -22,7 +23,7 @@ from safetensors.torch import load_file, save_file
 
 from nprog import layout
 from nprog.files import NotRegularFileError, open_regular
-from nprog.model import ModelConfig, NeuralProgrammer
+from nprog.model import Ensemble, ModelConfig, NeuralProgrammer
 from nprog.ops import LEGACY_OPS, OPS, op_set
 from nprog.questions import SPECIALS, Vocabulary
 
@@ -312,13 +313,55 @@ def _check_header(path: Path, config: ModelConfig, directory: Path) -> None:
             raise CheckpointError(f"{directory}: weight {k} has dtype {dtype}, expected {want}")
 
 
+ENSEMBLE_FILE = "ensemble.json"  # {"format": "nprog-ensemble", "members": ["s150", …]}: subdirectories
+MAX_MEMBERS = 16
+
+
 def load(directory: str | os.PathLike | None = None, device: str | torch.device = "cpu"):
-    """(model in eval mode, vocabulary, card) from a checkpoint directory; CheckpointError on any problem."""
+    """(model in eval mode, vocabulary, card) from a checkpoint directory — one model, or an ensemble
+    (an ``ensemble.json`` naming member checkpoints in subdirectories); CheckpointError on any problem."""
     directory = Path(directory) if directory else DEFAULT_MODEL
     if not directory.is_dir():
         if directory == DEFAULT_MODEL:
             raise CheckpointError(f"no model yet: {directory} does not exist (train one with `nprog train`)")
         raise CheckpointError(f"{directory}: no such model directory")
+    if (directory / ENSEMBLE_FILE).exists():
+        return _load_ensemble(directory, device)
+    return _load_one(directory, device)
+
+
+def _load_ensemble(directory: Path, device):
+    spec = _read_json(directory / ENSEMBLE_FILE)
+    names = spec.get("members")
+    if spec.get("format") != "nprog-ensemble" or not isinstance(names, list) or not names:
+        raise CheckpointError(f"{directory}: {ENSEMBLE_FILE} must name its members (format nprog-ensemble)")
+    if len(names) > MAX_MEMBERS or not all(
+        isinstance(n, str) and re.fullmatch(r"[\w.-]+", n) and n not in (".", "..") for n in names
+    ):
+        raise CheckpointError(f"{directory}: ensemble members must be up to {MAX_MEMBERS} subdirectory names")
+    members, vocab = [], None
+    for name in names:
+        member = directory / name
+        if member.is_symlink() or (member / ENSEMBLE_FILE).exists():
+            raise CheckpointError(f"{member}: an ensemble member must be a plain model directory")
+        model, member_vocab, _ = _load_one(member, device)
+        if vocab is not None and member_vocab.words != vocab.words:
+            raise CheckpointError(f"{member}: its vocabulary differs from the first member's")
+        members.append(model)
+        vocab = member_vocab
+    card = (
+        _check_card(_read_json(directory / "card.json"), directory)
+        if (directory / "card.json").exists()
+        else {}
+    )
+    try:
+        ensemble = Ensemble(members)
+    except ValueError as e:
+        raise CheckpointError(f"{directory}: {e}") from None
+    return ensemble.eval(), vocab, card
+
+
+def _load_one(directory: Path, device):
     config, vocab = load_config(directory)
     card = (
         _check_card(_read_json(directory / "card.json"), directory)

@@ -359,3 +359,43 @@ class NeuralProgrammer(nn.Module):
             ponder=ponder,
             ops=self.ops,
         )
+
+
+class Ensemble(nn.Module):
+    """Neural Programmers trained alike (one vocabulary, one op set, different seeds), answering as one:
+    at every step the members' operation, column and number distributions are averaged (probabilities,
+    not logits), and the hard program is read off the averages — the paper's ensemble (§4 there: 15
+    models, +3.5 points). Each member keeps its own soft history; costs one forward pass per member."""
+
+    def __init__(self, members: list[NeuralProgrammer]):
+        super().__init__()
+        first = members[0]
+        for m in members[1:]:
+            if [op.name for op in m.ops] != [
+                op.name for op in first.ops
+            ] or m.config.order_cues != first.config.order_cues:
+                raise ValueError("ensemble members must share the op set and the order cues")
+            if m.config.controller == "act" or first.config.controller == "act":
+                raise ValueError(
+                    "an ensemble of ACT controllers (each with its own stop step) is not supported"
+                )
+        self.members = nn.ModuleList(members)
+        self.config = first.config
+        self.ops = first.ops
+
+    def forward(self, batch: Batch, execute: bool = False) -> Trace:
+        if execute:
+            raise ValueError("an ensemble only answers: its members are trained one by one")
+        traces = [m(batch) for m in self.members]
+        log_k = torch.log(torch.tensor(float(len(traces))))
+
+        def average(name: str) -> torch.Tensor:  # log of the mean probability
+            return torch.logsumexp(torch.stack([getattr(t, name) for t in traces]), 0) - log_k
+
+        return Trace(
+            op_logp=average("op_logp"),
+            col_logp=average("col_logp"),
+            num_logp=average("num_logp"),
+            attention=torch.stack([t.attention for t in traces]).mean(0),
+            ops=self.ops,
+        )

@@ -1,0 +1,98 @@
+"""Ensembles (nprog.model.Ensemble, checkpoint.load of an ensemble.json): the members' step distributions
+are averaged; one member answers exactly as itself; a bad ensemble directory is a clear CheckpointError."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import pytest
+import torch
+
+from nprog import checkpoint
+from nprog.batch import collate
+from nprog.checkpoint import CheckpointError
+from nprog.model import Ensemble, ModelConfig, NeuralProgrammer
+from nprog.qa import TableQA
+from nprog.questions import Vocabulary
+from nprog.tables import Table
+from tests.conftest import SAMPLES
+
+VOCAB = Vocabulary(["how", "many", "which", "what", "the", "most", "nation", "gold", "total"])
+QUESTIONS = [
+    "which nation won the most gold?",
+    "how many nations won more than 5 gold?",
+    "what is the total gold?",
+]
+
+
+def _member(seed: int, **kw) -> NeuralProgrammer:
+    torch.manual_seed(seed)
+    return NeuralProgrammer(ModelConfig(vocab_size=len(VOCAB), d=16, **kw)).eval()
+
+
+def _ensemble_dir(tmp_path, members, names=None, vocabs=None):
+    names = names or [f"m{i}" for i in range(len(members))]
+    for i, (name, model) in enumerate(zip(names, members, strict=True)):
+        checkpoint.save(tmp_path / name, model, (vocabs or [VOCAB] * len(members))[i], {"name": name})
+    (tmp_path / "ensemble.json").write_text(json.dumps({"format": "nprog-ensemble", "members": names}))
+    return tmp_path
+
+
+def test_the_ensemble_averages_its_members_step_distributions():
+    a, b = _member(0), _member(1)
+    qa = TableQA(a, VOCAB)
+    batch = collate([qa.encode(Table.from_csv(SAMPLES / "medals.csv"), q) for q in QUESTIONS])
+    with torch.no_grad():
+        ta, tb, te = a(batch), b(batch), Ensemble([a, b])(batch)
+    for name in ("op_logp", "col_logp", "num_logp"):
+        mean = (getattr(ta, name).exp() + getattr(tb, name).exp()) / 2
+        assert torch.allclose(getattr(te, name).exp(), mean, atol=1e-6), name
+
+
+def test_an_ensemble_of_one_answers_as_its_member(tmp_path):
+    model = _member(0)
+    directory = _ensemble_dir(tmp_path, [model])
+    alone, together = TableQA(model, VOCAB), TableQA.load(directory, device="cpu")
+    table = Table.from_csv(SAMPLES / "medals.csv")
+    for q in QUESTIONS:
+        x, y = alone.ask(table, q), together.ask(table, q)
+        assert (x.answer, str(x.program)) == (y.answer, str(y.program))
+        assert x.confidence == pytest.approx(y.confidence, rel=1e-5)
+
+
+def test_a_loaded_ensemble_answers(tmp_path):
+    qa = TableQA.load(_ensemble_dir(tmp_path, [_member(0), _member(1), _member(2)]), device="cpu")
+    assert isinstance(qa.model, Ensemble) and len(qa.model.members) == 3
+    answer = qa.ask(Table.from_csv(SAMPLES / "medals.csv"), QUESTIONS[0])
+    assert answer.program.steps and answer.sql("duckdb")
+
+
+@pytest.mark.parametrize(
+    ("spec", "message"),
+    [
+        ({"format": "nprog-ensemble", "members": []}, "must name its members"),
+        ({"format": "other", "members": ["m0"]}, "must name its members"),
+        ({"format": "nprog-ensemble", "members": ["../m0"]}, "subdirectory names"),
+        ({"format": "nprog-ensemble", "members": [".."]}, "subdirectory names"),
+        ({"format": "nprog-ensemble", "members": [7]}, "subdirectory names"),
+        ({"format": "nprog-ensemble", "members": ["missing"]}, "no such|missing|not"),
+    ],
+)
+def test_bad_ensemble_files_are_clear_errors(tmp_path, spec, message):
+    directory = _ensemble_dir(tmp_path, [_member(0)])
+    (directory / "ensemble.json").write_text(json.dumps(spec))
+    with pytest.raises(CheckpointError, match=message):
+        checkpoint.load(directory)
+
+
+def test_members_must_agree(tmp_path):
+    other = Vocabulary(["how", "many", "which", "what", "the", "most", "nation", "gold", "silver"])
+    with pytest.raises(CheckpointError, match="vocabulary differs"):
+        checkpoint.load(_ensemble_dir(tmp_path / "a", [_member(0), _member(1)], vocabs=[VOCAB, other]))
+    with pytest.raises(CheckpointError, match="op set"):
+        checkpoint.load(_ensemble_dir(tmp_path / "b", [_member(0), _member(1, order_cues=True)]))
+    nested = _ensemble_dir(tmp_path / "c", [_member(0)])
+    shutil.copy(nested / "ensemble.json", nested / "m0" / "ensemble.json")
+    with pytest.raises(CheckpointError, match="plain model directory"):
+        checkpoint.load(nested)
