@@ -76,6 +76,11 @@ class TrainConfig:
     steps: int | None = _setting(None, "step budget (whichever of the two comes first)")
     batch_size: int = _setting(64, "examples per batch")
     lr: float = _setting(1e-3, "Adam's learning rate")
+    lr_decay: str = _setting(
+        "none",
+        "learning-rate schedule over a --steps budget: none, or cosine (down to a tenth at the end)",
+        choices=("none", "cosine"),
+    )
     adam_eps: float = _setting(1e-6, "Adam's ε")
     clip: float = _setting(1.0, "global gradient-norm clipping")
     l2: float = _setting(1e-4, "L2 weight λ (½·λ·Σθ² added to the loss)")

@@ -50,8 +50,8 @@ def _changed(f, default):
         flag = "--" + f.name.replace("_", "-")
         return ([flag.replace("--", "--no-")] if default else [flag]), not default
     value = {"str": "x", "int": 7, "int | None": 7, "float": 0.25, "float | None": 2.5}[f.type]
-    if f.name == "controller":
-        value = "act"
+    if "choices" in f.metadata:
+        value = next(c for c in f.metadata["choices"] if c != default)
     return ["--" + f.name.replace("_", "-"), str(value)], value
 
 

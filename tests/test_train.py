@@ -155,3 +155,16 @@ def test_training_uses_and_records_the_whole_op_set(tiny_wtq, tmp_path):
     assert qa.model.config.ops == [op.name for op in OPS] and len(qa.model.ops) == len(OPS)
     answer = qa.ask(str(tiny_wtq / "csv" / "tiny" / "0.csv"), "what is the total points of team norway?")
     assert answer.program.steps[-1].op in {op.name for op in OPS if op.answers}
+
+
+def test_the_cosine_schedule_falls_from_lr_to_a_tenth():
+    from nprog.train import scheduled_lr
+
+    cfg = TrainConfig(data_dir="d", out="o", steps=100, lr=1e-3, lr_decay="cosine")
+    assert scheduled_lr(cfg, 0) == pytest.approx(1e-3)
+    assert scheduled_lr(cfg, 50) == pytest.approx(0.55e-3)
+    assert scheduled_lr(cfg, 100) == pytest.approx(1e-4) == scheduled_lr(cfg, 150)
+    rates = [scheduled_lr(cfg, t) for t in range(101)]
+    assert all(a >= b for a, b in zip(rates, rates[1:], strict=False))
+    assert scheduled_lr(cfg.replace(lr_decay="none"), 50) == 1e-3
+    assert scheduled_lr(cfg.replace(steps=None, minutes=5.0), 50) == 1e-3  # a time budget: no decay
