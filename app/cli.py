@@ -142,6 +142,12 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("train", help="weakly supervised training on WTQ (answers only)")
     add_flags(p, TrainConfig, data_dir=_default_data_dir())  # one flag per TrainConfig field (nprog.config)
 
+    p = sub.add_parser(
+        "ensemble", help="combine trained models (same data and op set) into one ensemble model directory"
+    )
+    p.add_argument("members", nargs="+", help="member model directories (e.g. runs of different seeds)")
+    p.add_argument("--out", required=True, help="the ensemble's directory (members stored as float16)")
+
     p = sub.add_parser("data", help="dataset tools")
     dsub = p.add_subparsers(dest="data_command", metavar="SUBCOMMAND")
     s = dsub.add_parser("stats", help="answer-type shares of a WTQ split")
@@ -364,6 +370,28 @@ def cmd_calibrate(args) -> int:
     return 0
 
 
+def cmd_ensemble(args) -> int:
+    from nprog.checkpoint import CheckpointError, save_ensemble
+
+    card = {
+        "name": Path(args.out).name,
+        "what": f"an ensemble of {len(args.members)} Neural Programmers (step distributions averaged)",
+        "ensemble_command": "nprog ensemble " + " ".join(sys.argv[2:])
+        if sys.argv[1:2] == ["ensemble"]
+        else "",
+        "dev_accuracy": None,
+        "test_accuracy": None,
+    }
+    try:
+        save_ensemble(args.out, args.members, card)
+    except (CheckpointError, OSError) as e:
+        raise UserError(str(e)) from None
+    print(
+        f"wrote an ensemble of {len(args.members)} to {args.out} (measure it: nprog evaluate --model {args.out})"
+    )
+    return 0
+
+
 def cmd_train(args) -> int:
     from nprog.train import train
     from nprog.wtq import DataError, data_dir
@@ -437,6 +465,7 @@ COMMANDS = {
     "batch": cmd_batch,
     "evaluate": cmd_evaluate,
     "calibrate": cmd_calibrate,
+    "ensemble": cmd_ensemble,
     "train": cmd_train,
     "data": cmd_data,
     "bench": cmd_bench,

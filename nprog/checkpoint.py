@@ -78,9 +78,16 @@ def write_directory(directory: str | os.PathLike, fill: Callable[[Path], None]) 
             shutil.rmtree(tmp, ignore_errors=True)
 
 
-def save(directory: str | os.PathLike, model: NeuralProgrammer, vocab: Vocabulary, card: dict) -> None:
+def save(
+    directory: str | os.PathLike, model: NeuralProgrammer, vocab: Vocabulary, card: dict, half: bool = False
+) -> None:
+    """A checkpoint directory (written atomically); ``half``: the float32 weights stored as float16 (half
+    the bytes; loading widens them back), for ensemble members."""
+
     def fill(tmp: Path) -> None:
         tensors = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
+        if half:
+            tensors = {k: v.half() if v.dtype == torch.float32 else v for k, v in tensors.items()}
         save_file(tensors, str(tmp / "model.safetensors"))
         config = {
             "model": model.config.to_dict(),
@@ -309,7 +316,7 @@ def _check_header(path: Path, config: ModelConfig, directory: Path) -> None:
                 f"{directory}: weight {k} has shape {shape}, expected {tuple(expected[k].shape)}"
             )
         want = _DTYPE_NAMES.get(expected[k].dtype, str(expected[k].dtype))
-        if dtype != want:
+        if dtype != want and not (want == "F32" and dtype == "F16"):  # float16-stored: widened on load
             raise CheckpointError(f"{directory}: weight {k} has dtype {dtype}, expected {want}")
 
 
@@ -359,6 +366,32 @@ def _load_ensemble(directory: Path, device):
     except ValueError as e:
         raise CheckpointError(f"{directory}: {e}") from None
     return ensemble.eval(), vocab, card
+
+
+def save_ensemble(directory: str | os.PathLike, members: list[str | os.PathLike], card: dict) -> None:
+    """Write an ensemble directory: each member checkpoint copied as a subdirectory (float16 weights), the
+    ``ensemble.json`` naming them, and ``card`` plus the members' own cards."""
+    loaded = [(Path(m), *load(m)) for m in members]
+    names = [f"m{i + 1}" for i in range(len(loaded))]
+    try:
+        Ensemble([model for _, model, _, _ in loaded])  # they share an op set and order cues
+    except ValueError as e:
+        raise CheckpointError(str(e)) from None
+    vocab = loaded[0][2]
+    if any(v.words != vocab.words for _, _, v, _ in loaded):
+        raise CheckpointError("ensemble members must share one vocabulary (same training data and cutoff)")
+
+    def fill(tmp: Path) -> None:
+        for name, (source, model, _, member_card) in zip(names, loaded, strict=True):
+            save(tmp / name, model, vocab, {**member_card, "copied_from": str(source)}, half=True)
+        (tmp / ENSEMBLE_FILE).write_text(json.dumps({"format": "nprog-ensemble", "members": names}))
+        member_cards = [{"name": n, **{k: c.get(k) for k in ("dev_accuracy", "seed", "training_command", "git_commit")}}
+                        for n, (_, _, _, c) in zip(names, loaded, strict=True)]  # fmt: skip
+        (tmp / "card.json").write_text(
+            json.dumps({**card, "members": member_cards}, indent=2, ensure_ascii=False)
+        )
+
+    write_directory(directory, fill)
 
 
 def _load_one(directory: Path, device):

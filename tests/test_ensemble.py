@@ -96,3 +96,31 @@ def test_members_must_agree(tmp_path):
     shutil.copy(nested / "ensemble.json", nested / "m0" / "ensemble.json")
     with pytest.raises(CheckpointError, match="plain model directory"):
         checkpoint.load(nested)
+
+
+def test_nprog_ensemble_writes_a_float16_ensemble_that_answers(tmp_path, capsys):
+    from safetensors import safe_open
+
+    from nprog.app.cli import main
+
+    members = []
+    for seed in (0, 1):
+        members.append(tmp_path / f"run{seed}")
+        checkpoint.save(
+            members[-1], _member(seed), VOCAB, {"name": f"run{seed}", "dev_accuracy": 0.1, "seed": seed}
+        )
+    out = tmp_path / "ens"
+    assert main(["ensemble", "--out", str(out), *map(str, members)]) == 0
+    assert "wrote an ensemble of 2" in capsys.readouterr().out
+    with safe_open(str(out / "m1" / "model.safetensors"), framework="pt") as f:
+        assert {f.get_slice(k).get_dtype() for k in f.keys()} == {"F16"}
+    card = json.loads((out / "card.json").read_text())
+    assert [m["seed"] for m in card["members"]] == [0, 1]
+    qa = TableQA.load(out, device="cpu")
+    assert all(p.dtype == torch.float32 for p in qa.model.parameters())  # widened on load
+    full = TableQA(Ensemble([_member(0), _member(1)]), VOCAB)
+    table = Table.from_csv(SAMPLES / "medals.csv")
+    for q in QUESTIONS:  # float16 storage rounds the weights; the programs stay the same here
+        assert str(qa.ask(table, q).program) == str(full.ask(table, q).program)
+    assert main(["ensemble", "--out", str(tmp_path / "bad"), str(members[0]), str(tmp_path / "nowhere")]) == 2
+    assert "no such model directory" in capsys.readouterr().err
