@@ -16,7 +16,7 @@ from nprog.program import Step
 from nprog.tables import Table
 
 MEDALS = Table.from_dataframe(
-    pd.DataFrame({"Nation": ["Norway", "Germany", "Canada"], "Gold": ["9", "5", "5"]})
+    pd.DataFrame({"Nation": ["Norway", "Germany", "Canada"], "Gold": ["9", "5", "4"]})
 )
 
 

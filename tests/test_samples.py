@@ -81,16 +81,8 @@ def moved_to_end(frame: pd.DataFrame, row: int) -> pd.DataFrame:
     return frame.iloc[order].reset_index(drop=True)
 
 
-# Today's shipped model (data/models/wtq, dev 0.383) fails these; the retrained #14 model must pass them.
-FAILING_NOW: dict[tuple[str, str], str] = {
-    ("medals.csv", "how many nations won more than 5 gold medals?"):
-        "'rows where Gold ≥ 5, count' (≥ for 'more than'): 10, flagged as a guess (confidence 0.49)",
-    ("medals.csv", "which nation is ranked last?"): "'the last of them' (the last row, not the last rank): Italy",
-    ("marathon.csv", "who won after shura kitata?"):
-        "'the row below Shura Kitata's' is the next row, not the next year: wrong when 2021 is moved",
-    ("season.csv", "who was the opponent in the first game?"):
-        "'the first row' instead of the earliest Date: wrong when the first game's row is moved",
-}  # fmt: skip
+# Cases the shipped model gets wrong (strict xfail, so a model that gets them right flips them): none today.
+FAILING_NOW: dict[tuple[str, str], str] = {}  # every case passes with the shipped model
 
 
 def _cases():

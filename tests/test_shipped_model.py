@@ -23,9 +23,9 @@ def qa(shipped_model):
     return TableQA.load(shipped_model, device="cpu")
 
 
-WRONG_NOW = {  # README questions the shipped model gets wrong (xfail, strict: a model that gets them right flips them)
-    "how many nations won more than 5 gold medals?": "'rows where Gold ≥ 5, count': 10, flagged as a guess (0.49)",
-}
+WRONG_NOW: dict[
+    str, str
+] = {}  # README questions the shipped model gets wrong (strict xfail: a fix flips them)
 
 
 @pytest.mark.parametrize("table,question,expected", [
