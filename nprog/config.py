@@ -15,6 +15,7 @@ import argparse
 import dataclasses
 import typing
 from dataclasses import asdict, dataclass, field
+from types import MappingProxyType
 
 
 def _setting(default, help: str, **flag):
@@ -63,7 +64,7 @@ class ModelConfig:
 
 # What nprog train trains where it differs from the paper's defaults (the shipped model; README ablation):
 # dropout 0.4 measured best on dev; order cues keep row-order operations off order-free questions.
-TRAINED = {"dropout": 0.4, "order_cues": True}
+TRAINED = MappingProxyType({"dropout": 0.4, "order_cues": True})
 
 
 @dataclass
