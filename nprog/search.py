@@ -269,9 +269,11 @@ def mml_loss(trace, graphs) -> torch.Tensor:
         b, prev, op, col, num, nxt = e.unbind(1)
         p = _choice_logp(trace.op_logp[:, t], trace.col_logp[:, t], trace.num_logp, b, op, col, num).exp()
         alpha = alphas[-1] if t else None
+        # no node in the layer before (every program of the batch starts later, with a static step):
+        # every edge starts afresh (prev = −1), and indexing the empty alpha would fail even inside where
         incoming = (
             torch.ones_like(p)
-            if alpha is None
+            if alpha is None or alpha.numel() == 0
             else torch.where(prev >= 0, alpha[prev.clamp(min=0)], torch.ones_like(p))
         )
         alphas.append(p.new_zeros(n).index_add(0, nxt, incoming * p))
