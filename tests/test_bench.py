@@ -103,3 +103,15 @@ def test_targets_of_the_api_typed_and_start_up_rows():
 def test_one_typed_measurement_runs_in_a_fresh_process():
     r = _fresh_process_measurement("--typed-one", 3000)
     assert r["rows"] == 3000 and r["answer"] and r["peak_mib"] > 0 and 0 < r["ask_s"] < 60
+
+
+def test_the_training_row_runs_in_a_fresh_process_and_has_a_target(tmp_path):
+    from tiny_wtq import write_tiny_wtq
+
+    from nprog.app.bench.suite import TRAIN_ROW, bench_train, targets
+
+    rows = bench_train(write_tiny_wtq(tmp_path / "wtq"))
+    assert [name for name, _ in rows] == [TRAIN_ROW]
+    assert rows[0][1].endswith(" examples/s") and float(rows[0][1].split()[0]) > 0, rows
+    verdict = dict(targets(rows))["target: training ≥ 1,000 examples/s"]
+    assert verdict.endswith(": met") or verdict.endswith(": NOT met")
