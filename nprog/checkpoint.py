@@ -372,6 +372,9 @@ def save_ensemble(directory: str | os.PathLike, members: list[str | os.PathLike]
     """Write an ensemble directory: each member checkpoint copied as a subdirectory (float16 weights), the
     ``ensemble.json`` naming them, and ``card`` plus the members' own cards."""
     loaded = [(Path(m), *load(m)) for m in members]
+    nested = [str(m) for m, model, _, _ in loaded if isinstance(model, Ensemble)]
+    if nested:
+        raise CheckpointError(f"{nested[0]}: is an ensemble; name its members instead")
     names = [f"m{i + 1}" for i in range(len(loaded))]
     try:
         Ensemble([model for _, model, _, _ in loaded])  # they share an op set and order cues

@@ -141,7 +141,9 @@ def _asks_difference(words: list[str]) -> bool:
 
 
 # Phrases that make a comparison inclusive ("at least 5", "5 or more", "no fewer than 5"); "more than 5",
-# "over 5", "before 2000" are strict, so ≥ and ≤ are offered only where one of these is said.
+# "over 5", "before 2000" are strict, so ≥ and ≤ are offered only where one of these is said. Generous on
+# purpose, like the order cues (a cue only allows the operations): "least", "minimum" and "maximum" alone
+# also offer them ("a minimum of 5"), though they are more often superlatives.
 _INCLUSIVE = {
     ("at", "least"), ("at", "most"), ("no", "less"), ("no", "more"), ("no", "fewer"), ("not", "less"),
     ("not", "more"), ("not", "fewer"), ("up", "to"), ("or", "more"), ("or", "less"), ("or", "fewer"),

@@ -124,3 +124,5 @@ def test_nprog_ensemble_writes_a_float16_ensemble_that_answers(tmp_path, capsys)
         assert str(qa.ask(table, q).program) == str(full.ask(table, q).program)
     assert main(["ensemble", "--out", str(tmp_path / "bad"), str(members[0]), str(tmp_path / "nowhere")]) == 2
     assert "no such model directory" in capsys.readouterr().err
+    assert main(["ensemble", "--out", str(tmp_path / "nested"), str(members[0]), str(out)]) == 2
+    assert "is an ensemble; name its members instead" in capsys.readouterr().err
