@@ -138,7 +138,7 @@ import json, sys
 from nprog.train import TrainConfig, train
 data_dir, out, result = sys.argv[1:4]
 cfg = TrainConfig(data_dir=data_dir, out=out, steps=100, batch_size=4, eval_every=10**6, seed=7,
-                  device="cpu", min_count=1, d=32, threads=1)
+                  device="cpu", min_count=1, threads=1).replace(d=32)
 summary = train(cfg, log=lambda *a: print(*a, file=sys.stderr))
 with open(result, "w") as f:
     json.dump({"losses": summary["losses"], "steps": summary["steps"]}, f)
