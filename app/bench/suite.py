@@ -320,30 +320,13 @@ def _train_one(data_dir: Path, steps: int = 60) -> dict:
     timed) and the next ``steps`` steps are timed: the steady state of a run."""
     import random
 
-    from nprog.credit import Rules
     from nprog.model import NeuralProgrammer
-    from nprog.train import (
-        TrainConfig,
-        batches,
-        build_vocab,
-        make_optimizer,
-        prepare,
-        train_step,
-        training_tensors,
-    )
-    from nprog.wtq import read_examples, split_path
+    from nprog.train import TrainConfig, batches, load_data, make_optimizer, train_step, training_tensors
 
-    cfg = TrainConfig(data_dir=str(data_dir), out="")
-    examples = read_examples(split_path(data_dir, "train"))[:1500]
-    vocab = build_vocab(data_dir, examples, cfg.min_count)
-    items = prepare(
-        data_dir,
-        examples,
-        vocab,
-        cfg.max_rows,
-        order_cues=cfg.model.order_cues,
-        rules=Rules.parse(cfg.credit),
-    ).items
+    # the data as nprog train prepares it (vocabulary, program search with the credit rules), no dev set
+    cfg = TrainConfig(data_dir=str(data_dir), out="", train_limit=1500, dev_limit=0)
+    data = load_data(cfg, log=lambda message: None)
+    vocab, items = data.vocab, data.prepared.items
     model = NeuralProgrammer(cfg.model_config(len(vocab)))
     model.train()
     opt = make_optimizer(model, cfg)
