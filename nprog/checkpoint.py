@@ -337,6 +337,12 @@ def load(directory: str | os.PathLike | None = None, device: str | torch.device 
     return _load_one(directory, device)
 
 
+def _read_card(directory: Path) -> dict:
+    """The directory's checked card.json ({} when it has none)."""
+    path = directory / "card.json"
+    return _check_card(_read_json(path), directory) if path.exists() else {}
+
+
 def _load_ensemble(directory: Path, device):
     spec = _read_json(directory / ENSEMBLE_FILE)
     names = spec.get("members")
@@ -346,43 +352,37 @@ def _load_ensemble(directory: Path, device):
         isinstance(n, str) and re.fullmatch(r"[\w.-]+", n) and n not in (".", "..") for n in names
     ):
         raise CheckpointError(f"{directory}: ensemble members must be up to {MAX_MEMBERS} subdirectory names")
-    members, vocab = [], None
+    loaded = []
     for name in names:
         member = directory / name
         if member.is_symlink() or (member / ENSEMBLE_FILE).exists():
             raise CheckpointError(f"{member}: an ensemble member must be a plain model directory")
-        model, member_vocab, _ = _load_one(member, device)
-        if vocab is not None and member_vocab.words != vocab.words:
-            raise CheckpointError(f"{member}: its vocabulary differs from the first member's")
-        members.append(model)
-        vocab = member_vocab
-    card = (
-        _check_card(_read_json(directory / "card.json"), directory)
-        if (directory / "card.json").exists()
-        else {}
-    )
+        loaded.append((member, *_load_one(member, device)[:2]))
+    ensemble, vocab = _combine(directory, loaded)
+    return ensemble.eval(), vocab, _read_card(directory)
+
+
+def _combine(directory: Path, loaded: list[tuple[Path, object, Vocabulary]]) -> tuple[Ensemble, Vocabulary]:
+    """The members (where, model, vocabulary) as one Ensemble and their one vocabulary; CheckpointError when
+    a member is itself an ensemble, or the members differ in vocabulary or op set."""
+    vocab = loaded[0][2]
+    for where, model, member_vocab in loaded:
+        if isinstance(model, Ensemble):
+            raise CheckpointError(f"{where}: is an ensemble; name its members instead")
+        if member_vocab.words != vocab.words:
+            raise CheckpointError(f"{where}: its vocabulary differs from the first member's")
     try:
-        ensemble = Ensemble(members)
+        return Ensemble([model for _, model, _ in loaded]), vocab
     except ValueError as e:
         raise CheckpointError(f"{directory}: {e}") from None
-    return ensemble.eval(), vocab, card
 
 
 def save_ensemble(directory: str | os.PathLike, members: list[str | os.PathLike], card: dict) -> None:
     """Write an ensemble directory: each member checkpoint copied as a subdirectory (float16 weights), the
     ``ensemble.json`` naming them, and ``card`` plus the members' own cards."""
     loaded = [(Path(m), *load(m)) for m in members]
-    nested = [str(m) for m, model, _, _ in loaded if isinstance(model, Ensemble)]
-    if nested:
-        raise CheckpointError(f"{nested[0]}: is an ensemble; name its members instead")
+    _, vocab = _combine(Path(directory), [(where, model, v) for where, model, v, _ in loaded])
     names = [f"m{i + 1}" for i in range(len(loaded))]
-    try:
-        Ensemble([model for _, model, _, _ in loaded])  # they share an op set and order cues
-    except ValueError as e:
-        raise CheckpointError(str(e)) from None
-    vocab = loaded[0][2]
-    if any(v.words != vocab.words for _, _, v, _ in loaded):
-        raise CheckpointError("ensemble members must share one vocabulary (same training data and cutoff)")
 
     def fill(tmp: Path) -> None:
         for name, (source, model, _, member_card) in zip(names, loaded, strict=True):
@@ -399,11 +399,7 @@ def save_ensemble(directory: str | os.PathLike, members: list[str | os.PathLike]
 
 def _load_one(directory: Path, device):
     config, vocab = load_config(directory)
-    card = (
-        _check_card(_read_json(directory / "card.json"), directory)
-        if (directory / "card.json").exists()
-        else {}
-    )
+    card = _read_card(directory)
     weights = directory / "model.safetensors"
     if weights.exists():  # (a missing file is reported by _check_header)
         os.close(_open_regular(weights, "weights file"))  # safetensors would block on a FIFO or read a device
