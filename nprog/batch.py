@@ -37,6 +37,12 @@ class Encoded:
     op_col_mask: np.ndarray  # (O, C) bool
     target: object = None  # nprog.wtq.Target when training
     extra: dict = field(default_factory=dict)
+    # the pretrained encoder's input (nprog.encoder), None for the LSTM-only model: word-piece ids of the
+    # question (P,) and of the header (Pc,), and how their states pool onto tokens (L, P) and columns (C, Pc)
+    lm_q_ids: np.ndarray | None = None
+    lm_q_pool: np.ndarray | None = None
+    lm_c_ids: np.ndarray | None = None
+    lm_c_pool: np.ndarray | None = None
 
 
 def column_features(table: Table, f: Features) -> np.ndarray:
@@ -91,14 +97,20 @@ def operation_masks(
 
 
 def encode(
-    table: Table, question: str | Question, vocab: Vocabulary, target=None, order_cues: bool = False
+    table: Table,
+    question: str | Question,
+    vocab: Vocabulary,
+    target=None,
+    order_cues: bool = False,
+    pieces=None,
 ) -> Encoded:
-    """``order_cues``: the order operations only where the question names a row order (nprog.cues)."""
+    """``order_cues``: the order operations only where the question names a row order (nprog.cues);
+    ``pieces``: the pretrained encoder's tokenizer (nprog.encoder.WordPieces), for a model that has one."""
     q = in_table_units(parse_question(question) if isinstance(question, str) else question, table)
     f = compute_features(table, q)
-    words, positions = q.encoder_input(f.entity_spans)
+    words, positions, spans = q.encoder_layout(f.entity_spans)
     if not words:
-        words = ["<unk>"]
+        words, spans = ["<unk>"], [(0, 0)]
     kept = [i for i, p in enumerate(positions) if p >= 0]
     number_pos = np.array([positions[i] for i in kept], dtype=np.int64)
     numbers = np.array([q.mentions[i].value for i in kept], dtype=np.float64)
@@ -106,6 +118,10 @@ def encode(
     op_ok, op_col = operation_masks(table, f, len(numbers) > 0, q.tokens)
     if order_cues:
         op_ok &= order_op_mask([op.name for op in OPS], q.tokens)
+    lm = {}
+    if pieces is not None:
+        lm["lm_q_ids"], lm["lm_q_pool"] = pieces.question(q.tokens, spans)
+        lm["lm_c_ids"], lm["lm_c_pool"] = pieces.names(tuple(tuple(name_tokens(n)) for n in table.names))
     return Encoded(
         question=q,
         table=table,
@@ -118,6 +134,7 @@ def encode(
         op_mask=op_ok,
         op_col_mask=op_col,
         target=target,
+        **lm,
     )
 
 
@@ -204,7 +221,30 @@ def collate(items: list[Encoded], soft: bool = False) -> Batch:
         op_mask=torch.from_numpy(np.stack([e.op_mask for e in items])),
         op_col_mask=torch.from_numpy(op_col),
     )
+    if items[0].lm_q_ids is not None:
+        _collate_pieces(batch, items, L, C)
     if soft:
         R = max(e.table.n_rows for e in items)
         batch.soft = soft_inputs(items, R, C, N)
     return batch
+
+
+def _collate_pieces(batch: Batch, items: list[Encoded], L: int, C: int) -> None:
+    """The pretrained encoder's padded inputs; the frozen layers' states too when every item has them
+    cached (training: nprog.encoder.cache_lower_states)."""
+    if any(e.lm_q_ids is None for e in items):
+        raise ValueError("a batch mixes items encoded with and without the pretrained encoder's pieces")
+    P = max(len(e.lm_q_ids) for e in items)
+    Pc = max(len(e.lm_c_ids) for e in items)
+    batch.lm_q_ids = torch.from_numpy(_pad([e.lm_q_ids for e in items], (P,), 0, np.int64))
+    batch.lm_q_pool = torch.from_numpy(_pad([e.lm_q_pool for e in items], (L, P), 0.0, np.float32))
+    batch.lm_c_ids = torch.from_numpy(_pad([e.lm_c_ids for e in items], (Pc,), 0, np.int64))
+    batch.lm_c_pool = torch.from_numpy(_pad([e.lm_c_pool for e in items], (C, Pc), 0.0, np.float32))
+    if all("lm_q_lower" in e.extra for e in items):
+        E = items[0].extra["lm_q_lower"].shape[1]
+        batch.lm_q_lower = torch.from_numpy(
+            _pad([e.extra["lm_q_lower"] for e in items], (P, E), 0.0, np.float16)
+        )
+        batch.lm_c_lower = torch.from_numpy(
+            _pad([e.extra["lm_c_lower"] for e in items], (Pc, E), 0.0, np.float16)
+        )

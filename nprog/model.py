@@ -197,6 +197,13 @@ class Batch:
     op_mask: torch.Tensor  # (B, O) bool: operations that can mean something on this table/question
     op_col_mask: torch.Tensor  # (B, O, C) bool: columns each operation may use
     soft: SoftInputs | None = None  # row-level tensors, only for soft execution (training)
+    # the pretrained encoder's inputs (nprog.batch._collate_pieces), None for the LSTM-only model
+    lm_q_ids: torch.Tensor | None = None  # (B, P) word pieces of the question (0: padding)
+    lm_q_pool: torch.Tensor | None = None  # (B, L, P) pieces → encoder positions (means)
+    lm_c_ids: torch.Tensor | None = None  # (B, Pc) word pieces of the column names
+    lm_c_pool: torch.Tensor | None = None  # (B, C, Pc) pieces → columns
+    lm_q_lower: torch.Tensor | None = None  # (B, P, E) float16 frozen-layer states, cached (training)
+    lm_c_lower: torch.Tensor | None = None  # (B, Pc, E)
 
     def to(self, device) -> Batch:
         moved = {
@@ -236,11 +243,21 @@ class NeuralProgrammer(nn.Module):
         self.col_feature_logit = nn.Linear(N_COLUMN_FEATURES, 1, bias=False)  # w_cm, generalized
         self.controller = make_controller(config)
         self.halt = nn.Linear(d, 1) if config.controller == "act" else None  # ACT halting unit on g_t
+        self.lm = self.lm_words = self.lm_columns = None
+        if config.encoder != "lstm":  # a pretrained encoder's states, projected, join the word embeddings
+            from nprog.encoder import LanguageEncoder, base_directory
+
+            meta = torch.empty(0).device.type == "meta"  # built for shapes only (checkpoint header check)
+            self.lm = LanguageEncoder(base_directory(config.encoder), config.encoder_tune, meta=meta)
+            self.lm_words = nn.Linear(self.lm.hidden, d, bias=False)
+            if config.encoder_columns:
+                self.lm_columns = nn.Linear(self.lm.hidden, d, bias=False)
         self.reset_parameters()
 
     def reset_parameters(self) -> None:
-        for p in self.parameters():
-            nn.init.uniform_(p, -0.1, 0.1)
+        for name, p in self.named_parameters():
+            if not name.startswith("lm."):  # the pretrained encoder keeps its weights
+                nn.init.uniform_(p, -0.1, 0.1)
         with torch.no_grad():
             self.embedding.weight[0].zero_()
             if self.halt is not None:
@@ -248,12 +265,63 @@ class NeuralProgrammer(nn.Module):
         if hasattr(self.controller, "reset_parameters"):  # the NTM's own initialisation (memory, heads)
             self.controller.reset_parameters()
 
+    # ---- what is saved: everything but the pretrained encoder's frozen layers (the base's own weights)
+    def saved_state(self) -> dict[str, torch.Tensor]:
+        state = self.state_dict()
+        if self.lm is not None:
+            for k in self.lm.frozen_names("lm."):
+                state.pop(k, None)
+        return state
+
+    def load_saved(self, state: dict[str, torch.Tensor]) -> None:
+        """Load :meth:`saved_state` (strict: every other weight must be there, and nothing else)."""
+        if self.lm is None:
+            self.load_state_dict(state)
+            return
+        missing, unexpected = self.load_state_dict(state, strict=False)
+        frozen = self.lm.frozen_names("lm.")
+        if unexpected or set(missing) - frozen:
+            raise RuntimeError(
+                f"weights do not fit: missing {sorted(set(missing) - frozen)[:3]}, extra {unexpected[:3]}"
+            )
+
+    def trainable_parameters(self) -> tuple[list[nn.Parameter], list[nn.Parameter]]:
+        """(the Neural Programmer's own parameters, the pretrained encoder's fine-tuned ones)."""
+        own, tuned = [], []
+        for name, p in self.named_parameters():
+            if p.requires_grad:
+                (tuned if name.startswith("lm.") else own).append(p)
+        return own, tuned
+
     # ---- pieces
+    def _lm_states(self, ids, lower, pool) -> torch.Tensor:
+        """(B, L or C, E): the pretrained encoder's piece states pooled onto tokens or columns."""
+        states = self.lm.states(ids, ids != 0, lower)  # (B, P, E)
+        return torch.einsum("blp,bpe->ble", pool.to(states.dtype), states)
+
     def column_vectors(self, batch: Batch) -> torch.Tensor:
         names = self.embedding(batch.col_names)  # (B, C, Ln, d)
         m = batch.col_name_mask.unsqueeze(-1).to(names.dtype)
         name = (names * m).sum(2) / m.sum(2).clamp(min=1.0)  # mean of the name's tokens (B, C, d)
-        return name + self.col_features(batch.col_features)  # (B, C, d)
+        out = name + self.col_features(batch.col_features)  # (B, C, d)
+        if self.lm_columns is not None:
+            out = out + self.lm_columns(
+                self._lm_states(batch.lm_c_ids, batch.lm_c_lower, batch.lm_c_pool)
+            ).to(out.dtype)
+        return out
+
+    def word_vectors(self, batch: Batch, tokens: torch.Tensor) -> torch.Tensor:
+        """(B, L, d) the question encoder's input: learned embeddings (+ the pretrained encoder's states)."""
+        x = self.embedding(tokens)
+        if self.lm is not None:
+            if batch.lm_q_ids is None:
+                raise ValueError(
+                    "this model reads questions with a pretrained encoder: encode with its pieces"
+                )
+            x = x + self.lm_words(self._lm_states(batch.lm_q_ids, batch.lm_q_lower, batch.lm_q_pool)).to(
+                x.dtype
+            )
+        return x
 
     def forward(self, batch: Batch, execute: bool = False) -> Trace:
         cfg = self.config
@@ -262,7 +330,7 @@ class NeuralProgrammer(nn.Module):
         if self.training and cfg.word_dropout > 0:
             drop = (torch.rand(tokens.shape, device=tokens.device) < cfg.word_dropout) & batch.token_mask
             tokens = tokens.masked_fill(drop, 1)  # 1 = <unk>
-        H, q = self.encoder(self.embedding(tokens), batch.token_mask)  # (B, L, d), (B, d)
+        H, q = self.encoder(self.word_vectors(batch, tokens), batch.token_mask)  # (B, L, d), (B, d)
         U = dropout(self.op_embedding, cfg.dropout, self.training)  # (O, d), one mask per batch
         C_vec = dropout(self.column_vectors(batch), cfg.dropout, self.training)  # (B, C, d)
         col_bias = self.col_feature_logit(batch.col_features).squeeze(-1)  # (B, C)

@@ -242,6 +242,11 @@ class TableQA:
         self.device = torch.device(device)
         self.frames = FrameTables()
         self.guess_threshold = float((self.card.get("calibration") or {}).get("threshold", GUESS_THRESHOLD))
+        self.pieces = None  # the pretrained encoder's tokenizer, for a model that has one
+        if model.config.encoder != "lstm":
+            from nprog.encoder import word_pieces
+
+            self.pieces = word_pieces(model.config.encoder)
 
     @classmethod
     def load(cls, path: str | os.PathLike | None = None, device: str = "auto") -> TableQA:
@@ -256,6 +261,7 @@ class TableQA:
             question if isinstance(question, Question) else check_question(question),
             self.vocab,
             order_cues=self.model.config.order_cues,
+            pieces=self.pieces,
         )
 
     @torch.inference_mode()

@@ -79,6 +79,14 @@ class Question:
         here", which transfers to tables it never saw). A number inside an entity span stops being a
         question number; its mention position is -1.
         """
+        words, positions, _ = self.encoder_layout(entity_spans)
+        return words, positions
+
+    def encoder_layout(
+        self, entity_spans: list[tuple[int, int]] = ()
+    ) -> tuple[list[str], list[int], list[tuple[int, int]]]:
+        """:meth:`encoder_input`, plus the span of question tokens each encoder token stands for (the
+        pretrained encoder, nprog.encoder, reads the words themselves and pools them onto these)."""
         kind = [None] * len(self.tokens)  # None: plain word; ("ent", k) / ("num", k): span k starts here
         covered = np.zeros(len(self.tokens), dtype=bool)
         for k, (a, b) in enumerate(entity_spans):
@@ -89,18 +97,22 @@ class Question:
                 continue
             kind[m.start] = ("num", k)
             covered[m.start + 1 : m.end] = True
-        out, positions = [], [-1] * len(self.mentions)
+        out, positions, spans = [], [-1] * len(self.mentions), []
         for i, t in enumerate(self.tokens):
             if covered[i]:
                 continue
             if kind[i] is None:
                 out.append(t)
+                spans.append((i, i + 1))
             elif kind[i][0] == "ent":
                 out.append(ENT)
+                spans.append(entity_spans[kind[i][1]])
             else:
                 positions[kind[i][1]] = len(out)
                 out.append(NUM)
-        return out, positions
+                m = self.mentions[kind[i][1]]
+                spans.append((m.start, m.end))
+        return out, positions, spans
 
 
 def parse_question(text: str) -> Question:

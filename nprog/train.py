@@ -17,6 +17,7 @@ Batches are bucketed by table size and padded per batch; tables above ``--max-ro
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import json
 import math
@@ -82,6 +83,7 @@ def prepare(
     halt_anywhere: bool = False,
     order_cues: bool = False,
     rules: Rules | None = None,
+    pieces=None,
 ) -> Prepared:
     """Encode the answerable examples and search their consistent programs (answering after the last
     step, or after any step for the ACT controller)."""
@@ -99,7 +101,7 @@ def prepare(
         if target.kind == "unreachable":
             skipped["unreachable"] += 1
             continue
-        e = encode(table, ex.question, vocab, target=target, order_cues=order_cues)
+        e = encode(table, ex.question, vocab, target=target, order_cues=order_cues, pieces=pieces)
         e.extra["graph"] = search(e, halt_anywhere=halt_anywhere, rules=rules)
         items.append(e)
     return Prepared(items, skipped)
@@ -209,8 +211,9 @@ def training_tensors(items: list[Encoded], device, mml: bool, cache: dict | None
 
 def add_l2_gradient(model: torch.nn.Module, l2: float) -> None:
     """Add ∇(½·λ·Σθ²) = λ·θ to every gradient in place: the paper's L2 term, without building it into the
-    autograd graph (one fused update instead of a square and a sum per parameter, forward and backward)."""
-    params = list(model.parameters())
+    autograd graph (one fused update instead of a square and a sum per parameter, forward and backward).
+    Not on a pretrained encoder's fine-tuned layers: their weights are not small numbers to pull to 0."""
+    params = model.trainable_parameters()[0]
     for p in params:
         if p.grad is None:
             p.grad = torch.zeros_like(p)
@@ -229,7 +232,7 @@ def train_step(net, model, optimizer, cfg: TrainConfig, batch, targets, graphs) 
     optimizer.zero_grad(set_to_none=True)
     loss.backward()
     add_l2_gradient(model, cfg.l2)
-    torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.clip)
+    torch.nn.utils.clip_grad_norm_([p for p in model.parameters() if p.requires_grad], cfg.clip)
     optimizer.step()
     return loss.detach()
 
@@ -245,8 +248,14 @@ def scheduled_lr(cfg: TrainConfig, step: int) -> float:
 
 def make_optimizer(model: torch.nn.Module, cfg: TrainConfig) -> torch.optim.Optimizer:
     """Adam (lr, ε of the config), fused: one kernel updates every tensor. The multi-tensor form's seven
-    passes over the 1.5 M weights were 11 % of a CPU step; fused gave 6–8 % more examples/s (A/B, 1 thread)."""
-    return torch.optim.Adam(model.parameters(), lr=cfg.lr, eps=cfg.adam_eps, fused=True)
+    passes over the 1.5 M weights were 11 % of a CPU step; fused gave 6–8 % more examples/s (A/B, 1 thread).
+    A pretrained encoder's fine-tuned layers are a second group at ``encoder_lr`` (its ``scale``: the
+    schedule multiplies both); its frozen layers are not optimised at all."""
+    own, tuned = model.trainable_parameters()
+    groups = [{"params": own, "scale": 1.0}]
+    if tuned:
+        groups.append({"params": tuned, "scale": cfg.encoder_lr / cfg.lr})
+    return torch.optim.Adam(groups, lr=cfg.lr, eps=cfg.adam_eps, fused=True)
 
 
 def dev_accuracy(qa: TableQA, dev: list[tuple[Example, Encoded | None]], batch_size: int = 128) -> float:
@@ -273,6 +282,11 @@ def load_data(cfg: TrainConfig, log=print) -> Data:
     dev_examples = read_examples(split_path(root, "dev"))[: cfg.dev_limit]
     t0 = time.time()
     vocab = build_vocab(root, train_examples, cfg.min_count)
+    pieces = None
+    if cfg.model.encoder != "lstm":
+        from nprog.encoder import word_pieces
+
+        pieces = word_pieces(cfg.model.encoder)
     prepared = prepare(
         root,
         train_examples,
@@ -281,6 +295,7 @@ def load_data(cfg: TrainConfig, log=print) -> Data:
         halt_anywhere=cfg.model.controller == "act",
         order_cues=cfg.model.order_cues,
         rules=Rules.parse(cfg.credit),
+        pieces=pieces,
     )
     dev = []
     for ex in dev_examples:
@@ -288,7 +303,13 @@ def load_data(cfg: TrainConfig, log=print) -> Data:
             dev.append(
                 (
                     ex,
-                    encode(load_table(root, ex.context), ex.question, vocab, order_cues=cfg.model.order_cues),
+                    encode(
+                        load_table(root, ex.context),
+                        ex.question,
+                        vocab,
+                        order_cues=cfg.model.order_cues,
+                        pieces=pieces,
+                    ),  # fmt: skip
                 )
             )
         except (TableError, ValueError):
@@ -341,7 +362,21 @@ class Trainer:
         self.data = data or load_data(cfg, self.log)
         set_seed(cfg.seed)
         self.model_cfg = cfg.model_config(len(self.data.vocab))
+        self.encoder_card = None
+        if self.model_cfg.encoder != "lstm":  # the card names the base; the config pins its weights
+            from nprog.encoder import base_directory, describe
+
+            self.encoder_card = describe(base_directory(self.model_cfg.encoder))
+            self.model_cfg = dataclasses.replace(self.model_cfg, encoder_sha256=self.encoder_card["sha256"])
         self.model = NeuralProgrammer(self.model_cfg).to(self.device)
+        if self.model.lm is not None:
+            from nprog.encoder import cache_lower_states
+
+            cache_lower_states(
+                self.model.lm,
+                self.data.prepared.items + [e for _, e in self.data.dev if e is not None],
+                log=self.log,
+            )
         self.net = (
             DistributedDataParallel(self.model) if self.world > 1 else self.model
         )  # same weights everywhere
@@ -381,7 +416,7 @@ class Trainer:
 
     def train_one_step(self) -> None:
         for group in self.optimizer.param_groups:
-            group["lr"] = scheduled_lr(self.cfg, self.step)
+            group["lr"] = scheduled_lr(self.cfg, self.step) * group.get("scale", 1.0)
         items = [next(self.stream) for _ in range(self.world)][self.rank]
         batch, targets, graphs = training_tensors(items, self.device, self.cfg.mml_weight > 0, self.collated)
         loss = train_step(self.net, self.model, self.optimizer, self.cfg, batch, targets, graphs)
@@ -442,6 +477,18 @@ class Trainer:
             "git_commit": checkpoint.git_commit(),
             "date": dt.date.today().isoformat(),
             "ops": self.model_cfg.ops,
+            **(
+                {
+                    "encoder": {
+                        **self.encoder_card,
+                        "name": self.model_cfg.encoder,
+                        "tuned_layers": self.model_cfg.encoder_tune,
+                        "reads_column_names": self.model_cfg.encoder_columns,
+                    }
+                }
+                if self.encoder_card
+                else {}
+            ),  # fmt: skip
             "dev_curve": self.history,
         }
 
