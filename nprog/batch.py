@@ -17,7 +17,16 @@ from nprog.cues import order_op_mask
 from nprog.features import Features, compute_features
 from nprog.model import N_COLUMN_FEATURES, Batch
 from nprog.ops import OPS, SoftInputs, data_rows
-from nprog.questions import Question, Vocabulary, in_table_units, name_tokens, parse_question
+from nprog.questions import (
+    NUM,
+    STOPWORDS,
+    UNK,
+    Question,
+    Vocabulary,
+    in_table_units,
+    name_tokens,
+    parse_question,
+)
 from nprog.tables import Table
 
 
@@ -43,6 +52,9 @@ class Encoded:
     lm_q_pool: np.ndarray | None = None
     lm_c_ids: np.ndarray | None = None
     lm_c_pool: np.ndarray | None = None
+    lm_q_content: np.ndarray | None = (
+        None  # (L,) bool: positions that are content words (no stopword, number)
+    )
 
 
 def column_features(table: Table, f: Features) -> np.ndarray:
@@ -122,6 +134,7 @@ def encode(
     if pieces is not None:
         lm["lm_q_ids"], lm["lm_q_pool"] = pieces.question(q.tokens, spans)
         lm["lm_c_ids"], lm["lm_c_pool"] = pieces.names(tuple(tuple(name_tokens(n)) for n in table.names))
+        lm["lm_q_content"] = np.array([w not in STOPWORDS and w not in (NUM, UNK) for w in words], dtype=bool)
     return Encoded(
         question=q,
         table=table,
@@ -240,6 +253,7 @@ def _collate_pieces(batch: Batch, items: list[Encoded], L: int, C: int) -> None:
     batch.lm_q_pool = torch.from_numpy(_pad([e.lm_q_pool for e in items], (L, P), 0.0, np.float32))
     batch.lm_c_ids = torch.from_numpy(_pad([e.lm_c_ids for e in items], (Pc,), 0, np.int64))
     batch.lm_c_pool = torch.from_numpy(_pad([e.lm_c_pool for e in items], (C, Pc), 0.0, np.float32))
+    batch.lm_q_content = torch.from_numpy(_pad([e.lm_q_content for e in items], (L,), False, bool))
     if all("lm_q_lower" in e.extra for e in items):
         E = items[0].extra["lm_q_lower"].shape[1]
         batch.lm_q_lower = torch.from_numpy(

@@ -207,6 +207,19 @@ def _pool_matrix(piece_of: np.ndarray, spans: list[tuple[int, int]]) -> np.ndarr
     return (inside / np.maximum(counts, 1)).astype(np.float32)
 
 
+# Plausible sizes for a base encoder: a config.json (a checkpoint may name any directory) can never make
+# nprog build a huge network. BERT-large is 24 × 1024 with a 30,522-word vocabulary.
+BASE_SIZES = {"hidden_size": 4096, "num_hidden_layers": 48, "intermediate_size": 16384,
+              "vocab_size": 500_000, "max_position_embeddings": 8192}  # fmt: skip
+
+
+def _check_size(config, directory: Path) -> None:
+    for name, most in BASE_SIZES.items():
+        value = getattr(config, name, None)
+        if not isinstance(value, int) or not 0 < value <= most:
+            raise EncoderError(f"{directory}: implausible encoder size {name}={value!r} (at most {most})")
+
+
 class _Passthrough(nn.Module):
     """Stands in for the embeddings of the tuned top layers: their input is already a hidden state."""
 
@@ -225,6 +238,7 @@ class LanguageEncoder(nn.Module):
 
         try:
             config = AutoConfig.from_pretrained(str(directory))
+            _check_size(config, directory)
             if meta:  # shapes only (checkpoint header check): no weights read
                 base = AutoModel.from_config(config, add_pooling_layer=False)
             else:

@@ -204,6 +204,7 @@ class Batch:
     lm_c_pool: torch.Tensor | None = None  # (B, C, Pc) pieces → columns
     lm_q_lower: torch.Tensor | None = None  # (B, P, E) float16 frozen-layer states, cached (training)
     lm_c_lower: torch.Tensor | None = None  # (B, Pc, E)
+    lm_q_content: torch.Tensor | None = None  # (B, L) bool: content words (for the name match)
 
     def to(self, device) -> Batch:
         moved = {
@@ -252,6 +253,7 @@ class NeuralProgrammer(nn.Module):
             self.lm_words = nn.Linear(self.lm.hidden, d, bias=False)
             if config.encoder_columns:
                 self.lm_columns = nn.Linear(self.lm.hidden, d, bias=False)
+                self.lm_match = nn.Parameter(torch.empty(()))  # weight of name_match in the column logits
         self.reset_parameters()
 
     def reset_parameters(self) -> None:
@@ -299,29 +301,37 @@ class NeuralProgrammer(nn.Module):
         states = self.lm.states(ids, ids != 0, lower)  # (B, P, E)
         return torch.einsum("blp,bpe->ble", pool.to(states.dtype), states)
 
-    def column_vectors(self, batch: Batch) -> torch.Tensor:
+    def column_vectors(self, batch: Batch, lm_columns: torch.Tensor | None = None) -> torch.Tensor:
         names = self.embedding(batch.col_names)  # (B, C, Ln, d)
         m = batch.col_name_mask.unsqueeze(-1).to(names.dtype)
         name = (names * m).sum(2) / m.sum(2).clamp(min=1.0)  # mean of the name's tokens (B, C, d)
         out = name + self.col_features(batch.col_features)  # (B, C, d)
-        if self.lm_columns is not None:
-            out = out + self.lm_columns(
-                self._lm_states(batch.lm_c_ids, batch.lm_c_lower, batch.lm_c_pool)
-            ).to(out.dtype)
+        if lm_columns is not None:
+            out = out + self.lm_columns(lm_columns).to(out.dtype)
         return out
 
-    def word_vectors(self, batch: Batch, tokens: torch.Tensor) -> torch.Tensor:
-        """(B, L, d) the question encoder's input: learned embeddings (+ the pretrained encoder's states)."""
-        x = self.embedding(tokens)
-        if self.lm is not None:
-            if batch.lm_q_ids is None:
-                raise ValueError(
-                    "this model reads questions with a pretrained encoder: encode with its pieces"
-                )
-            x = x + self.lm_words(self._lm_states(batch.lm_q_ids, batch.lm_q_lower, batch.lm_q_pool)).to(
-                x.dtype
-            )
-        return x
+    def pretrained_states(self, batch: Batch) -> tuple[torch.Tensor | None, torch.Tensor | None]:
+        """The pretrained encoder's states pooled onto the question's encoder positions (B, L, E) and onto
+        the columns (B, C, E); (None, None) for the LSTM-only model."""
+        if self.lm is None:
+            return None, None
+        if batch.lm_q_ids is None:
+            raise ValueError("this model reads questions with a pretrained encoder: encode with its pieces")
+        words = self._lm_states(batch.lm_q_ids, batch.lm_q_lower, batch.lm_q_pool)
+        columns = None
+        if self.lm_columns is not None:
+            columns = self._lm_states(batch.lm_c_ids, batch.lm_c_lower, batch.lm_c_pool)
+        return words, columns
+
+    def name_match(self, batch: Batch, words: torch.Tensor, columns: torch.Tensor) -> torch.Tensor:
+        """(B, C): how well the column's name matches a content word of the question in the pretrained
+        encoder's terms — the largest cosine between the column's state and a content word's state. The
+        lexical match features see only shared words; this one sees "conceded" near "goals against"."""
+        cos = torch.einsum(
+            "ble,bce->blc", F.normalize(words, dim=-1), F.normalize(columns, dim=-1)
+        )  # (B, L, C)
+        content = batch.lm_q_content.unsqueeze(-1)  # (B, L, 1): no stopwords, numbers or padding
+        return cos.masked_fill(~content, -1.0).amax(1).clamp(min=0.0)  # (B, C); no content word: 0
 
     def forward(self, batch: Batch, execute: bool = False) -> Trace:
         cfg = self.config
@@ -330,10 +340,16 @@ class NeuralProgrammer(nn.Module):
         if self.training and cfg.word_dropout > 0:
             drop = (torch.rand(tokens.shape, device=tokens.device) < cfg.word_dropout) & batch.token_mask
             tokens = tokens.masked_fill(drop, 1)  # 1 = <unk>
-        H, q = self.encoder(self.word_vectors(batch, tokens), batch.token_mask)  # (B, L, d), (B, d)
+        lm_words, lm_columns = self.pretrained_states(batch)  # (B, L, E), (B, C, E) or None
+        x = self.embedding(tokens)
+        if lm_words is not None:  # the pretrained states join the learned embeddings
+            x = x + self.lm_words(lm_words).to(x.dtype)
+        H, q = self.encoder(x, batch.token_mask)  # (B, L, d), (B, d)
         U = dropout(self.op_embedding, cfg.dropout, self.training)  # (O, d), one mask per batch
-        C_vec = dropout(self.column_vectors(batch), cfg.dropout, self.training)  # (B, C, d)
+        C_vec = dropout(self.column_vectors(batch, lm_columns), cfg.dropout, self.training)  # (B, C, d)
         col_bias = self.col_feature_logit(batch.col_features).squeeze(-1)  # (B, C)
+        if lm_columns is not None:
+            col_bias = col_bias + self.lm_match * self.name_match(batch, lm_words, lm_columns)
 
         # question-number pointer π for every op: ũ_op · H[position of number n]
         Hn = torch.gather(H, 1, batch.number_pos.unsqueeze(-1).expand(-1, -1, cfg.d))  # (B, N, d)

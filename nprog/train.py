@@ -364,10 +364,17 @@ class Trainer:
         self.model_cfg = cfg.model_config(len(self.data.vocab))
         self.encoder_card = None
         if self.model_cfg.encoder != "lstm":  # the card names the base; the config pins its weights
-            from nprog.encoder import base_directory, describe
+            from nprog.encoder import PACKAGED, base_directory, describe
 
-            self.encoder_card = describe(base_directory(self.model_cfg.encoder))
-            self.model_cfg = dataclasses.replace(self.model_cfg, encoder_sha256=self.encoder_card["sha256"])
+            base = base_directory(self.model_cfg.encoder)
+            self.encoder_card = describe(base)
+            self.model_cfg = dataclasses.replace(
+                self.model_cfg,
+                encoder=self.model_cfg.encoder
+                if self.model_cfg.encoder in PACKAGED
+                else str(base),  # absolute
+                encoder_sha256=self.encoder_card["sha256"],
+            )
         self.model = NeuralProgrammer(self.model_cfg).to(self.device)
         if self.model.lm is not None:
             from nprog.encoder import cache_lower_states

@@ -535,8 +535,9 @@ def run_bench(args) -> int:
         "| measure | result |",
         "|---|---|",
     ] + [f"| {a} | {b} |" for a, b in rows]
-    if args.only:
-        out = out.with_name(f"results-{args.only}.md")
+    if args.only:  # one part, of one model: its own file beside the full run's
+        model = f"-{Path(args.model).name}" if args.model else ""
+        out = out.with_name(f"results-{args.only}{model}.md")
     out.write_text("\n".join(md) + "\n")
     return 0
 

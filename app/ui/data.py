@@ -50,8 +50,32 @@ class BatchError(ValueError):
 
 
 def model_dir() -> str | None:
-    """The model directory the app loads: $NPROG_MODEL when set, else None (the shipped default)."""
+    """The model directory the app loads first: $NPROG_MODEL when set, else None (the shipped default)."""
     return os.environ.get("NPROG_MODEL") or None
+
+
+def model_choices() -> list[str | None]:
+    """The models the sidebar offers: the first one :func:`model_dir` names, then every other shipped table
+    model in data/models/ (a Neural Programmer or an ensemble directory; not the memory-task models)."""
+    first = model_dir()
+    out: list[str | None] = [first]
+    shipped = (
+        sorted(p for p in layout.MODELS.iterdir() if _is_table_model(p)) if layout.MODELS.is_dir() else []
+    )
+    for p in shipped:
+        if p.resolve() != Path(first or layout.DEFAULT_MODEL).resolve():
+            out.append(str(p))
+    return out
+
+
+def _is_table_model(directory: Path) -> bool:
+    if (directory / "ensemble.json").is_file():
+        return True
+    try:
+        config = json.loads((directory / "config.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    return isinstance(config, dict) and config.get("format") == "nprog-neural-programmer"
 
 
 # ---- sample tables ------------------------------------------------------------------------------------

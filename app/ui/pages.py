@@ -15,6 +15,7 @@ import html
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -98,8 +99,7 @@ def load_model(path: str | None) -> TableQA:
     return TableQA.load(path)
 
 
-def get_model() -> tuple[TableQA | None, str]:
-    path = data.model_dir()
+def get_model(path: str | None) -> tuple[TableQA | None, str]:
     try:
         return load_model(path), ""
     except CheckpointError as e:
@@ -178,9 +178,20 @@ def sidebar_source() -> Source | None:
     return Source(key, f"{up.name} · {name}", table, [])
 
 
+def sidebar_pick_model() -> str | None:
+    """The model directory to answer with: a choice in the sidebar when more than one table model is at
+    hand ($NPROG_MODEL, the shipped default, the shipped pretrained-encoder model …)."""
+    st.sidebar.markdown("### Model")
+    choices = data.model_choices()
+    if len(choices) == 1:
+        return choices[0]
+    return st.sidebar.selectbox(
+        "Model", choices, key="model_dir", format_func=lambda p: Path(p or DEFAULT_MODEL).name
+    )
+
+
 def sidebar_model(ctx: Context) -> None:
     sb = st.sidebar
-    sb.markdown("### Model")
     if ctx.qa is None:
         sb.error("No model loaded.")
         return
@@ -571,7 +582,7 @@ def _batch_results(results: pd.DataFrame) -> None:
 
 
 def about_page(ctx: Context) -> None:
-    path = data.model_dir() or str(DEFAULT_MODEL)
+    path = st.session_state.get("model_dir") or data.model_dir() or str(DEFAULT_MODEL)
     if ctx.qa is None:
         _no_model(ctx.model_error)
         return
@@ -647,11 +658,12 @@ PAGES: list[tuple[str, Callable[[Context], None]]] = [
 def main() -> None:
     st.set_page_config(page_title="nprog · ask a table", page_icon="🧮", layout="wide")
     st.markdown(CSS, unsafe_allow_html=True)
-    qa, error = get_model()
     try:
-        ctx = Context(qa, error, sidebar_source())
+        source, source_error = sidebar_source(), ""
     except TableError as e:
-        ctx = Context(qa, error, None, str(e))
+        source, source_error = None, str(e)
+    qa, error = get_model(sidebar_pick_model())
+    ctx = Context(qa, error, source, source_error)
     sidebar_model(ctx)
     st.markdown("## Ask a table")
     st.caption(
