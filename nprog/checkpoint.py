@@ -407,6 +407,7 @@ def _load_one(directory: Path, device):
     weights = directory / "model.safetensors"
     if weights.exists():  # (a missing file is reported by _check_header)
         os.close(_open_regular(weights, "weights file"))  # safetensors would block on a FIFO or read a device
+    _check_encoder(config, directory)  # first: building the network for the header check needs the base
     _check_header(weights, config, directory)
     try:
         state = load_file(str(weights), device="cpu")
@@ -416,7 +417,6 @@ def _load_one(directory: Path, device):
         raise CheckpointError(
             f"{directory}: model.safetensors is unreadable or truncated ({_first_line(e)})"
         ) from None
-    _check_encoder(config, directory)
     model = NeuralProgrammer(config)  # its settings were checked on the meta device
     for k, v in state.items():
         if not torch.isfinite(v).all():
