@@ -140,6 +140,11 @@ class WordPieces:
             raise EncoderError(f"{directory}: cannot read its tokenizer ({e})") from None
         if self.tokenizer.cls_token_id is None or self.tokenizer.sep_token_id is None:
             raise EncoderError(f"{directory}: the tokenizer has no [CLS]/[SEP] tokens (not BERT-like)")
+        if self.tokenizer.pad_token_id not in (0, None):  # padding is id 0 throughout (masks: ids != 0)
+            raise EncoderError(
+                f"{directory}: the tokenizer pads with id {self.tokenizer.pad_token_id}; nprog reads BERT-style "
+                "encoders, whose padding id is 0"
+            )
         self.cls, self.sep = self.tokenizer.cls_token_id, self.tokenizer.sep_token_id
 
     def pieces(self, word_lists: list[list[str]]) -> list[tuple[np.ndarray, np.ndarray]]:

@@ -136,6 +136,28 @@ def test_an_unusable_directory_is_an_encoder_error(bert_dir, tmp_path, keep, ext
         base_directory(str(tmp_path))
 
 
+def _copy_with_config(bert_dir: Path, tmp_path: Path, **changes) -> Path:
+    out = tmp_path / "changed"
+    shutil.copytree(bert_dir, out)
+    for name, change in changes.items():
+        path = out / name
+        path.write_text(json.dumps({**json.loads(path.read_text()), **change}))
+    return out
+
+
+def test_a_config_of_implausible_size_is_refused_before_anything_is_built(bert_dir, tmp_path):
+    huge = _copy_with_config(bert_dir, tmp_path, **{"config.json": {"hidden_size": 10**6}})
+    with pytest.raises(EncoderError, match="implausible encoder size hidden_size"):
+        encoder.LanguageEncoder(huge, tune=0)
+
+
+def test_a_tokenizer_that_does_not_pad_with_0_is_refused(bert_dir, tmp_path):
+    # RoBERTa-style: id 0 is <s>; nprog's masks (ids != 0) would hide it, so such a base is refused
+    other = _copy_with_config(bert_dir, tmp_path, **{"tokenizer_config.json": {"pad_token": "[CLS]"}})
+    with pytest.raises(EncoderError, match="pads with id"):
+        WordPieces(other)
+
+
 def test_a_missing_path_is_an_encoder_error(tmp_path):
     with pytest.raises(EncoderError, match="no such encoder directory"):
         base_directory(str(tmp_path / "nowhere"))
