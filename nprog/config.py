@@ -65,6 +65,11 @@ class ModelConfig:
     )
     encoder_tune: int = _setting(0, "pretrained encoder: its top N layers are fine-tuned (0: frozen)")
     encoder_columns: bool = _setting(True, "pretrained encoder: it reads the column names too")
+    encoder_only: bool = _setting(
+        False,
+        "pretrained encoder: its states replace the learned word embeddings (of question words and column "
+        "names) instead of joining them; the stand-ins <num>, <ent>, <unk> keep theirs",
+    )
     encoder_sha256: str = ""  # the base encoder's weights (set by training; loading checks it)
 
     def to_dict(self) -> dict:

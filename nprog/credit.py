@@ -11,9 +11,11 @@ learns to drop the last row. The rules here take such programs out of the margin
   the last row step the answer must differ without it. Steps whose literal comes from the question
   (select, contains, comparisons, their AND and negated forms) and mfe are kept even when droppable on
   this table: they say what the question says.
-* **no_constant** — no count after an operation that leaves one row (first, last, argmax, argmin — the
-  superlatives keep every tied row, but ties are rare): that count is 1 on almost any table, a gold "1"
-  reached by chance.
+* **no_constant** — no aggregate (count, sum, average, difference) after an operation that leaves one
+  row (first, last, argmax, argmin — the superlatives keep every tied row, but ties are rare): the count
+  is 1 and the difference 0 on almost any table, a gold "1" or "0" reached by chance; the sum or average
+  of one row is that row's value, which print says — "what is the average runtime?" answered by the
+  average over the longest film alone matched the gold only where the two happen to agree.
 
 (A tie of argmax/argmin or mfe no longer needs a rule: those operations keep every tied row, so their
 answer never depends on which tied row comes first.)
@@ -37,6 +39,7 @@ import numpy as np
 
 START = -1
 SINGLE_ROW_OPS = ("first", "last", "argmax", "argmin")  # leave one row (a superlative: unless tied)
+AGGREGATES = ("count", "sum", "average", "difference")  # constant, or the value itself, over one row
 
 
 @dataclass(frozen=True)
@@ -99,8 +102,8 @@ def refine(
     step on a stack of rows.
     """
     O = len(op_names)
-    count = op_names.index("count")
     single = np.isin(np.array(op_names), SINGLE_ROW_OPS)
+    aggregate = np.isin(np.array(op_names), AGGREGATES)
     C1 = max(
         int(consistent[:, 3].max()) + 2 if len(consistent) else 1,
         int(finals[:, 3].max()) + 2 if len(finals) else 1,
@@ -166,7 +169,7 @@ def refine(
         fop, fcol = F[i, 2], F[i, 3]
         ok = np.ones(len(i), dtype=bool)
         if rules.no_constant:
-            ok &= ~((fop == count) & single[node_op[layer - 1][j]])
+            ok &= ~(aggregate[fop] & single[node_op[layer - 1][j]])
         if rules.minimal:
             x = node_in[layer - 1][j]
             ok &= ~((x >= 0) & np.isin(final_key(layer - 1, np.maximum(x, 0), fop, fcol), consistent_keys))

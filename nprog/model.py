@@ -36,6 +36,7 @@ from nprog.memory.act import halting_distribution
 from nprog.memory.attention import DotProductAttention
 from nprog.memory.ntm import NTMCell, NTMConfig
 from nprog.ops import OP_INDEX, Op, SoftInputs, op_set, soft_row_ops, soft_scalar
+from nprog.questions import SPECIALS
 
 N_COLUMN_FEATURES = 11
 
@@ -305,9 +306,11 @@ class NeuralProgrammer(nn.Module):
         names = self.embedding(batch.col_names)  # (B, C, Ln, d)
         m = batch.col_name_mask.unsqueeze(-1).to(names.dtype)
         name = (names * m).sum(2) / m.sum(2).clamp(min=1.0)  # mean of the name's tokens (B, C, d)
+        if lm_columns is not None and self.config.encoder_only:
+            name = self.lm_columns(lm_columns).to(name.dtype)  # instead of the learned words
+        elif lm_columns is not None:
+            name = name + self.lm_columns(lm_columns).to(name.dtype)
         out = name + self.col_features(batch.col_features)  # (B, C, d)
-        if lm_columns is not None:
-            out = out + self.lm_columns(lm_columns).to(out.dtype)
         return out
 
     def pretrained_states(self, batch: Batch) -> tuple[torch.Tensor | None, torch.Tensor | None]:
@@ -342,7 +345,9 @@ class NeuralProgrammer(nn.Module):
             tokens = tokens.masked_fill(drop, 1)  # 1 = <unk>
         lm_words, lm_columns = self.pretrained_states(batch)  # (B, L, E), (B, C, E) or None
         x = self.embedding(tokens)
-        if lm_words is not None:  # the pretrained states join the learned embeddings
+        if lm_words is not None:  # the pretrained states join (or replace) the learned embeddings
+            if cfg.encoder_only:
+                x = x * (tokens < len(SPECIALS)).unsqueeze(-1)  # the stand-ins' embeddings only
             x = x + self.lm_words(lm_words).to(x.dtype)
         H, q = self.encoder(x, batch.token_mask)  # (B, L, d), (B, d)
         U = dropout(self.op_embedding, cfg.dropout, self.training)  # (O, d), one mask per batch

@@ -10,7 +10,7 @@ import pytest
 import torch
 
 from nprog.batch import collate, encode
-from nprog.credit import SINGLE_ROW_OPS, Rules
+from nprog.credit import AGGREGATES, SINGLE_ROW_OPS, Rules
 from nprog.cues import names_row_order, order_op_mask
 from nprog.model import ModelConfig, NeuralProgrammer
 from nprog.ops import OP_INDEX, OPS
@@ -58,7 +58,7 @@ def _credited(e, program, final, rules):
     op, col = final
     if (
         rules.no_constant
-        and op == OP_INDEX["count"]
+        and OPS[op].name in AGGREGATES
         and program
         and OPS[program[-1][0]].name in SINGLE_ROW_OPS
     ):
@@ -135,6 +135,10 @@ def test_the_rules_remove_the_accidental_programs():
     top = [pick["reset", -1], pick["reset", -1], pick["argmax", 0]]
     assert _credited(ones, top, (OP_INDEX["count"], -1), Rules())
     assert not _credited(ones, top, (OP_INDEX["count"], -1), Rules(no_constant=True))
+    # the sum/average of the one top row is its value (print says it), the difference 0: not credited
+    for name in ("sum", "average", "difference"):
+        assert _credited(ones, top, (OP_INDEX[name], 0), Rules())
+        assert not _credited(ones, top, (OP_INDEX[name], 0), Rules(no_constant=True))
 
 
 def test_order_cues():
