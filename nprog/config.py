@@ -118,7 +118,7 @@ class TrainConfig:
     )
     credit: str = _setting(
         "minimal,no_constant",
-        "program-search credit rules, comma-separated: minimal, no_constant (nprog.credit)",
+        "program-search credit rules, comma-separated: minimal, no_constant, no_single_aggregate (nprog.credit)",
     )
     model: ModelConfig = field(default_factory=lambda: ModelConfig(**TRAINED), metadata={"nested": True})
 
