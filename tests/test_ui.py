@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import html
 import re
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -237,3 +238,22 @@ def test_a_guess_is_labelled_and_not_shown_in_the_type_of_a_sure_answer(model, m
         shown = shown_answer(at)
         assert ("np-guess" in shown) == guess and ("guess</span>" in shown) == guess
         assert any("this answer is a guess" in w.value for w in at.warning) == guess
+
+
+def test_the_sidebar_offers_the_shipped_table_models_and_answers_with_the_one_picked(
+    tiny_model_dir, shipped_model, monkeypatch
+):
+    from nprog.app.ui import data
+
+    monkeypatch.setenv("NPROG_MODEL", str(tiny_model_dir))
+    choices = data.model_choices()
+    assert choices[0] == str(tiny_model_dir)  # $NPROG_MODEL first: the one loaded at start
+    assert str(shipped_model) in choices
+    assert not any(Path(c).name.startswith(("ntm-", "act-", "attention-")) for c in choices)  # memory tasks
+
+    at = new_app(tiny_model_dir, monkeypatch).run()
+    assert_clean(at)
+    assert "tiny" in [s.value for s in at.subheader]
+    at.selectbox(key="model_dir").set_value(str(shipped_model)).run()
+    assert_clean(at)
+    assert TableQA.load(shipped_model).card["name"] in [s.value for s in at.subheader]
