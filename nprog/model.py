@@ -206,6 +206,7 @@ class Batch:
     lm_q_lower: torch.Tensor | None = None  # (B, P, E) float16 frozen-layer states, cached (training)
     lm_c_lower: torch.Tensor | None = None  # (B, Pc, E)
     lm_q_content: torch.Tensor | None = None  # (B, L) bool: content words (for the name match)
+    lm_c_states: torch.Tensor | None = None  # (B, Pc, E) final header states, given at inference (cache)
 
     def to(self, device) -> Batch:
         moved = {
@@ -322,9 +323,18 @@ class NeuralProgrammer(nn.Module):
             raise ValueError("this model reads questions with a pretrained encoder: encode with its pieces")
         words = self._lm_states(batch.lm_q_ids, batch.lm_q_lower, batch.lm_q_pool)
         columns = None
-        if self.lm_columns is not None:
+        if self.lm_columns is not None and batch.lm_c_states is not None:  # the caller's (cached) states
+            columns = torch.einsum(
+                "bcp,bpe->bce", batch.lm_c_pool.to(batch.lm_c_states.dtype), batch.lm_c_states
+            )
+        elif self.lm_columns is not None:
             columns = self._lm_states(batch.lm_c_ids, batch.lm_c_lower, batch.lm_c_pool)
         return words, columns
+
+    def header_states(self, ids: torch.Tensor) -> torch.Tensor:
+        """(H, Pc, E) the pretrained encoder's final states of H headers' pieces (H, Pc): what the model
+        computes for the column names, for a caller that keeps them per table (nprog.qa.TableQA)."""
+        return self.lm.states(ids, ids != 0)
 
     def name_match(self, batch: Batch, words: torch.Tensor, columns: torch.Tensor) -> torch.Tensor:
         """(B, C): how well the column's name matches a content word of the question in the pretrained

@@ -232,6 +232,9 @@ _VISIBLE = re.compile(
 )
 
 
+HEADER_CACHE = 1024  # tables whose header states TableQA keeps (about 45 KB each for MiniLM)
+
+
 class TableQA:
     """A loaded Neural Programmer. Safe to share between threads: inference keeps no per-call state."""
 
@@ -247,6 +250,10 @@ class TableQA:
             from nprog.encoder import word_pieces
 
             self.pieces = word_pieces(model.config.encoder)
+        # the pretrained encoder's states of recent tables' headers (header pieces → (Pc, E)): a header is
+        # read once however many questions ask about its table (the model's weights are fixed here)
+        self._headers: OrderedDict[bytes, torch.Tensor] = OrderedDict()
+        self._headers_lock = threading.Lock()
 
     @classmethod
     def load(cls, path: str | os.PathLike | None = None, device: str = "auto") -> TableQA:
@@ -267,8 +274,40 @@ class TableQA:
     @torch.inference_mode()
     def run(self, items: list[Encoded]) -> tuple[Trace, list]:
         batch = collate(items).to(self.device)
+        if getattr(self.model, "lm_columns", None) is not None:
+            batch.lm_c_states = self._header_states(items, batch.lm_c_ids.shape[1])
         trace = self.model(batch)
         return trace, decode(trace, items)
+
+    def _header_states(self, items: list[Encoded], width: int) -> torch.Tensor:
+        """(B, width, E): each item's header states, from the cache or computed in one call for the
+        headers it lacks (at most HEADER_CACHE kept, the least recently used dropped first)."""
+        keys = [e.lm_c_ids.tobytes() for e in items]
+        with self._headers_lock:
+            known = {k: self._headers[k] for k in set(keys) if k in self._headers}
+        missing = {k: e.lm_c_ids for k, e in zip(keys, items, strict=True) if k not in known}
+        if missing:
+            P = max(len(ids) for ids in missing.values())
+            ids = np.zeros((len(missing), P), dtype=np.int64)
+            for i, a in enumerate(missing.values()):
+                ids[i, : len(a)] = a
+            states = self.model.header_states(torch.from_numpy(ids).to(self.device))
+            for i, (k, a) in enumerate(missing.items()):
+                known[k] = states[i, : len(a)]
+            with self._headers_lock:
+                for k in missing:
+                    self._headers[k] = known[k]
+                while len(self._headers) > HEADER_CACHE:
+                    self._headers.popitem(last=False)
+        with self._headers_lock:
+            for k in set(keys):
+                if k in self._headers:
+                    self._headers.move_to_end(k)
+        first = known[keys[0]]
+        out = first.new_zeros(len(items), width, first.shape[-1])
+        for b, k in enumerate(keys):  # a copy per item (a few KB), no per-row work
+            out[b, : len(known[k])] = known[k]
+        return out
 
     def answer_batch(self, items: list[Encoded]) -> list[Answer]:
         trace, decoded = self.run(items)

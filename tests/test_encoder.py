@@ -24,6 +24,7 @@ from nprog.batch import collate, encode
 from nprog.checkpoint import CheckpointError
 from nprog.encoder import EncoderError, WordPieces, base_directory, cache_lower_states, word_pieces
 from nprog.model import ModelConfig, NeuralProgrammer
+from nprog.qa import TableQA
 from nprog.questions import Vocabulary
 from nprog.tables import Table
 from nprog.train import TrainConfig, Trainer
@@ -320,6 +321,21 @@ def test_forward_with_cached_frozen_states_matches_the_uncached_path(bert_dir, p
     assert torch.allclose(cached.col_logp, direct.col_logp, atol=1e-3)
 
 
+def test_tableqa_reads_each_header_once_and_answers_as_the_model_does(bert_dir):
+    model = _model(bert_dir).eval()
+    qa = TableQA(model, VOCAB)
+    items = _items(qa.pieces)  # three questions share one header, one has its own
+    with torch.no_grad():
+        direct = model(collate(items))
+    first, _ = qa.run(items)
+    assert len(qa._headers) == 2  # one entry per distinct header, not per question
+    again, _ = qa.run(items[::-1])  # every header from the cache now, in another batch layout
+    assert len(qa._headers) == 2
+    assert torch.allclose(first.op_logp, direct.op_logp, atol=1e-5)
+    assert torch.allclose(first.col_logp, direct.col_logp, atol=1e-5)
+    assert torch.allclose(again.col_logp.flip(0), direct.col_logp, atol=1e-5)
+
+
 def test_padding_a_batch_to_its_longest_changes_no_item(bert_dir, pieces):
     model = _model(bert_dir).eval()
     items = _items(pieces)
@@ -407,7 +423,6 @@ def test_the_checkpoint_names_its_base_and_stores_no_frozen_weight(trained, bert
 
 
 def test_the_trained_checkpoint_loads_and_answers(trained):
-    from nprog.qa import TableQA
 
     trainer, _, out, data = trained
     model, _, _ = checkpoint.load(out)
