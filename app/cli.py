@@ -312,11 +312,12 @@ def cmd_evaluate(args) -> int:
                         f"{p.example.id}\t{p.example.question}\t{'|'.join(p.example.answers)}\t{pred}\t{prog}\n"
                     )
     if args.record:
-        from nprog.checkpoint import DEFAULT_MODEL, record_in_card
+        from nprog import layout
+        from nprog.checkpoint import record_in_card
 
         name = {"dev": "dev", "test": "test"}.get(args.split, args.split)
         record_in_card(
-            Path(args.model) if args.model else DEFAULT_MODEL,
+            Path(args.model) if args.model else layout.default_model(),
             {
                 f"{name}_accuracy": round(report.accuracy, 4),
                 f"{name}_examples": report.n,
@@ -352,7 +353,8 @@ def _split_examples(args):
 def cmd_calibrate(args) -> int:
     from tqdm import tqdm
 
-    from nprog.checkpoint import DEFAULT_MODEL, record_in_card
+    from nprog import layout
+    from nprog.checkpoint import record_in_card
     from nprog.evaluate import calibrate
 
     if args.split == "test" or "pristine-unseen" in args.split:
@@ -366,7 +368,7 @@ def cmd_calibrate(args) -> int:
     fitted["fitted_on"] = f"{args.split}: {fitted['fitted_on']}"
     print(json.dumps(fitted, indent=2))
     if not args.dry_run:
-        record_in_card(Path(args.model) if args.model else DEFAULT_MODEL, {"calibration": fitted})
+        record_in_card(Path(args.model) if args.model else layout.default_model(), {"calibration": fitted})
     return 0
 
 

@@ -331,9 +331,9 @@ MAX_MEMBERS = 16
 def load(directory: str | os.PathLike | None = None, device: str | torch.device = "cpu"):
     """(model in eval mode, vocabulary, card) from a checkpoint directory — one model, or an ensemble
     (an ``ensemble.json`` naming member checkpoints in subdirectories); CheckpointError on any problem."""
-    directory = Path(directory) if directory else DEFAULT_MODEL
+    directory = Path(directory) if directory else layout.default_model()
     if not directory.is_dir():
-        if directory == DEFAULT_MODEL:
+        if directory == layout.default_model():
             raise CheckpointError(f"no model yet: {directory} does not exist (train one with `nprog train`)")
         raise CheckpointError(f"{directory}: no such model directory")
     if (directory / ENSEMBLE_FILE).exists():

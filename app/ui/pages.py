@@ -21,9 +21,10 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
+from nprog import layout
 from nprog.app.ui import data, pictures
 from nprog.app.ui import modules as ui_modules
-from nprog.checkpoint import DEFAULT_MODEL, CheckpointError
+from nprog.checkpoint import CheckpointError
 from nprog.ops import OPS
 from nprog.qa import Answer, QuestionError, TableQA
 from nprog.tables import Table, TableError
@@ -186,7 +187,7 @@ def sidebar_pick_model() -> str | None:
     if len(choices) == 1:
         return choices[0]
     return st.sidebar.selectbox(
-        "Model", choices, key="model_dir", format_func=lambda p: Path(p or DEFAULT_MODEL).name
+        "Model", choices, key="model_dir", format_func=lambda p: Path(p or layout.default_model()).name
     )
 
 
@@ -582,7 +583,7 @@ def _batch_results(results: pd.DataFrame) -> None:
 
 
 def about_page(ctx: Context) -> None:
-    path = st.session_state.get("model_dir") or data.model_dir() or str(DEFAULT_MODEL)
+    path = st.session_state.get("model_dir") or data.model_dir() or str(layout.default_model())
     if ctx.qa is None:
         _no_model(ctx.model_error)
         return
