@@ -37,7 +37,11 @@ def _default_data_dir() -> str | None:
 
 
 def _add_model(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--model", default=None, help="model directory (default: the shipped data/models/wtq)")
+    p.add_argument(
+        "--model",
+        default=None,
+        help="model directory (default: the shipped data/models/wtq-encoder where nprog[encoder] is installed, else data/models/wtq)",
+    )
     p.add_argument("--device", default="auto", help="auto | cpu | cuda (default auto)")
 
 

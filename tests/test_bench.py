@@ -115,3 +115,15 @@ def test_the_training_row_runs_in_a_fresh_process_and_has_a_target(tmp_path):
     assert rows[0][1].endswith(" examples/s") and float(rows[0][1].split()[0]) > 0, rows
     verdict = dict(targets(rows))["target: training ≥ 1,000 examples/s"]
     assert verdict.endswith(": met") or verdict.endswith(": NOT met")
+
+
+def test_a_pretrained_encoder_model_is_held_to_its_own_batch_and_latency_targets():
+    rows = [
+        ("WTQ dev end to end, batch 64", "234 questions/s (2831 in 12.1 s)"),
+        ("TableQA.ask latency, 50-row table, warm", "p50 25.0 ms, p95 28.0 ms"),
+    ]
+    lstm, encoder = dict(targets(rows)), dict(targets(rows, encoder=True))
+    assert lstm["target: WTQ dev ≥ 500 questions/s"].endswith("NOT met")
+    assert lstm["target: p50 latency ≤ 20 ms on a 50-row table"] == "25.0 ms: NOT met"
+    assert encoder["target: WTQ dev ≥ 200 questions/s"] == "234 questions/s (batch 64): met"
+    assert encoder["target: p50 latency ≤ 30 ms on a 50-row table"] == "25.0 ms: met"

@@ -396,9 +396,12 @@ def ratios(rows: list[tuple[str, str]]) -> list[tuple[str, str]]:
     return out
 
 
-def targets(rows: list[tuple[str, str]]) -> list[tuple[str, str]]:
-    """The issue's numbers, checked against this run's rows (only those the run measured)."""
+def targets(rows: list[tuple[str, str]], encoder: bool = False) -> list[tuple[str, str]]:
+    """The issues' numbers, checked against this run's rows (only those the run measured); ``encoder``: the
+    model reads with a pretrained encoder, whose batch and latency targets are issue #19's (≥ 200
+    questions/s, p50 ≤ 30 ms) rather than the LSTM model's (≥ 500 questions/s, p50 ≤ 20 ms)."""
     values = dict(rows)
+    least_qps, most_p50 = (200, 30) if encoder else (500, 20)
     verdict = lambda ok: "met" if ok else "NOT met"  # noqa: E731
     out = []
     batches = {
@@ -410,8 +413,8 @@ def targets(rows: list[tuple[str, str]]) -> list[tuple[str, str]]:
         name, best = max(batches.items(), key=lambda kv: kv[1] or 0)
         out.append(
             (
-                "target: WTQ dev ≥ 500 questions/s",
-                f"{best:,.0f} questions/s ({name[len('WTQ dev end to end, ') :]}): {verdict(best >= 500)}",
+                f"target: WTQ dev ≥ {least_qps} questions/s",
+                f"{best:,.0f} questions/s ({name[len('WTQ dev end to end, ') :]}): {verdict(best >= least_qps)}",
             )
         )
     ratios_ = {name: _number(v) for name, v in values.items() if name.startswith("nprog ÷ TAPAS")}
@@ -426,7 +429,12 @@ def targets(rows: list[tuple[str, str]]) -> list[tuple[str, str]]:
     latency = values.get("TableQA.ask latency, 50-row table, warm", "")
     if "p50 " in latency:
         p50 = _number(latency.split("p50 ", 1)[1])
-        out.append(("target: p50 latency ≤ 20 ms on a 50-row table", f"{p50:.1f} ms: {verdict(p50 <= 20)}"))
+        out.append(
+            (
+                f"target: p50 latency ≤ {most_p50} ms on a 50-row table",
+                f"{p50:.1f} ms: {verdict(p50 <= most_p50)}",
+            )
+        )
     training = values.get(TRAIN_ROW, "")
     if training and not training.startswith("failed"):
         speed = _number(training)
@@ -520,7 +528,7 @@ def run_bench(args) -> int:
         for name, value in rows[-4:]:
             print(f"  … {name}: {value}", file=sys.stderr, flush=True)
     rows += ratios(rows)
-    rows += targets(rows)
+    rows += targets(rows, encoder=qa is not None and qa.pieces is not None)
     width = max(len(r[0]) for r in rows) if rows else 10
     lines = [f"machine: {_machine()}", f"{'measure':<{width}} | result", f"{'-' * width}-|-------"]
     lines += [f"{name:<{width}} | {value}" for name, value in rows]
