@@ -251,7 +251,8 @@ class TableQA:
 
             self.pieces = word_pieces(model.config.encoder)
         # the pretrained encoder's states of recent tables' headers (header pieces → (Pc, E)): a header is
-        # read once however many questions ask about its table (the model's weights are fixed here)
+        # read once however many questions ask about its table (valid while the weights are unchanged: a
+        # caller that trains the model calls forget_headers)
         self._headers: OrderedDict[bytes, torch.Tensor] = OrderedDict()
         self._headers_lock = threading.Lock()
 
@@ -278,6 +279,12 @@ class TableQA:
             batch.lm_c_states = self._header_states(items, batch.lm_c_ids.shape[1])
         trace = self.model(batch)
         return trace, decode(trace, items)
+
+    def forget_headers(self) -> None:
+        """Drop the kept header states: for a caller that changes the model's weights (training evaluates
+        through a TableQA between steps), whose next answers must read the headers anew."""
+        with self._headers_lock:
+            self._headers.clear()
 
     def _header_states(self, items: list[Encoded], width: int) -> torch.Tensor:
         """(B, width, E): each item's header states, from the cache or computed in one call for the

@@ -447,6 +447,7 @@ class Trainer:
         """Dev accuracy now; a new best is saved as the checkpoint (with its card); the training state
         is saved for --resume either way."""
         self.model.eval()
+        self.qa.forget_headers()  # header states kept at the last evaluation came from older weights
         acc = dev_accuracy(self.qa, self.data.dev)
         self.model.train()
         elapsed = self.elapsed()

@@ -334,6 +334,17 @@ def test_tableqa_reads_each_header_once_and_answers_as_the_model_does(bert_dir):
     assert torch.allclose(first.op_logp, direct.op_logp, atol=1e-5)
     assert torch.allclose(first.col_logp, direct.col_logp, atol=1e-5)
     assert torch.allclose(again.col_logp.flip(0), direct.col_logp, atol=1e-5)
+    # new weights (training evaluates through a TableQA between steps): the kept headers are stale until
+    # forgotten, then read anew
+    with torch.no_grad():
+        for p in model.lm.upper.parameters():
+            p.add_(0.5 * torch.randn_like(p))
+        changed = model(collate(items))
+    stale, _ = qa.run(items)
+    assert not torch.allclose(stale.col_logp, changed.col_logp, atol=1e-3)
+    qa.forget_headers()
+    fresh, _ = qa.run(items)
+    assert torch.allclose(fresh.col_logp, changed.col_logp, atol=1e-5)
 
 
 def test_padding_a_batch_to_its_longest_changes_no_item(bert_dir, pieces):
