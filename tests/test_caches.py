@@ -174,8 +174,9 @@ def test_no_module_level_cache_outside_the_cache_module():
 
 
 def test_clear_empties_every_cache(tmp_path):
-    from nprog import questions, tables, values, wtq
+    from nprog import encoder, questions, tables, values, wtq
     from nprog.qa import TableQA  # noqa: F401  (imports every module that registers a cache)
+    from tests.tiny_bert import write_tiny_bert
 
     (tmp_path / "csv" / "200-csv").mkdir(parents=True)
     pd.DataFrame({"Year": ["1998", "1999"], "City": ["Oslo", "Bergen"]}).to_csv(
@@ -185,6 +186,11 @@ def test_clear_empties_every_cache(tmp_path):
     values.parse_strings(["12 km", "1998"])
     questions.name_tokens("Avg. Attendance")
     wtq.load_table(tmp_path, "csv/200-csv/0.csv")
+    bert = write_tiny_bert(
+        tmp_path / "bert"
+    )  # the pretrained encoder's caches: base hash, tokenizer, headers
+    encoder.weights_sha256(bert)
+    encoder.word_pieces(str(bert)).names((("gold",), ("nation",)))
     assert all(len(c) for c in caches.registered()), [(c.name, len(c)) for c in caches.registered()]
     assert {c.name for c in caches.registered()} >= {
         "normalized text",

@@ -6,7 +6,6 @@ without it)."""
 from __future__ import annotations
 
 import importlib.util
-import inspect
 import json
 import shutil
 import subprocess
@@ -29,47 +28,16 @@ from nprog.questions import Vocabulary
 from nprog.tables import Table
 from nprog.train import TrainConfig, Trainer
 from tests.conftest import ROOT, SAMPLES
+from tests.tiny_bert import write_tiny_bert
 from tests.tiny_wtq import write_tiny_wtq
 
-# the tokenizer's word list: whole words, and "##" pieces so that "blockers" is block + ##ers
-PIECES = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"] + (
-    "which what how many is the most fewest more than gold nation won team name points player players "
-    "in are of total average did have has there a with year rank norway united states win block ##ers ##s ? ,"
-).split()
 VOCAB = Vocabulary(["which", "nation", "won", "the", "most", "gold", "how", "many", "blockers"])
-
-
-def _tokenizer(vocab_txt: Path):
-    from transformers import BertTokenizerFast
-
-    # transformers 5 takes the word list as ``vocab``; 4.x as ``vocab_file`` (pyproject allows both)
-    if "vocab" in inspect.signature(BertTokenizerFast.__init__).parameters:
-        return BertTokenizerFast(vocab=str(vocab_txt))
-    return BertTokenizerFast(vocab_file=str(vocab_txt))
-
-
-def _bert_config():
-    from transformers import BertConfig
-
-    # initializer_range 0.2, not BERT's 0.02: random layers that small stay near the identity (the residual
-    # dominates), and the tests could not tell one layer's states, or a padded batch's, from another's
-    return BertConfig(vocab_size=len(PIECES), hidden_size=32, num_hidden_layers=2, num_attention_heads=2,
-                      intermediate_size=64, max_position_embeddings=512, initializer_range=0.2)  # fmt: skip
 
 
 @pytest.fixture(scope="module")
 def bert_dir(tmp_path_factory) -> Path:
     """A tiny random 2-layer BERT (hidden 32) in Hugging Face's layout: safetensors weights, a tokenizer."""
-    from transformers import BertModel
-
-    directory = tmp_path_factory.mktemp("bert") / "tiny-bert"
-    directory.mkdir()
-    (directory / "vocab.txt").write_text("\n".join(PIECES) + "\n")
-    torch.manual_seed(0)
-    BertModel(_bert_config()).save_pretrained(directory, safe_serialization=True)
-    _tokenizer(directory / "vocab.txt").save_pretrained(directory)
-    assert (directory / "model.safetensors").is_file()
-    return directory
+    return write_tiny_bert(tmp_path_factory.mktemp("bert") / "tiny-bert")
 
 
 @pytest.fixture(scope="module")
