@@ -52,9 +52,8 @@ class Encoded:
     lm_q_pool: np.ndarray | None = None
     lm_c_ids: np.ndarray | None = None
     lm_c_pool: np.ndarray | None = None
-    lm_q_content: np.ndarray | None = (
-        None  # (L,) bool: positions that are content words (no stopword, number)
-    )
+    # (L,) bool: the positions holding content words (no stopword, number or <unk>), for the name match
+    lm_q_content: np.ndarray | None = None
 
 
 def column_features(table: Table, f: Features) -> np.ndarray:
