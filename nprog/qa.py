@@ -17,9 +17,11 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import torch
+from torch.nn.utils.rnn import pad_sequence
 
 from nprog import checkpoint
-from nprog.batch import Encoded, collate, encode
+from nprog.batch import Encoded, _pad, collate, encode
+from nprog.caches import CostBoundedLRU
 from nprog.confidence import GUESS_THRESHOLD, calibrated
 from nprog.decode import decode
 from nprog.explanation import Explanation
@@ -253,8 +255,7 @@ class TableQA:
         # the pretrained encoder's states of recent tables' headers (header pieces → (Pc, E)): a header is
         # read once however many questions ask about its table (valid while the weights are unchanged: a
         # caller that trains the model calls forget_headers)
-        self._headers: OrderedDict[bytes, torch.Tensor] = OrderedDict()
-        self._headers_lock = threading.Lock()
+        self._headers = CostBoundedLRU("encoder header states", HEADER_CACHE, lambda _: 1, "tables")
 
     @classmethod
     def load(cls, path: str | os.PathLike | None = None, device: str = "auto") -> TableQA:
@@ -276,45 +277,28 @@ class TableQA:
     def run(self, items: list[Encoded]) -> tuple[Trace, list]:
         batch = collate(items).to(self.device)
         if getattr(self.model, "lm_columns", None) is not None:
-            batch.lm_c_states = self._header_states(items, batch.lm_c_ids.shape[1])
+            batch.lm_c_states = self._header_states(items)
         trace = self.model(batch)
         return trace, decode(trace, items)
 
     def forget_headers(self) -> None:
         """Drop the kept header states: for a caller that changes the model's weights (training evaluates
         through a TableQA between steps), whose next answers must read the headers anew."""
-        with self._headers_lock:
-            self._headers.clear()
+        self._headers.clear()
 
-    def _header_states(self, items: list[Encoded], width: int) -> torch.Tensor:
-        """(B, width, E): each item's header states, from the cache or computed in one call for the
-        headers it lacks (at most HEADER_CACHE kept, the least recently used dropped first)."""
+    def _header_states(self, items: list[Encoded]) -> torch.Tensor:
+        """(B, Pc, E): each item's header states, from the cache or computed in one call for the headers
+        it lacks (at most HEADER_CACHE kept, the least recently used dropped first)."""
         keys = [e.lm_c_ids.tobytes() for e in items]
-        with self._headers_lock:
-            known = {k: self._headers[k] for k in set(keys) if k in self._headers}
+        known = {k: v for k in set(keys) if (v := self._headers.get(k)) is not None}
         missing = {k: e.lm_c_ids for k, e in zip(keys, items, strict=True) if k not in known}
         if missing:
-            P = max(len(ids) for ids in missing.values())
-            ids = np.zeros((len(missing), P), dtype=np.int64)
-            for i, a in enumerate(missing.values()):
-                ids[i, : len(a)] = a
+            ids = _pad(list(missing.values()), (max(len(a) for a in missing.values()),), 0, np.int64)
             states = self.model.header_states(torch.from_numpy(ids).to(self.device))
             for i, (k, a) in enumerate(missing.items()):
-                known[k] = states[i, : len(a)]
-            with self._headers_lock:
-                for k in missing:
-                    self._headers[k] = known[k]
-                while len(self._headers) > HEADER_CACHE:
-                    self._headers.popitem(last=False)
-        with self._headers_lock:
-            for k in set(keys):
-                if k in self._headers:
-                    self._headers.move_to_end(k)
-        first = known[keys[0]]
-        out = first.new_zeros(len(items), width, first.shape[-1])
-        for b, k in enumerate(keys):  # a copy per item (a few KB), no per-row work
-            out[b, : len(known[k])] = known[k]
-        return out
+                known[k] = states[i, : len(a)].clone()  # its own storage: the cache keeps no batch alive
+                self._headers.put(k, known[k])
+        return pad_sequence([known[k] for k in keys], batch_first=True)  # padded as collate pads the ids
 
     def answer_batch(self, items: list[Encoded]) -> list[Answer]:
         trace, decoded = self.run(items)
