@@ -88,12 +88,18 @@ def lists_match(gold: list[str] | list[Value], predicted: list[str] | list[Value
 
 
 def format_number(x: float) -> str:
-    """How nprog prints a computed number: integers without a decimal point.
+    """How nprog prints a computed number: integers without a decimal point, others with six significant
+    digits but never fewer than two decimals and never in exponent form (an average population of
+    242577.25 is not "242577", a total of 1234567.5 not "1.23457e+06").
 
     Rounded to 12 significant digits first, so a sum or an average prints the same whichever engine
     (numpy, DuckDB, SQLite, PostgreSQL) added the values up, in whatever order."""
-    if math.isfinite(x):
-        x = float(f"{x:.12g}")
-    if math.isfinite(x) and x == round(x):
+    if not math.isfinite(x):
+        return f"{x}"
+    x = float(f"{x:.12g}")
+    if x == round(x):
         return str(int(round(x)))
-    return f"{x:.6g}"
+    if abs(x) < 1:
+        return f"{x:.6g}"
+    decimals = max(2, 6 - len(str(int(abs(x)))))
+    return f"{x:.{decimals}f}".rstrip("0").rstrip(".")

@@ -52,3 +52,8 @@ def test_normalize():
 
 def test_format_number():
     assert format_number(3.0) == "3" and format_number(2.5) == "2.5"
+    # six significant digits, but never fewer than two decimals, never an exponent
+    for x, shown in [(242577.25, "242577.25"), (1234567.5, "1234567.5"), (75142.857142, "75142.86"),
+                     (980.25, "980.25"), (19.756666, "19.7567"), (-3.14159265, "-3.14159"),
+                     (0.000123456789, "0.000123457"), (1e20, "100000000000000000000")]:  # fmt: skip
+        assert format_number(x) == shown, x
