@@ -120,6 +120,11 @@ class TrainConfig:
         "minimal,no_constant",
         "program-search credit rules, comma-separated: minimal, no_constant, no_single_aggregate (nprog.credit)",
     )
+    synthetic: int = _setting(
+        0,
+        "add N template questions on the training tables (totals, averages, differences, superlatives of a "
+        "named column …; nprog.synthetic), answers only like WTQ's",
+    )
     model: ModelConfig = field(default_factory=lambda: ModelConfig(**TRAINED), metadata={"nested": True})
 
     def model_config(self, vocab_size: int) -> ModelConfig:

@@ -281,7 +281,13 @@ def load_data(cfg: TrainConfig, log=print) -> Data:
     train_examples = read_examples(split_path(root, "train"))[: cfg.train_limit]
     dev_examples = read_examples(split_path(root, "dev"))[: cfg.dev_limit]
     t0 = time.time()
-    vocab = build_vocab(root, train_examples, cfg.min_count)
+    vocab = build_vocab(root, train_examples, cfg.min_count)  # WTQ's words only: templates add none
+    if cfg.synthetic:
+        from nprog.synthetic import generate
+
+        made = generate(root, [ex.context for ex in train_examples], cfg.synthetic, seed=cfg.seed)
+        log(f"template questions: {len(made)} on the training tables")
+        train_examples = train_examples + made
     pieces = None
     if cfg.model.encoder != "lstm":
         from nprog.encoder import word_pieces

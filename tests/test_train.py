@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import subprocess
 import sys
@@ -171,3 +172,18 @@ def test_the_cosine_schedule_falls_from_lr_to_a_tenth():
     assert all(a >= b for a, b in zip(rates, rates[1:], strict=False))
     assert scheduled_lr(cfg.replace(lr_decay="none"), 50) == 1e-3
     assert scheduled_lr(cfg.replace(steps=None, minutes=5.0), 50) == 1e-3  # a time budget: no decay
+
+
+def test_template_questions_join_training_on_the_training_tables_only(tiny_wtq):
+    from nprog.train import load_data
+
+    logs: list[str] = []
+    base = TrainConfig(data_dir=str(tiny_wtq), out="unused", min_count=1)
+    plain = load_data(base, lambda m: None)
+    data = load_data(dataclasses.replace(base, synthetic=9), logs.append)
+    assert "template questions: 9 on the training tables" in logs
+    added = data.prepared.items[len(plain.prepared.items) :]
+    assert len(added) + sum(data.prepared.skipped.values()) - sum(plain.prepared.skipped.values()) == 9
+    dev_tables = {Path(tiny_wtq / ex.context).resolve() for ex, _ in data.dev}
+    assert added and all(Path(e.table.source).resolve() not in dev_tables for e in added)
+    assert data.vocab.words == plain.vocab.words  # the templates add no words to the vocabulary

@@ -1,0 +1,105 @@
+"""Template questions (nprog.synthetic): right answers, sensible columns, totals rows left out, seeded, and
+every answer reachable by the program search (what training credits)."""
+
+import random
+import re
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from nprog.batch import encode
+from nprog.questions import Vocabulary
+from nprog.search import search
+from nprog.synthetic import _phrase, generate, questions
+from nprog.tables import Table
+from nprog.wtq import make_target
+from tests.tiny_wtq import write_tiny_wtq
+
+RIVERS = pd.DataFrame(
+    {
+        "River": ["Tagus", "Loire", "Elbe", "Rhine", "Vistula", "Oder", "Ebro", "Seine", "Total"],
+        "Country": ["Spain", "France", "Germany", "Switzerland", "Poland", "Czechia", "Spain", "France", ""],
+        "Length (km)": ["1007", "1012", "1094", "1233", "1047", "742", "930", "777", "7842"],
+        "Discharge (m3/s)": ["500", "835", "870", "2330", "1080", "567", "426", "560", "7168"],
+        "Rank": ["5", "4", "2", "1", "3", "8", "6", "7", ""],
+        "Year": ["1990", "1991", "1992", "1993", "1994", "1995", "1996", "1997", ""],
+    }
+)
+LENGTH = np.array([1007, 1012, 1094, 1233, 1047, 742, 930, 777], dtype=float)
+DISCHARGE = np.array([500, 835, 870, 2330, 1080, 567, 426, 560], dtype=float)
+
+
+def _pairs(n=200, seed=0):
+    return questions(Table.from_dataframe(RIVERS), n, random.Random(seed))
+
+
+def test_answers_are_computed_from_the_named_column_without_the_totals_row():
+    pairs = _pairs()
+    assert len(pairs) > 50
+    columns = {"length": LENGTH, "length (km)": LENGTH, "discharge": DISCHARGE, "discharge (m3/s)": DISCHARGE}
+    checked = 0
+    for q, a in pairs:
+        m = re.fullmatch(r"what is the (?:sum of the|total) (.+?)\?", q)
+        if m and m.group(1) in columns:
+            assert float(a) == columns[m.group(1)].sum(), q  # 7842 / 7168 would be the totals row's
+            checked += 1
+        m = re.fullmatch(r"what (?:is the average|was the mean) (.+?)\?", q)
+        if m and m.group(1) in columns:
+            assert float(a) == pytest.approx(columns[m.group(1)].mean()), q
+            checked += 1
+        m = re.fullmatch(r"how many more (.+?) did (\w+) have than (\w+)\?", q)
+        if m:
+            rivers = [r.lower() for r in RIVERS.River]
+            va, vb = (columns[m.group(1)][rivers.index(x)] for x in m.group(2, 3))
+            assert va > vb and float(a) == va - vb, q
+            checked += 1
+        m = re.fullmatch(r"(?:which|what) river has the highest (.+?)\?", q)
+        if m:
+            assert a == RIVERS.River[int(np.argmax(columns[m.group(1)]))], q
+            checked += 1
+    assert checked >= 10
+    assert all(a != "Total" for _, a in pairs)
+
+
+def test_label_columns_are_never_summed_averaged_or_ranked():
+    for q, _ in _pairs():
+        if "rank" in q or "year" in q:  # asked about as a named row's value only
+            assert q.startswith(
+                ("what is the rank", "what is the year", "what was", "what rank", "what year")
+            ), q
+
+
+def test_same_seed_same_questions_and_other_seed_others():
+    assert _pairs(seed=3) == _pairs(seed=3)
+    assert _pairs(seed=3) != _pairs(seed=4)
+
+
+@pytest.mark.parametrize(
+    ("header", "said"),
+    [("Length (km)", {"length", "length (km)"}), ("Column 3", {None}), ("", {None}), ("1998", {None})],
+)
+def test_a_column_is_named_as_people_say_it(header, said):
+    assert {_phrase(header, random.Random(s)) for s in range(20)} == said
+
+
+def test_every_answer_is_reachable_by_a_searched_program():
+    table = Table.from_dataframe(RIVERS)
+    words = {w for q, _ in _pairs() for w in re.findall(r"[a-z]+", q)}
+    vocab = Vocabulary(sorted(words))
+    found = 0
+    pairs = _pairs(60)
+    for q, a in pairs:
+        e = encode(table, q, vocab, target=make_target(table, [a]), order_cues=True)
+        found += not search(e).empty
+    assert found >= 0.9 * len(pairs)
+
+
+def test_generate_spreads_over_the_training_tables(tmp_path):
+    root = write_tiny_wtq(tmp_path)
+    contexts = [f"csv/tiny/{t}.csv" for t in range(3)]  # the training split's tables
+    made = generate(root, contexts, 12, seed=1)
+    assert len(made) == 12
+    assert {e.context for e in made} == set(contexts)  # four each on the three tables
+    assert all(e.id.startswith("synthetic-") and len(e.answers) == 1 for e in made)
+    assert [e.question for e in generate(root, contexts, 12, seed=1)] == [e.question for e in made]
