@@ -11,10 +11,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
 import torch
 
 from nprog.cues import order_op_mask
-from nprog.features import Features, compute_features
+from nprog.features import Features, compute_features, looks_like_person
 from nprog.model import N_COLUMN_FEATURES, Batch
 from nprog.ops import OPS, SoftInputs, data_rows
 from nprog.questions import (
@@ -56,7 +58,54 @@ class Encoded:
     lm_q_content: np.ndarray | None = None
 
 
-def column_features(table: Table, f: Features) -> np.ndarray:
+def number_in_range(table: Table, numbers: np.ndarray) -> np.ndarray:
+    """(C,) bool: some question number lies within the column's valid values [min, max] (number and date
+    columns; dates by their fractional year). "How many employees earn more than 80000?" names a number
+    that Salary spans and Years at company does not."""
+    out = np.zeros(table.n_columns, dtype=bool)
+    if not len(numbers):
+        return out
+    for c, column in enumerate(table.columns):  # a loop over columns; each column's test is vectorized
+        if column.kind == "text" or not column.valid.any():
+            continue
+        lo, hi = np.nanmin(column.value), np.nanmax(column.value)
+        out[c] = bool(((numbers >= lo) & (numbers <= hi)).any())
+    return out
+
+
+def key_column(table: Table) -> np.ndarray:
+    """(C,) bool: the column that names the rows, the first text column whose cells (totals rows aside)
+    are all filled and all different ("which nation …?" and "who …?" print it)."""
+    out = np.zeros(table.n_columns, dtype=bool)
+    rows = ~table.totals
+    for c, column in enumerate(table.columns):
+        if column.kind != "text":
+            continue
+        if column.levels is not None and not rows.all():
+            continue  # a long column with a totals row: not worth its norms (key columns are short)
+        if column.levels is not None:  # a long column's distinct texts: all different iff one per row
+            distinct, _ = column.levels
+            named = len(distinct) == table.n_rows and not pc.any(pc.equal(distinct, "")).as_py()
+        else:
+            norm = column.norm.filter(pa.array(rows))
+            named = not pc.any(pc.equal(norm, "")).as_py() and pc.count_distinct(norm).as_py() == len(norm)
+        if named and rows.sum() >= 2:
+            out[c] = True
+            break
+    return out
+
+
+def person_share(table: Table, sample: int = 50) -> np.ndarray:
+    """(C,) float: the share of a text column's first ``sample`` cells that look like people's names."""
+    out = np.zeros(table.n_columns, dtype=np.float32)
+    for c, column in enumerate(table.columns):
+        if column.kind == "text" and table.n_rows:
+            cells = column.strings.slice(0, sample).to_pylist()
+            out[c] = sum(looks_like_person(s or "") for s in cells) / len(cells)
+    return out
+
+
+def column_features(table: Table, f: Features, numbers: np.ndarray | None = None) -> np.ndarray:
     R = max(table.n_rows, 1)
     n_exact = f.exact.sum(1)
     n_partial = f.partial.sum(1)
@@ -74,6 +123,10 @@ def column_features(table: Table, f: Features) -> np.ndarray:
             kinds == "text",
             f.mfe.any(1),
             n_exact / R,
+            # the three that ModelConfig.column_features = 14 reads
+            number_in_range(table, np.zeros(0) if numbers is None else numbers),
+            key_column(table),
+            person_share(table),
         ],
         axis=1,
     ).astype(np.float32)
@@ -142,7 +195,7 @@ def encode(
         number_pos=number_pos,
         numbers=numbers,
         col_names=names,
-        col_features=column_features(table, f),
+        col_features=column_features(table, f, numbers),
         op_mask=op_ok,
         op_col_mask=op_col,
         target=target,

@@ -57,6 +57,14 @@ class ModelConfig:
     order_cues: bool = _setting(
         False, "order operations (previous/next/first/last) only where the question names a row order"
     )
+    column_features: int = _setting(
+        11,
+        "how many of nprog.batch.column_features' per-column features the model reads: 11 (models before "
+        "them), 14 adds whether a number of the question lies within the column's values (\"earn more than "
+        '80000" is about Salary, not Years at company), the key column (the first text column naming every '
+        'row once) and the share of cells that look like people\'s names ("who …?")',
+        choices=(11, 14),
+    )
     encoder: str = _setting(
         "lstm",
         "what reads the question and column names: lstm (words learned from the training questions only), "
@@ -77,8 +85,10 @@ class ModelConfig:
 
 
 # What nprog train trains where it differs from the paper's defaults (the shipped model; README ablation):
-# dropout 0.4 measured best on dev; order cues keep row-order operations off order-free questions.
-TRAINED = MappingProxyType({"dropout": 0.4, "order_cues": True})
+# dropout 0.4 measured best on dev; order cues keep row-order operations off order-free questions; the
+# three more column features point comparisons at the column a question's number belongs to and "who"
+# at the column naming the rows.
+TRAINED = MappingProxyType({"dropout": 0.4, "order_cues": True, "column_features": 14})
 
 
 @dataclass

@@ -38,7 +38,7 @@ from nprog.memory.ntm import NTMCell, NTMConfig
 from nprog.ops import OP_INDEX, Op, SoftInputs, op_set, soft_row_ops, soft_scalar
 from nprog.questions import SPECIALS
 
-N_COLUMN_FEATURES = 11
+N_COLUMN_FEATURES = 14  # nprog.batch.column_features; ModelConfig.column_features: how many a model reads
 
 
 def dropout(x: torch.Tensor, p: float, training: bool) -> torch.Tensor:
@@ -242,8 +242,9 @@ class NeuralProgrammer(nn.Module):
         self.W_col = nn.Linear(2 * d, d, bias=False)  # [q; a] → column controller
         self.W_col_h = nn.Linear(d, d, bias=False)
         self.W_dep = nn.Linear(2 * d, d, bias=False)  # [k; α U] → column query (op dependency)
-        self.col_features = nn.Linear(N_COLUMN_FEATURES, d, bias=False)
-        self.col_feature_logit = nn.Linear(N_COLUMN_FEATURES, 1, bias=False)  # w_cm, generalized
+        self.n_col_features = config.column_features  # the first N of the batch's (older models: 11)
+        self.col_features = nn.Linear(self.n_col_features, d, bias=False)
+        self.col_feature_logit = nn.Linear(self.n_col_features, 1, bias=False)  # w_cm, generalized
         self.controller = make_controller(config)
         self.halt = nn.Linear(d, 1) if config.controller == "act" else None  # ACT halting unit on g_t
         self.lm = self.lm_words = self.lm_columns = None
@@ -313,7 +314,7 @@ class NeuralProgrammer(nn.Module):
             name = self.lm_columns(lm_columns).to(name.dtype)  # instead of the learned words
         elif lm_columns is not None:
             name = name + self.lm_columns(lm_columns).to(name.dtype)
-        out = name + self.col_features(batch.col_features)  # (B, C, d)
+        out = name + self.col_features(batch.col_features[..., : self.n_col_features])  # (B, C, d)
         return out
 
     def pretrained_states(self, batch: Batch) -> tuple[torch.Tensor | None, torch.Tensor | None]:
@@ -360,7 +361,8 @@ class NeuralProgrammer(nn.Module):
         H, q = self.encoder(x, batch.token_mask)  # (B, L, d), (B, d)
         U = dropout(self.op_embedding, cfg.dropout, self.training)  # (O, d), one mask per batch
         C_vec = dropout(self.column_vectors(batch, lm_columns), cfg.dropout, self.training)  # (B, C, d)
-        col_bias = self.col_feature_logit(batch.col_features).squeeze(-1)  # (B, C)
+        features = batch.col_features[..., : self.n_col_features]
+        col_bias = self.col_feature_logit(features).squeeze(-1)  # (B, C)
         if lm_columns is not None:
             col_bias = col_bias + self.lm_match * self.name_match(batch, lm_words, lm_columns)
 

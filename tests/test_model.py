@@ -257,3 +257,39 @@ def test_a_checkpoint_keeps_its_own_op_set(tmp_path):
     assert all(
         a.explanation.ops.shape[1] == len(OPS) for a in again.answer_batch(items())
     )  # pictures: registry-wide
+
+
+def test_number_range_feature_points_at_the_column_the_number_belongs_to():
+    from nprog.batch import number_in_range
+
+    staff = Table.from_dataframe(
+        pd.DataFrame(
+            {
+                "Employee": ["Ana", "Ben", "Chen"],
+                "Salary": ["52000", "98000", "105000"],
+                "Years": ["3", "7", "9"],
+                "Hired": ["March 2019", "June 2015", "May 2012"],
+            }
+        )
+    )
+    assert number_in_range(staff, np.array([80000.0])).tolist() == [False, True, False, False]
+    assert number_in_range(staff, np.array([5.0, 2016.0])).tolist() == [False, False, True, True]
+    assert not number_in_range(staff, np.zeros(0)).any()
+    e = encode(staff, "how many employees earn more than 80000?", VOCAB)
+    in_range, key, people = e.col_features[:, -3:].T
+    assert in_range.tolist() == [0.0, 1.0, 0.0, 0.0]
+    assert key.tolist() == [1.0, 0.0, 0.0, 0.0]  # Employee names the rows
+    assert people.tolist() == [0.0, 0.0, 0.0, 0.0]  # one-word names: not people by the look of them
+    people = Table.from_dataframe(pd.DataFrame({"Team": ["A", "A"], "Coach": ["Ben Okafor", "Chen Wei"]}))
+    assert encode(people, "who?", VOCAB).col_features[:, -2:].tolist() == [[0.0, 0.0], [1.0, 1.0]]
+
+
+def test_a_model_from_before_the_three_column_features_reads_the_first_eleven():
+    """Checkpoints from before them (config without column_features) load and run on today's batches."""
+    batch = collate(items())
+    old, new = tiny(column_features=11), tiny(column_features=14)
+    assert old.col_feature_logit.weight.shape[1] == 11 and new.col_feature_logit.weight.shape[1] == 14
+    assert ModelConfig().column_features == 11  # an old config.json, read with today's defaults
+    for model in (old, new):
+        trace = model(batch)
+        assert torch.isfinite(trace.op_logp).all() and trace.col_logp.shape[-1] == batch.col_features.shape[1]
