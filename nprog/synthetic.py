@@ -4,7 +4,8 @@ WTQ's 11k training questions teach the model what WTQ asks: few totals, averages
 model never learns to choose them), and superlatives that mostly fall on a table's first numeric column (so
 "which river has the highest discharge?" can point at Length). These generated questions name a column at
 random among the table's numeric columns and ask for its maximum, minimum, total, average, a difference
-between two named rows, a value of a named row, or a count above a threshold, in several phrasings each.
+between two named rows or which of them is larger (yes/no), a value of a named row, or a count above a
+threshold, in several phrasings each.
 
 They only ever use the *training* split's tables, and they go through the same answer-only pipeline as WTQ's
 own questions (``make_target``, the program search, the credit rules): the model is told the answer, never
@@ -22,6 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
+from nprog.features import looks_like_person
 from nprog.tables import Table, TableError
 from nprog.wtq import Example, load_table
 
@@ -39,9 +41,6 @@ _LABEL_WORDS = "|".join(
     "established born died opened elected term grid a[nñ]o".split()
 )
 _LABEL = re.compile(rf"^(?:.*\b)?(?:{_LABEL_WORDS})\b")
-
-# "Ben Okafor", "Jean-Luc O'Neill", "Chen Wei": two to four capitalised words
-_PERSON = re.compile(r"[A-Z][\w'.-]+(?: [A-Z][\w'.-]+){1,3}")
 
 _HIGH = ["highest", "largest", "greatest", "most", "biggest"]
 _LOW = ["lowest", "smallest", "least", "fewest"]
@@ -127,7 +126,7 @@ class _TableView:
             if noun and len(noun.split()) <= 2:
                 self.key_noun = noun
             strings = [table.columns[self.key].strings[r].as_py() or "" for r in self.rows]
-            named = sum(bool(_PERSON.fullmatch(t.strip())) for t in strings)
+            named = sum(looks_like_person(t) for t in strings)
             self.people = (noun in _PEOPLE) or named >= 0.8 * len(strings)
 
     def values(self, c: int, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -251,6 +250,31 @@ def _difference(v: _TableView, rng: random.Random) -> tuple[str, str] | None:
     return q, _number(va - vb)
 
 
+def _compare(v: _TableView, rng: random.Random) -> tuple[str, str] | None:
+    """A yes/no question comparing two named rows on a column (yes as often as no)."""
+    pair = _two_rows(v, rng)
+    if pair is None:
+        return None
+    c, a, b, _, _ = pair  # a's value is the larger
+    col = _phrase(v.table.columns[c].name, rng)
+    if not col:
+        return None
+    if rng.random() < 0.5:
+        a, b, answer = b, a, "no"
+    else:
+        answer = "yes"
+    word = rng.choice(["higher", "greater", "larger"])
+    q = rng.choice(
+        [
+            f"did {a} have more {col} than {b}?",
+            f"is the {col} of {a} {word} than that of {b}?",
+            f"does {a} have a {word} {col} than {b}?",
+            f"was {a}'s {col} {word} than {b}'s?",
+        ]
+    )
+    return q, answer
+
+
 def _pair_total(v: _TableView, rng: random.Random) -> tuple[str, str] | None:
     pair = _two_rows(v, rng)
     if pair is None:
@@ -312,6 +336,7 @@ TEMPLATES = [
     (lambda v, rng: _aggregate(v, rng, "average"), 1.5),
     (_difference, 1.5),
     (_pair_total, 0.5),
+    (_compare, 0.5),
     (_lookup, 1.0),
     (_count_above, 1.0),
 ]

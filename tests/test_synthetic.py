@@ -54,6 +54,12 @@ def test_answers_are_computed_from_the_named_column_without_the_totals_row():
             va, vb = (columns[m.group(1)][rivers.index(x)] for x in m.group(2, 3))
             assert va > vb and float(a) == va - vb, q
             checked += 1
+        m = re.fullmatch(r"did (\w+) have more (.+?) than (\w+)\?", q)
+        if m:
+            rivers = [r.lower() for r in RIVERS.River]
+            va, vb = (columns[m.group(2)][rivers.index(x)] for x in m.group(1, 3))
+            assert a == ("yes" if va > vb else "no"), q
+            checked += 1
         m = re.fullmatch(r"(?:which|what) river has the highest (.+?)\?", q)
         if m:
             assert a == RIVERS.River[int(np.argmax(columns[m.group(1)]))], q
