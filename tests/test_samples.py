@@ -33,6 +33,8 @@ GOLD: dict[str, dict[str, tuple[list[list[str]], int]]] = {
         "what is the total of germany?": ([["27"]], 1),
         "which nation is ranked last?": ([["Italy"]], 11),
         "how many silver medals did canada win?": ([["8"]], 2),
+        "what is the total number of gold medals?": ([["89"]], 0),
+        "how many more gold medals did norway win than canada?": ([["5"]], 0),
     },
     "planets.csv": {
         "which planet has the most moons?": ([["Saturn"]], 5),
@@ -40,6 +42,10 @@ GOLD: dict[str, dict[str, tuple[list[list[str]], int]]] = {
         "which planet has the smallest diameter?": ([["Mercury"]], 0),
         "how many planets have rings?": ([["4"]], 4),
         "what type of planet is neptune?": ([["Ice giant"]], 7),
+        "which planet is farthest from the sun?": ([["Neptune"]], 7),
+        "what is the total number of moons?": ([["288"]], 5),
+        "how many more moons does saturn have than jupiter?": ([["51"]], 5),
+        "what is the average diameter of the terrestrial planets?": ([["9132.75"]], 0),
     },
     "marathon.csv": {
         "who won in 2020?": ([["Shura Kitata"]], 5),
@@ -54,6 +60,8 @@ GOLD: dict[str, dict[str, tuple[list[list[str]], int]]] = {
         "which game had the highest attendance?": ([["Northgate City"], ["August 19, 2023"]], 1),
         "what was the result against harbor town?": ([["Draw"], ["1–1"]], 2),
         "how many games had more than 19,000 in attendance?": ([["4"]], 1),
+        "what was the average attendance?": ([["17632.75"]], 1),
+        "what was the total attendance at home games?": ([["96767"]], 0),
     },
 }
 
