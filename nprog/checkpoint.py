@@ -41,6 +41,7 @@ SIZES = {
     "ntm_slots": (1, 4096),
     "ntm_width": (1, 4096),
     "encoder_tune": (0, 48),
+    "column_features": (11, 14),  # how many of the batch's column features it reads (nprog.model)
 }
 UNIT_INTERVAL = ("dropout", "word_dropout", "rnn_dropout", "halting_epsilon")
 

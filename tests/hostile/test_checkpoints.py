@@ -184,6 +184,10 @@ CONFIG_CASES = {
     "d of a billion": (_model_setting("d", 10**9), r"implausible size d=1000000000"),
     "steps of a million": (_model_setting("steps", 10**6), r"implausible size steps=1000000"),
     "negative ntm slots": (_model_setting("ntm_slots", -1), r"implausible size ntm_slots=-1"),
+    "a billion column features": (
+        _model_setting("column_features", 10**9),
+        r"implausible size column_features=1000000000",
+    ),
     "vocab_size of a billion": (
         _model_setting("vocab_size", 10**9),
         r"implausible size vocab_size=1000000000",
