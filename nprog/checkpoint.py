@@ -96,7 +96,7 @@ def save(
             "model": model.config.to_dict(),
             "vocabulary": vocab.words,
             "preprocessing_version": PREPROCESSING_VERSION,
-            "format": "nprog-neural-programmer",
+            "format": layout.MODEL_FORMAT,
         }
         (tmp / "config.json").write_text(json.dumps(config, ensure_ascii=False))
         (tmp / "card.json").write_text(json.dumps(card, indent=2, ensure_ascii=False))
@@ -152,7 +152,7 @@ def _read_json(path: Path) -> dict:
 
 def load_config(directory: Path) -> tuple[ModelConfig, Vocabulary]:
     cfg = _read_json(directory / "config.json")
-    if cfg.get("format") != "nprog-neural-programmer":
+    if cfg.get("format") != layout.MODEL_FORMAT:
         raise CheckpointError(f"{directory}: config.json is not an nprog Neural Programmer config")
     if cfg.get("preprocessing_version") != PREPROCESSING_VERSION:
         raise CheckpointError(
@@ -325,7 +325,7 @@ def _check_header(path: Path, config: ModelConfig, directory: Path) -> None:
             raise CheckpointError(f"{directory}: weight {k} has dtype {dtype}, expected {want}")
 
 
-ENSEMBLE_FILE = "ensemble.json"  # {"format": "nprog-ensemble", "members": ["s150", …]}: subdirectories
+ENSEMBLE_FILE = layout.ENSEMBLE_FILE
 MAX_MEMBERS = 16
 
 

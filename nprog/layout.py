@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import importlib.abc
 import importlib.util
+import json
 import sys
 from pathlib import Path
 
@@ -29,6 +30,23 @@ MODELS = DATA / "models"
 SAMPLES = DATA / "samples"
 DEFAULT_MODEL = MODELS / "wtq"  # the LSTM model: the default wherever the pretrained encoder is not installed
 ENCODER_MODEL = MODELS / "wtq-encoder"  # reads with all-MiniLM-L6-v2 (nprog.encoder): better on dev
+
+
+# How a table-QA model directory says what it is (written and checked by nprog.checkpoint; kept here, where
+# nothing imports torch, for the UI's list of models)
+MODEL_FORMAT = "nprog-neural-programmer"  # config.json's "format"
+ENSEMBLE_FILE = "ensemble.json"  # {"format": "nprog-ensemble", "members": ["s150", …]}: subdirectories
+
+
+def is_table_model(directory: Path) -> bool:
+    """Whether ``directory`` holds a table-QA model or ensemble (by its files' headers, not yet checked)."""
+    if (directory / ENSEMBLE_FILE).is_file():
+        return True
+    try:
+        config = json.loads((directory / "config.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    return isinstance(config, dict) and config.get("format") == MODEL_FORMAT
 
 
 def default_model() -> Path:

@@ -60,22 +60,14 @@ def model_choices() -> list[str | None]:
     first = model_dir()
     out: list[str | None] = [first]
     shipped = (
-        sorted(p for p in layout.MODELS.iterdir() if _is_table_model(p)) if layout.MODELS.is_dir() else []
+        sorted(p for p in layout.MODELS.iterdir() if layout.is_table_model(p))
+        if layout.MODELS.is_dir()
+        else []
     )
     for p in shipped:
         if p.resolve() != Path(first or layout.default_model()).resolve():
             out.append(str(p))
     return out
-
-
-def _is_table_model(directory: Path) -> bool:
-    if (directory / "ensemble.json").is_file():
-        return True
-    try:
-        config = json.loads((directory / "config.json").read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return False
-    return isinstance(config, dict) and config.get("format") == "nprog-neural-programmer"
 
 
 # ---- sample tables ------------------------------------------------------------------------------------
