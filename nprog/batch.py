@@ -18,7 +18,7 @@ import torch
 from nprog.cues import order_op_mask
 from nprog.features import Features, compute_features, looks_like_person
 from nprog.model import N_COLUMN_FEATURES, Batch
-from nprog.ops import OPS, SoftInputs, data_rows
+from nprog.ops import CUES, OPS, SoftInputs, data_rows
 from nprog.questions import (
     NUM,
     STOPWORDS,
@@ -154,6 +154,9 @@ def operation_masks(
         if not op.column:
             continue
         allowed = usable[op.columns] & op_ok[k]
+        if op.numeric_when and words is not None and CUES[op.numeric_when](words):
+            numbers_only = allowed & usable["numeric"]
+            allowed = numbers_only if numbers_only.any() else allowed
         op_ok[k] = bool(allowed.any())
         if op_ok[k]:
             op_col[k] = allowed

@@ -170,6 +170,10 @@ CUES: dict[str, Callable[[list[str]], bool]] = {
     "average": lambda words: bool({"average", "mean", "avg"} & set(words)),
     "difference": lambda words: _asks_difference(words),
     "inclusive": _asks_inclusive,
+    # "how many …?" / "how much …?" asks for a number (a count, a sum, or a number cell)
+    "quantity": lambda words: any(
+        pair in (("how", "many"), ("how", "much")) for pair in zip(words, words[1:], strict=False)
+    ),
 }
 
 
@@ -189,6 +193,9 @@ class Op:
     )
     aggregator: str = ""  # answer ops: the TAPAS-style aggregator name (COUNT, NONE, SUM …)
     cue: str = ""  # CUES: offered only for questions that say so ("" = always)
+    # CUES: where the question says so, only number and date columns ("how many …?" never prints a name);
+    # a table with no such column keeps the op's own rule
+    numeric_when: str = ""
     soft: Callable | None = None  # rows: (s, beta, inp, pi) -> (B, R); scalar/yesno: (s, beta, inp) -> (B,)
     discrete: Callable | None = (
         None  # rows: (rows, column, step) -> rows; scalar: (rows, column) -> floats (NaN: none)
@@ -512,7 +519,7 @@ OPS: list[Op] = [
        soft=lambda s, b, i, p: _mix_columns(i.exact, b), discrete=_static(_select)),
     Op("reset", "rows", "", "all rows", static=True,
        soft=lambda s, b, i, p: i.data_rows, discrete=_d_reset),
-    Op("print", "lookup", _ALL, "print {col}", aggregator="NONE"),
+    Op("print", "lookup", _ALL, "print {col}", aggregator="NONE", numeric_when="quantity"),
     # ---- added after the 2017 set
     Op("sum", "scalar", "numeric", "the sum of their {col}", aggregator="SUM", cue="sum", soft=_soft_sum, discrete=_d_sum),
     Op("average", "scalar", "numeric", "the average of their {col}", aggregator="AVERAGE",

@@ -11,6 +11,7 @@ from nprog.batch import collate, encode
 from nprog.ops import OP_INDEX, OPS, _excl_cumprod, soft_row_ops
 from nprog.program import Program, Step, execute
 from nprog.questions import Vocabulary
+from nprog.tables import Table
 
 VOCAB = Vocabulary(["nation", "gold"])
 DF = pd.DataFrame(
@@ -233,3 +234,27 @@ def test_question_cues_offer_the_ops_the_question_asks_for(question, offered, no
     words = parse_question(question).tokens
     cued = {op.name for op in OPS if op.cue and op.cued(words)}
     assert offered <= cued and not (not_offered & cued), cued
+
+
+@pytest.mark.parametrize(
+    ("frame", "question", "printable"),
+    [
+        # "how many …?" asks for a number: print reads the number and date columns only
+        (
+            {"Name": ["A", "B"], "Team": ["x", "y"], "Goals": ["3", "5"]},
+            "how many goals did a score",
+            [0, 0, 1],
+        ),
+        (
+            {"Name": ["A", "B"], "Team": ["x", "y"], "Goals": ["3", "5"]},
+            "how many players are in x",
+            [0, 0, 1],
+        ),
+        ({"Name": ["A", "B"], "Team": ["x", "y"], "Goals": ["3", "5"]}, "which team is a in", [1, 1, 1]),
+        ({"Name": ["A", "B"], "Team": ["x", "y"]}, "how many players are in x", [1, 1]),  # no number column
+    ],
+)
+def test_a_how_many_question_prints_numbers_only(frame, question, printable):
+    table = Table.from_dataframe(pd.DataFrame(frame))
+    e = encode(table, question, Vocabulary(["how", "many"]))
+    assert e.op_col_mask[OP_INDEX["print"]].astype(int).tolist() == printable
