@@ -11,12 +11,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import numpy as np
-import pyarrow as pa
-import pyarrow.compute as pc
 import torch
 
 from nprog.cues import order_op_mask
-from nprog.features import Features, compute_features, looks_like_person
+from nprog.features import Features, compute_features
 from nprog.model import N_COLUMN_FEATURES, Batch
 from nprog.ops import CUES, OPS, SoftInputs, data_rows
 from nprog.questions import (
@@ -73,38 +71,6 @@ def number_in_range(table: Table, numbers: np.ndarray) -> np.ndarray:
     return out
 
 
-def key_column(table: Table) -> np.ndarray:
-    """(C,) bool: the column that names the rows, the first text column whose cells (totals rows aside)
-    are all filled and all different ("which nation …?" and "who …?" print it)."""
-    out = np.zeros(table.n_columns, dtype=bool)
-    rows = ~table.totals
-    for c, column in enumerate(table.columns):
-        if column.kind != "text":
-            continue
-        if column.levels is not None and not rows.all():
-            continue  # a long column with a totals row: not worth its norms (key columns are short)
-        if column.levels is not None:  # a long column's distinct texts: all different iff one per row
-            distinct, _ = column.levels
-            named = len(distinct) == table.n_rows and not pc.any(pc.equal(distinct, "")).as_py()
-        else:
-            norm = column.norm.filter(pa.array(rows))
-            named = not pc.any(pc.equal(norm, "")).as_py() and pc.count_distinct(norm).as_py() == len(norm)
-        if named and rows.sum() >= 2:
-            out[c] = True
-            break
-    return out
-
-
-def person_share(table: Table, sample: int = 50) -> np.ndarray:
-    """(C,) float: the share of a text column's first ``sample`` cells that look like people's names."""
-    out = np.zeros(table.n_columns, dtype=np.float32)
-    for c, column in enumerate(table.columns):
-        if column.kind == "text" and table.n_rows:
-            cells = column.strings.slice(0, sample).to_pylist()
-            out[c] = sum(looks_like_person(s or "") for s in cells) / len(cells)
-    return out
-
-
 def column_features(table: Table, f: Features, numbers: np.ndarray | None = None) -> np.ndarray:
     R = max(table.n_rows, 1)
     n_exact = f.exact.sum(1)
@@ -125,8 +91,8 @@ def column_features(table: Table, f: Features, numbers: np.ndarray | None = None
             n_exact / R,
             # the three that ModelConfig.column_features = 14 reads
             number_in_range(table, np.zeros(0) if numbers is None else numbers),
-            key_column(table),
-            person_share(table),
+            table.key_column,
+            table.person_share,
         ],
         axis=1,
     ).astype(np.float32)

@@ -43,15 +43,6 @@ class Features:
     matched_text: list[list[str]]  # per column: the distinct cell strings named in the question
 
 
-# "Ben Okafor", "Jean-Luc O'Neill", "Chen Wei": two to four capitalised words
-_PERSON = re.compile(r"[A-Z][\w'.-]+(?: [A-Z][\w'.-]+){1,3}")
-
-
-def looks_like_person(cell: str) -> bool:
-    """Whether a cell reads like a person's name (also some places and teams: a feature, not a fact)."""
-    return bool(_PERSON.fullmatch(cell.strip()))
-
-
 def _stem(token: str) -> str:
     return token[:-1] if len(token) > 3 and token.endswith("s") and not token.endswith("ss") else token
 

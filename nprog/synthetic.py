@@ -23,8 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
-from nprog.features import looks_like_person
-from nprog.tables import Table, TableError
+from nprog.tables import Table, TableError, looks_like_person
 from nprog.wtq import Example, load_table
 
 # nouns a "who" question can stand in for (the key column holds people)

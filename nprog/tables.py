@@ -181,6 +181,15 @@ class Column:
         return self.strings[row].as_py()
 
 
+# "Ben Okafor", "Jean-Luc O'Neill", "Chen Wei": two to four capitalised words
+_PERSON = re.compile(r"[A-Z][\w'.-]+(?: [A-Z][\w'.-]+){1,3}")
+
+
+def looks_like_person(cell: str) -> bool:
+    """Whether a cell reads like a person's name (also some places and teams: a feature, not a fact)."""
+    return bool(_PERSON.fullmatch(cell.strip()))
+
+
 def most_frequent_mask(keys: pa.Array | np.ndarray, codes: np.ndarray | None = None) -> np.ndarray:
     """(R,) bool: cells whose key is a most frequent one, if it occurs more than once. Every key tied for
     the highest count is a mode: which one "comes first" would depend on the row order, and a question
@@ -538,6 +547,38 @@ class Table:
         from nprog.ops import find_totals_rows  # ops reads tables: imported on first use
 
         return find_totals_rows(self)
+
+    @cached_property
+    def key_column(self) -> np.ndarray:
+        """(C,) bool, read-only: the column that names the rows — the first text column whose cells (totals
+        rows aside) are all filled and all different ("which nation …?" and "who …?" print it)."""
+        out = np.zeros(self.n_columns, dtype=bool)
+        rows = ~self.totals
+        for c, column in enumerate(self.columns):
+            if column.kind != "text" or rows.sum() < 2:
+                continue
+            if column.levels is not None:  # a long column: its distinct texts, not a norm per cell
+                distinct, _ = column.levels
+                named = rows.all() and len(distinct) == self.n_rows
+            else:
+                distinct = column.norm.filter(pa.array(rows))
+                named = pc.count_distinct(distinct).as_py() == len(distinct)
+            if named and not pc.any(pc.equal(distinct, "")).as_py():
+                out[c] = True
+                break
+        out.flags.writeable = False
+        return out
+
+    @cached_property
+    def person_share(self) -> np.ndarray:
+        """(C,) float32, read-only: the share of a text column's first 50 cells that look like people's names."""
+        out = np.zeros(self.n_columns, dtype=np.float32)
+        for c, column in enumerate(self.columns):
+            if column.kind == "text" and self.n_rows:
+                cells = column.strings.slice(0, 50).to_pylist()
+                out[c] = sum(looks_like_person(s or "") for s in cells) / len(cells)
+        out.flags.writeable = False
+        return out
 
     @cached_property
     def text_norm(self) -> pa.Array:
