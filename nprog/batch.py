@@ -60,15 +60,8 @@ def number_in_range(table: Table, numbers: np.ndarray) -> np.ndarray:
     """(C,) bool: some question number lies within the column's valid values [min, max] (number and date
     columns; dates by their fractional year). "How many employees earn more than 80000?" names a number
     that Salary spans and Years at company does not."""
-    out = np.zeros(table.n_columns, dtype=bool)
-    if not len(numbers):
-        return out
-    for c, column in enumerate(table.columns):  # a loop over columns; each column's test is vectorized
-        if column.kind == "text" or not column.valid.any():
-            continue
-        lo, hi = np.nanmin(column.value), np.nanmax(column.value)
-        out[c] = bool(((numbers >= lo) & (numbers <= hi)).any())
-    return out
+    lo, hi = table.value_range.T  # (C,) each; NaN for text columns: never in range
+    return ((numbers[None, :] >= lo[:, None]) & (numbers[None, :] <= hi[:, None])).any(1)
 
 
 def column_features(table: Table, f: Features, numbers: np.ndarray | None = None) -> np.ndarray:

@@ -181,6 +181,8 @@ class Column:
         return self.strings[row].as_py()
 
 
+KEY_SAMPLE = 10_000  # rows that decide Table.key_column on a long table
+
 # "Ben Okafor", "Jean-Luc O'Neill", "Chen Wei": two to four capitalised words
 _PERSON = re.compile(r"[A-Z][\w'.-]+(?: [A-Z][\w'.-]+){1,3}")
 
@@ -551,21 +553,37 @@ class Table:
     @cached_property
     def key_column(self) -> np.ndarray:
         """(C,) bool, read-only: the column that names the rows — the first text column whose cells (totals
-        rows aside) are all filled and all different ("which nation …?" and "who …?" print it)."""
+        rows aside) are all filled and all different by their normalized text ("which nation …?" and "who
+        …?" print it). A table longer than KEY_SAMPLE rows is judged by its first KEY_SAMPLE rows, so a
+        million names are neither normalized nor hashed for this."""
         out = np.zeros(self.n_columns, dtype=bool)
-        rows = ~self.totals
+        keep = pa.array(~self.totals[:KEY_SAMPLE])
+        if int(pc.sum(keep).as_py() or 0) < 2:
+            return out
         for c, column in enumerate(self.columns):
-            if column.kind != "text" or rows.sum() < 2:
+            if column.kind != "text":
                 continue
-            if column.levels is not None:  # a long column: its distinct texts, not a norm per cell
-                distinct, _ = column.levels
-                named = rows.all() and len(distinct) == self.n_rows
-            else:
-                distinct = column.norm.filter(pa.array(rows))
-                named = pc.count_distinct(distinct).as_py() == len(distinct)
-            if named and not pc.any(pc.equal(distinct, "")).as_py():
+            known = column.__dict__.get("norm")  # normalized already (cached_property): reuse
+            head = (
+                known.slice(0, KEY_SAMPLE)
+                if known is not None
+                else normalize_text(column.strings.slice(0, KEY_SAMPLE))
+            )
+            norm = head.filter(keep)
+            if not pc.any(pc.equal(norm, "")).as_py() and pc.count_distinct(norm).as_py() == len(norm):
                 out[c] = True
                 break
+        out.flags.writeable = False
+        return out
+
+    @cached_property
+    def value_range(self) -> np.ndarray:
+        """(C, 2) float64, read-only: each column's smallest and largest valid value (NaN, NaN for text and
+        for a column without one), for the question-number-in-range feature."""
+        out = np.full((self.n_columns, 2), np.nan)
+        for c, column in enumerate(self.columns):
+            if column.kind != "text" and column.valid.any():
+                out[c] = np.nanmin(column.value), np.nanmax(column.value)
         out.flags.writeable = False
         return out
 

@@ -383,3 +383,29 @@ def test_a_question_naming_a_yes_no_column_names_its_yes_cells(cells, question, 
         frame = pd.DataFrame({"Planet": [f"p{i}" for i in range(4 * rows)], "Rings": cells * rows})
         exact = compute_features(Table.from_dataframe(frame), parse_question(question)).exact[1]
         assert exact.tolist() == named * rows
+
+
+def test_the_key_column_names_every_row_once_totals_aside():
+    t = Table.from_dataframe(
+        pd.DataFrame(
+            {
+                "Team": ["A", "A", "B", "Total"],  # repeats: not the key
+                "Player": ["Ann Lee", "Bo Li", "Cy Ray", "Total"],  # distinct once the totals row is aside
+                "Points": ["3", "5", "1", "9"],
+            }
+        )
+    )
+    assert t.key_column.tolist() == [False, True, False]
+    assert t.person_share.tolist() == pytest.approx([0.0, 0.75, 0.0])
+    # every valid cell, totals included (as the shipped models were trained); text columns have none
+    assert t.value_range[2].tolist() == [1.0, 9.0] and np.isnan(t.value_range[0]).all()
+    gaps = Table.from_dataframe(pd.DataFrame({"Name": ["a", "", "c"], "Code": ["x", "y", "z"]}))
+    assert gaps.key_column.tolist() == [False, True]  # an empty cell names no row
+
+
+def test_a_long_table_is_judged_by_its_first_rows_for_the_key_column(monkeypatch):
+    import nprog.tables as tables
+
+    monkeypatch.setattr(tables, "KEY_SAMPLE", 3)
+    t = Table.from_dataframe(pd.DataFrame({"Name": ["a", "b", "c", "a"], "Team": ["x", "y", "z", "w"]}))
+    assert t.key_column.tolist() == [True, False]  # "a" repeats only after the first three rows
