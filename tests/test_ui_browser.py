@@ -7,6 +7,7 @@ Skips when /usr/bin/chromium is absent (`apt-get install -y chromium`); never do
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 import subprocess
@@ -140,7 +141,8 @@ def test_ask_pictures_sql_and_batch_in_a_browser(page, model):
     screenshot(page, "ui-sql.png")
 
     page.get_by_role("tab", name="Batch").click()
-    page.get_by_role("button", name="Use the 5 example questions").click()
+    examples = json.loads((SAMPLES / "questions.json").read_text(encoding="utf-8"))["medals.csv"]
+    page.get_by_role("button", name=f"Use the {len(examples)} example questions").click()
     page.get_by_role("button", name="Answer all").click()
     page.get_by_text("Could not be asked").wait_for()
     assert_no_exception(page)
