@@ -213,8 +213,9 @@ def _aggregate(v: _TableView, rng: random.Random, kind: str) -> tuple[str, str] 
     return q, _number(values.mean())
 
 
-def _two_rows(v: _TableView, rng: random.Random) -> tuple[int, str, str, float, float] | None:
-    """A numeric column and two named rows with different valid values in it (the larger first)."""
+def _two_rows(v: _TableView, rng: random.Random) -> tuple[str, str, str, float, float] | None:
+    """A numeric column as a question names it, and two named rows with different valid values in it (the
+    larger first): (column phrase, a, b, a's value, b's value)."""
     if v.key is None or not v.numeric:
         return None
     c = rng.choice(v.numeric)
@@ -226,17 +227,17 @@ def _two_rows(v: _TableView, rng: random.Random) -> tuple[int, str, str, float, 
         return None
     if values[i] < values[j]:
         i, j = j, i
-    return c, v.key_text[rows[i]], v.key_text[rows[j]], float(values[i]), float(values[j])
+    col = _phrase(v.table.columns[c].name, rng)
+    if not col:
+        return None
+    return col, v.key_text[rows[i]], v.key_text[rows[j]], float(values[i]), float(values[j])
 
 
 def _difference(v: _TableView, rng: random.Random) -> tuple[str, str] | None:
     pair = _two_rows(v, rng)
     if pair is None:
         return None
-    c, a, b, va, vb = pair
-    col = _phrase(v.table.columns[c].name, rng)
-    if not col:
-        return None
+    col, a, b, va, vb = pair
     q = rng.choice(
         [
             f"how many more {col} did {a} have than {b}?",
@@ -254,10 +255,7 @@ def _compare(v: _TableView, rng: random.Random) -> tuple[str, str] | None:
     pair = _two_rows(v, rng)
     if pair is None:
         return None
-    c, a, b, _, _ = pair  # a's value is the larger
-    col = _phrase(v.table.columns[c].name, rng)
-    if not col:
-        return None
+    col, a, b, _, _ = pair  # a's value is the larger
     if rng.random() < 0.5:
         a, b, answer = b, a, "no"
     else:
@@ -278,10 +276,7 @@ def _pair_total(v: _TableView, rng: random.Random) -> tuple[str, str] | None:
     pair = _two_rows(v, rng)
     if pair is None:
         return None
-    c, a, b, va, vb = pair
-    col = _phrase(v.table.columns[c].name, rng)
-    if not col:
-        return None
+    col, a, b, va, vb = pair
     q = rng.choice(
         [f"what is the total {col} of {a} and {b}?", f"how many {col} did {a} and {b} have combined?"]
     )
