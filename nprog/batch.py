@@ -64,7 +64,7 @@ def number_in_range(table: Table, numbers: np.ndarray) -> np.ndarray:
     return ((numbers[None, :] >= lo[:, None]) & (numbers[None, :] <= hi[:, None])).any(1)
 
 
-def column_features(table: Table, f: Features, numbers: np.ndarray | None = None) -> np.ndarray:
+def column_features(table: Table, f: Features, numbers: np.ndarray) -> np.ndarray:
     R = max(table.n_rows, 1)
     n_exact = f.exact.sum(1)
     n_partial = f.partial.sum(1)
@@ -83,7 +83,7 @@ def column_features(table: Table, f: Features, numbers: np.ndarray | None = None
             f.mfe.any(1),
             n_exact / R,
             # the three that ModelConfig.column_features = 14 reads
-            number_in_range(table, np.zeros(0) if numbers is None else numbers),
+            number_in_range(table, numbers),
             table.key_column,
             table.person_share,
         ],

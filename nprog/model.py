@@ -306,7 +306,9 @@ class NeuralProgrammer(nn.Module):
             states = self.lm.states(ids, ids != 0, lower)  # (B, P, E)
         return torch.einsum("blp,bpe->ble", pool.to(states.dtype), states)
 
-    def column_vectors(self, batch: Batch, lm_columns: torch.Tensor | None = None) -> torch.Tensor:
+    def column_vectors(
+        self, batch: Batch, features: torch.Tensor, lm_columns: torch.Tensor | None = None
+    ) -> torch.Tensor:
         names = self.embedding(batch.col_names)  # (B, C, Ln, d)
         m = batch.col_name_mask.unsqueeze(-1).to(names.dtype)
         name = (names * m).sum(2) / m.sum(2).clamp(min=1.0)  # mean of the name's tokens (B, C, d)
@@ -314,7 +316,7 @@ class NeuralProgrammer(nn.Module):
             name = self.lm_columns(lm_columns).to(name.dtype)  # instead of the learned words
         elif lm_columns is not None:
             name = name + self.lm_columns(lm_columns).to(name.dtype)
-        out = name + self.col_features(batch.col_features[..., : self.n_col_features])  # (B, C, d)
+        out = name + self.col_features(features)  # (B, C, d)
         return out
 
     def pretrained_states(self, batch: Batch) -> tuple[torch.Tensor | None, torch.Tensor | None]:
@@ -360,8 +362,10 @@ class NeuralProgrammer(nn.Module):
             x = x + self.lm_words(lm_words).to(x.dtype)
         H, q = self.encoder(x, batch.token_mask)  # (B, L, d), (B, d)
         U = dropout(self.op_embedding, cfg.dropout, self.training)  # (O, d), one mask per batch
-        C_vec = dropout(self.column_vectors(batch, lm_columns), cfg.dropout, self.training)  # (B, C, d)
-        features = batch.col_features[..., : self.n_col_features]
+        features = batch.col_features[..., : self.n_col_features]  # the ones this model was trained on
+        C_vec = dropout(
+            self.column_vectors(batch, features, lm_columns), cfg.dropout, self.training
+        )  # (B, C, d)
         col_bias = self.col_feature_logit(features).squeeze(-1)  # (B, C)
         if lm_columns is not None:
             col_bias = col_bias + self.lm_match * self.name_match(batch, lm_words, lm_columns)
