@@ -41,6 +41,12 @@ _LABEL_WORDS = "|".join(
 )
 _LABEL = re.compile(rf"^(?:.*\b)?(?:{_LABEL_WORDS})\b")
 
+# what people call the rows of a table when no column names them (and a question says "which book …?")
+_ROW_NOUNS = (
+    "book film movie song album ship building river city town country nation team club player game item "
+    "entry one show school company car event race station island mountain lake language party"
+).split()
+
 _HIGH = ["highest", "largest", "greatest", "most", "biggest"]
 _LOW = ["lowest", "smallest", "least", "fewest"]
 
@@ -90,15 +96,11 @@ class _TableView:
         self.rows = np.flatnonzero(~table.totals)
         self.key = None
         self.key_text: list[str] = []
-        for i, column in enumerate(table.columns):
-            if column.kind != "text":
-                continue
-            norms = column.norm.to_pylist()
-            texts = [norms[r] for r in self.rows]
-            usable = [t for t in texts if t and len(t.split()) <= 5]
-            if len(usable) >= 3 and len(set(usable)) == len(texts):  # every row named, once
-                self.key, self.key_text = i, norms
-                break
+        keys = np.flatnonzero(table.key_column)  # the column the model's key feature marks
+        if keys.size:
+            norms = table.columns[int(keys[0])].norm.to_pylist()
+            if len(self.rows) >= 3 and all(len(norms[r].split()) <= 5 for r in self.rows):  # sayable names
+                self.key, self.key_text = int(keys[0]), norms
         self.numeric = []
         for i, column in enumerate(table.columns):
             if column.kind != "number" or i == self.key or column.valid[self.rows].sum() < 3:
@@ -119,6 +121,10 @@ class _TableView:
                 if 2 <= len(rows) < len(self.rows):
                     self.filters.append((i, value, np.array(rows)))
         self.key_noun = None
+        # nouns a question may call the rows by that name no column of this table ("which book …?" of a
+        # table whose key column is Title): the key column answers them
+        header_words = {w for c in table.columns for w in re.findall(r"[a-z]+", c.name.lower())}
+        self.free_nouns = [n for n in _ROW_NOUNS if n not in header_words and _plural(n) not in header_words]
         self.people = False  # the key column holds people's names: "who" asks for it
         if self.key is not None:
             noun = _phrase(table.columns[self.key].name, rng)
@@ -127,6 +133,14 @@ class _TableView:
             strings = [table.columns[self.key].strings[r].as_py() or "" for r in self.rows]
             named = sum(looks_like_person(t) for t in strings)
             self.people = (noun in _PEOPLE) or named >= 0.8 * len(strings)
+        # another column holds people (a books table's Author beside its Title): "which book …?" must still
+        # print the key column, so those tables ask with a free noun more often
+        self.people_elsewhere = any(
+            share >= 0.5 and c != self.key and table.columns[c].kind == "text"
+            for c, share in enumerate(table.person_share)
+        )
+        if self.people:  # "which river …?" of a table of athletes is no question anyone asks
+            self.free_nouns = [n for n in ("person", "one", "athlete", "player") if n not in header_words]
 
     def values(self, c: int, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(rows with a valid value, their values) of numeric column c among ``rows``."""
@@ -135,9 +149,14 @@ class _TableView:
         return rows[keep], v[keep]
 
     def which(self, rng: random.Random) -> str:
-        noun = self.key_noun or "row"
+        """How a question asks for a row by its key column: "who", the key column's own name ("which
+        title"), or, a third of the time (more where another column holds people), a noun no column has
+        ("which book")."""
         if self.people and rng.random() < 0.5:
             return "who"
+        noun = self.key_noun or "row"
+        if self.free_nouns and (rng.random() < (0.6 if self.people_elsewhere else 0.35) or not self.key_noun):
+            noun = rng.choice(self.free_nouns)
         return rng.choice(["which", "what"]) + " " + noun
 
 
@@ -170,6 +189,34 @@ def _superlative(v: _TableView, rng: random.Random) -> tuple[str, str] | None:
         ]
     )
     return form, v.table.columns[v.key].strings[row].as_py()
+
+
+def _superlative_among(v: _TableView, rng: random.Random) -> tuple[str, str] | None:
+    """The row with the largest or smallest value among the rows sharing a value of another column
+    ("which fantasy book has the fewest pages?")."""
+    if v.key is None or not v.numeric or not v.filters:
+        return None
+    c = rng.choice(v.numeric)
+    col = _phrase(v.table.columns[c].name, rng)
+    _, value, among = rng.choice(v.filters)
+    rows, values = v.values(c, among)
+    if not col or len(rows) < 2:
+        return None
+    high = rng.random() < 0.5
+    best = values.max() if high else values.min()
+    if (values == best).sum() != 1:
+        return None
+    row = int(rows[np.flatnonzero(values == best)[0]])
+    word = rng.choice(_HIGH if high else _LOW)
+    noun = rng.choice(v.free_nouns) if v.free_nouns and rng.random() < 0.5 else v.key_noun or "one"
+    q = rng.choice(
+        [
+            f"which {value} {noun} has the {word} {col}?",
+            f"of the {value} ones, which has the {word} {col}?",
+            f"{v.which(rng)} has the {word} {col} among {value}?",
+        ]
+    )
+    return q, v.table.columns[v.key].strings[row].as_py()
 
 
 def _aggregate(v: _TableView, rng: random.Random, kind: str) -> tuple[str, str] | None:
@@ -326,6 +373,7 @@ def _count_above(v: _TableView, rng: random.Random) -> tuple[str, str] | None:
 # (template, weight): superlatives and the arithmetic WTQ hardly asks for weigh most
 TEMPLATES = [
     (_superlative, 3.0),
+    (_superlative_among, 1.0),
     (lambda v, rng: _aggregate(v, rng, "sum"), 1.5),
     (lambda v, rng: _aggregate(v, rng, "average"), 1.5),
     (_difference, 1.5),

@@ -109,3 +109,33 @@ def test_generate_spreads_over_the_training_tables(tmp_path):
     assert {e.context for e in made} == set(contexts)  # four each on the three tables
     assert all(e.id.startswith("synthetic-") and len(e.answers) == 1 for e in made)
     assert [e.question for e in generate(root, contexts, 12, seed=1)] == [e.question for e in made]
+
+
+def test_a_noun_no_column_has_asks_for_the_key_column():
+    """ "which book has the most pages?" of a table whose rows are named by Title: the template answers with
+    the key column, and never uses a noun that is one of the table's headers."""
+    pairs = _pairs(400)
+    free = [
+        (m.group(1), q, a)
+        for q, a in pairs
+        if (m := re.match(r"(?:which|what) (\w+) (?:has|had|is)\b", q)) and m.group(1) != "river"
+    ]
+    assert len(free) >= 10
+    assert all(noun not in ("country", "length", "discharge", "rank", "year") for noun, _, _ in free)
+    assert all(a in set(RIVERS.River) for _, _, a in free)
+
+
+def test_a_superlative_among_rows_sharing_a_value():
+    checked = 0
+    rivers = list(RIVERS.River)
+    for q, a in _pairs(400):
+        m = re.fullmatch(r"(?:which (\w+) \w+|of the (\w+) ones, which) has the (highest|lowest) (length|discharge)\?", q)
+        if not m:
+            continue
+        country = (m.group(1) or m.group(2)).title()
+        column = LENGTH if m.group(4) == "length" else DISCHARGE
+        rows = [i for i in range(8) if RIVERS.Country[i] == country]
+        best = max(rows, key=lambda i: column[i]) if m.group(3) == "highest" else min(rows, key=lambda i: column[i])
+        assert a == rivers[best], q
+        checked += 1
+    assert checked >= 2
