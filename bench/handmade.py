@@ -1,7 +1,7 @@
 """Questions as users ask them, on tables written by hand for this check (``bench/handmade/``): totals,
 averages, differences, superlatives of a named column, "who …?", comparisons with a number, yes/no
 comparisons of two rows, and a few phrasings no template or WTQ question uses ("name the city with the
-most people", "which spanish river is longest?"). None of it is used in training or model selection.
+most people", "which spanish river is longest?"). None of it is used in training or in choosing a checkpoint.
 
     python bench/handmade.py --model data/models/wtq [-v]
 
