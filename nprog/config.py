@@ -135,6 +135,12 @@ class TrainConfig:
         "add N template questions on the training tables (totals, averages, differences, superlatives of a "
         "named column …; nprog.synthetic), answers only like WTQ's",
     )
+    distill: str = _setting(
+        "",
+        "a trained model directory (e.g. data/models/wtq-encoder) whose step distributions this model also "
+        "learns, as a KL term beside the answer losses (knowledge distillation; nprog.distill)",
+    )
+    distill_weight: float = _setting(1.0, "weight of the distillation term (with --distill)")
     model: ModelConfig = field(default_factory=lambda: ModelConfig(**TRAINED), metadata={"nested": True})
 
     def model_config(self, vocab_size: int) -> ModelConfig:

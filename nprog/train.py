@@ -40,6 +40,7 @@ from nprog.answers import lists_match
 from nprog.batch import Encoded, collate, encode
 from nprog.config import TrainConfig
 from nprog.credit import Rules
+from nprog.distill import attach_teacher, collate_teacher, distill_loss
 from nprog.model import NeuralProgrammer
 from nprog.qa import TableQA, resolve_device
 from nprog.questions import Vocabulary, name_tokens, parse_question
@@ -191,8 +192,9 @@ def batches(items: list[Encoded], batch_size: int, rng: random.Random):
 
 
 def training_tensors(items: list[Encoded], device, mml: bool, cache: dict | None = None):
-    """(batch, loss targets, program graphs) of a training batch on ``device``; a :class:`Chunk` is
-    collated once and then served from ``cache`` (about 1/20 of the step time at batch 64 on a CPU)."""
+    """(batch, loss targets, program graphs, teacher distributions or None) of a training batch on
+    ``device``; a :class:`Chunk` is collated once and then served from ``cache`` (about 1/20 of the step
+    time at batch 64 on a CPU)."""
     key = items.key if isinstance(items, Chunk) and cache is not None else None
     if key is not None and key in cache:
         return cache[key]
@@ -203,7 +205,10 @@ def training_tensors(items: list[Encoded], device, mml: bool, cache: dict | None
     if mml:
         steps, finals, has = collate_graphs([e.extra["graph"] for e in items])
         graphs = ([(e.to(device), n) for e, n in steps], finals.to(device), has)
-    out = (batch.to(device), targets, graphs)
+    teacher = collate_teacher(items, C, batch.number_mask.shape[1])
+    if teacher is not None:
+        teacher = tuple(t.to(device) for t in teacher)
+    out = (batch.to(device), targets, graphs, teacher)
     if key is not None:
         cache[key] = out
     return out
@@ -220,15 +225,18 @@ def add_l2_gradient(model: torch.nn.Module, l2: float) -> None:
     torch._foreach_add_([p.grad for p in params], params, alpha=l2)
 
 
-def train_step(net, model, optimizer, cfg: TrainConfig, batch, targets, graphs) -> torch.Tensor:
-    """One optimisation step: paper losses + MML (+ ponder cost), L2, global-norm clipping, Adam.
-    Returns the loss without the L2 term (what the progress bar shows)."""
+def train_step(net, model, optimizer, cfg: TrainConfig, batch, targets, graphs, teacher=None) -> torch.Tensor:
+    """One optimisation step: paper losses + MML (+ ponder cost, + distillation from a teacher's step
+    distributions), L2, global-norm clipping, Adam. Returns the loss without the L2 term (what the
+    progress bar shows)."""
     trace = net(batch, execute=cfg.soft_weight > 0)
     loss = cfg.soft_weight * loss_fn(trace, batch, targets) if cfg.soft_weight else 0.0
     if cfg.mml_weight:
         loss = loss + cfg.mml_weight * mml_loss(trace, graphs)
     if trace.ponder is not None:
         loss = loss + cfg.ponder_cost * trace.ponder.mean()
+    if teacher is not None and cfg.distill_weight:
+        loss = loss + cfg.distill_weight * distill_loss(trace, teacher)
     optimizer.zero_grad(set_to_none=True)
     loss.backward()
     add_l2_gradient(model, cfg.l2)
@@ -366,6 +374,19 @@ class Trainer:
         self.rank, self.world, self.device = _distributed(resolve_device(cfg.device))
         self.log = log if self.rank == 0 else (lambda message: None)  # rank 0 speaks for all
         self.data = data or load_data(cfg, self.log)
+        self.teacher_card = None
+        if (
+            cfg.distill
+        ):  # its distributions once, before the seed is set (the run's RNG stream stays as without)
+            teacher = TableQA.load(cfg.distill, device=self.device)
+            self.teacher_card = {
+                "model": cfg.distill,
+                "dev_accuracy": teacher.card.get("dev_accuracy"),
+                "encoder": teacher.model.config.encoder,
+                "weight": cfg.distill_weight,
+            }
+            attach_teacher(self.data.prepared.items, teacher, log=self.log)
+            del teacher
         set_seed(cfg.seed)
         self.model_cfg = cfg.model_config(len(self.data.vocab))
         self.encoder_card = None
@@ -431,8 +452,8 @@ class Trainer:
         for group in self.optimizer.param_groups:
             group["lr"] = scheduled_lr(self.cfg, self.step) * group.get("scale", 1.0)
         items = [next(self.stream) for _ in range(self.world)][self.rank]
-        batch, targets, graphs = training_tensors(items, self.device, self.cfg.mml_weight > 0, self.collated)
-        loss = train_step(self.net, self.model, self.optimizer, self.cfg, batch, targets, graphs)
+        tensors = training_tensors(items, self.device, self.cfg.mml_weight > 0, self.collated)
+        loss = train_step(self.net, self.model, self.optimizer, self.cfg, *tensors)
         self.step += 1
         self.seen += len(items) * self.world
         self.losses.append(loss.item())
@@ -491,6 +512,7 @@ class Trainer:
             "git_commit": checkpoint.git_commit(),
             "date": dt.date.today().isoformat(),
             "ops": self.model_cfg.ops,
+            **({"distilled_from": self.teacher_card} if self.teacher_card else {}),
             **(
                 {
                     "encoder": {

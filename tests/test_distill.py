@@ -1,0 +1,116 @@
+"""Knowledge distillation (nprog.distill): the KL term is zero exactly when the student matches the teacher,
+pulls the student towards it, and a training run with --distill stores the teacher's distributions on every
+training example and names the teacher in the card."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from pathlib import Path
+
+import pytest
+import torch
+from safetensors.torch import load_file
+
+from nprog.checkpoint import state_dir
+from nprog.distill import collate_teacher, distill_loss
+from nprog.model import Trace
+from nprog.train import TrainConfig, load_data, train
+from tests.tiny_wtq import write_tiny_wtq
+
+
+@pytest.fixture(scope="module")
+def tiny_wtq(tmp_path_factory) -> Path:
+    return write_tiny_wtq(tmp_path_factory.mktemp("wtq"))
+
+
+def _trace(logits_op, logits_col, logits_num, op_mask=None) -> Trace:
+    op = logits_op if op_mask is None else logits_op.masked_fill(~op_mask, -1e4)
+    op = torch.log_softmax(op, -1)
+    if op_mask is not None:
+        op = op.masked_fill(~op_mask, -1e4)
+    return Trace(
+        op_logp=op,
+        col_logp=torch.log_softmax(logits_col, -1),
+        num_logp=torch.log_softmax(logits_num, -1),
+        attention=torch.zeros(op.shape[0], op.shape[1], 1),
+    )
+
+
+def test_the_term_is_zero_for_the_teacher_itself_and_positive_otherwise():
+    torch.manual_seed(0)
+    B, T, O, C, N = 3, 4, 6, 5, 2
+    mask = torch.ones(B, T, O, dtype=torch.bool)
+    mask[:, :, -1] = False  # a masked operation (−1e4 in both): contributes nothing, stays finite
+    teacher = _trace(torch.randn(B, T, O), torch.randn(B, T, O, C), torch.randn(B, O, N), mask)
+    own = (teacher.op_logp, teacher.col_logp, teacher.num_logp)
+    assert distill_loss(teacher, own).item() == pytest.approx(0.0, abs=1e-6)
+    student_op = torch.randn(B, T, O, requires_grad=True)
+    student = _trace(student_op, torch.randn(B, T, O, C), torch.randn(B, O, N), mask)
+    loss = distill_loss(student, own)
+    assert loss.item() > 0.01 and torch.isfinite(loss)
+    loss.backward()
+    assert torch.isfinite(student_op.grad).all() and student_op.grad.abs().sum() > 0
+    with torch.no_grad():  # a step down the gradient lowers it: the student moves towards the teacher
+        nearer = _trace(student_op - 0.5 * student_op.grad, student.col_logp, student.num_logp, mask)
+    assert distill_loss(nearer, own).item() < loss.item()
+
+
+def test_collated_teacher_outputs_are_padded_as_masked_choices(tiny_wtq):
+    data = load_data(TrainConfig(data_dir=str(tiny_wtq), out="unused", min_count=1), lambda m: None)
+    items = data.prepared.items[:3]
+    assert collate_teacher(items, 9, 2) is None  # no teacher: no term
+    for e in items:
+        C, N, O = e.table.n_columns, len(e.numbers), e.op_mask.shape[0]
+        e.extra["teacher"] = (
+            torch.log_softmax(torch.randn(4, O), -1).numpy(),
+            torch.log_softmax(torch.randn(4, O, C), -1).numpy(),
+            torch.log_softmax(torch.randn(O, N), -1).numpy(),
+        )
+    try:
+        C = max(e.table.n_columns for e in items) + 1
+        op, col, num = collate_teacher(items, C, 3)
+        assert op.shape[0] == col.shape[0] == num.shape[0] == 3 and col.shape[-1] == C and num.shape[-1] == 3
+        assert (col[:, :, :, -1] <= -1e3).all()  # the padded column is masked, not a choice
+        probs = col.exp().sum(-1)
+        assert torch.allclose(probs, torch.ones_like(probs), atol=1e-5)
+    finally:
+        for e in items:
+            e.extra.pop("teacher")
+
+
+def test_a_run_distilled_from_a_trained_model(tiny_wtq, tmp_path):
+    quiet = lambda m: None  # noqa: E731
+    base = TrainConfig(data_dir=str(tiny_wtq), out=str(tmp_path / "teacher"), steps=6, batch_size=4,
+                       eval_every=3, min_count=1, threads=1).replace(d=16)  # fmt: skip
+    train(base, quiet)
+    logs: list[str] = []
+    student = dataclasses.replace(base, out=str(tmp_path / "student"), distill=str(tmp_path / "teacher"))
+    data = load_data(student, quiet)
+    summary = train(student, logs.append, data)
+    assert all(len(e.extra["teacher"]) == 3 for e in data.prepared.items)
+    a, c, n = data.prepared.items[0].extra["teacher"]
+    e = data.prepared.items[0]
+    assert c.shape[-1] == e.table.n_columns and n.shape[-1] == len(e.numbers) and a.shape == c.shape[:2]
+    assert any(m.startswith("distillation: the teacher's step distributions") for m in logs)
+    assert all(map(lambda x: x == x, summary["losses"]))  # finite (NaN != NaN)
+    card = json.loads((tmp_path / "student" / "card.json").read_text())
+    assert card["distilled_from"]["model"] == str(tmp_path / "teacher")
+    # the same run without a teacher ends with other weights: the term moved them
+    train(dataclasses.replace(base, out=str(tmp_path / "plain")), quiet)
+    a = load_file(str(state_dir(tmp_path / "student") / "model.safetensors"))
+    b = load_file(str(state_dir(tmp_path / "plain") / "model.safetensors"))
+    assert any(not torch.equal(a[k], b[k]) for k in a)
+
+
+def test_a_teacher_with_other_operations_is_refused(tiny_wtq, tmp_path):
+    from nprog.distill import attach_teacher
+
+    data = load_data(TrainConfig(data_dir=str(tiny_wtq), out="unused", min_count=1), lambda m: None)
+
+    class Other:
+        class model:  # noqa: N801 — stands in for a TableQA's model
+            config = type("C", (), {"ops": ["count", "print"]})()
+
+    with pytest.raises(ValueError, match="operations"):
+        attach_teacher(data.prepared.items, Other())
