@@ -184,7 +184,8 @@ class Column:
 KEY_SAMPLE = 10_000  # rows that decide Table.key_column on a long table
 
 # "Ben Okafor", "Jean-Luc O'Neill", "Chen Wei": two to four capitalised words
-_PERSON = re.compile(r"[A-Z][\w'.-]+(?: [A-Z][\w'.-]+){1,3}")
+# two to four capitalized words, not led by an article: "The Glass Orchard" and "A Quiet Ledger" are titles
+_PERSON = re.compile(r"(?!(?:The|A|An) )[A-Z][\w'.-]+(?: [A-Z][\w'.-]+){1,3}")
 
 
 def looks_like_person(cell: str) -> bool:

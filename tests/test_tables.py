@@ -385,6 +385,17 @@ def test_a_question_naming_a_yes_no_column_names_its_yes_cells(cells, question, 
         assert exact.tolist() == named * rows
 
 
+@pytest.mark.parametrize(
+    ("cell", "person"),
+    [("Mara Quinn", True), ("Jean-Luc O'Neil Jr.", True), ("The Glass Orchard", False), ("A Quiet Ledger", False),
+     ("An Ode", False), ("Thea Brown", True), ("Andrea Lee", True), ("river of salt", False), ("Madonna", False)],
+)  # fmt: skip
+def test_a_cell_looks_like_a_persons_name(cell, person):
+    from nprog.tables import looks_like_person
+
+    assert looks_like_person(cell) is person
+
+
 def test_the_key_column_names_every_row_once_totals_aside():
     t = Table.from_dataframe(
         pd.DataFrame(
