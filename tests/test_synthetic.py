@@ -139,3 +139,25 @@ def test_a_superlative_among_rows_sharing_a_value():
         assert a == rivers[best], q
         checked += 1
     assert checked >= 2
+
+
+BOOKS = pd.DataFrame(
+    {
+        "Title": ["The Silent Harbor", "The Glass Orchard", "Cold Arithmetic", "River of Salt", "A Quiet Ledger"],
+        "Author": ["Mara Quinn", "Tomas Reyes", "Ines Falk", "Dev Patel", "Mara Quinn"],
+        "Genre": ["Mystery", "Fantasy", "Mystery", "Literary", "Fantasy"],
+        "Pages": ["312", "540", "275", "198", "610"],
+    }
+)
+
+
+def test_beside_a_column_of_people_a_free_noun_still_asks_for_the_key_column():
+    """A books table: its rows are named by Title, Author holds people. "which book …?" answers a title,
+    and such a table gets twice the questions (WTQ alone teaches printing the people)."""
+    table = Table.from_dataframe(BOOKS)
+    pairs = questions(table, 20, random.Random(0))
+    assert len(pairs) > 20  # doubled
+    titles, authors = set(BOOKS.Title), set(BOOKS.Author)
+    asked = [(q, a) for q, a in pairs if re.match(r"(?:which|what) (?!title)\w+ (?:has|had|is)\b", q)]
+    assert asked and all(a in titles for _, a in asked)
+    assert not any(a in authors and not q.startswith(("what is the author", "what was")) for q, a in pairs)
