@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 
-from nprog.cues import order_op_mask
+from nprog.cues import asks_for_a_person, order_op_mask
 from nprog.features import Features, compute_features
 from nprog.model import N_COLUMN_FEATURES, Batch
 from nprog.ops import CUES, OPS, SoftInputs, data_rows
@@ -54,6 +54,9 @@ class Encoded:
     lm_c_pool: np.ndarray | None = None
     # (L,) bool: the positions holding content words (no stopword, number or <unk>), for the name match
     lm_q_content: np.ndarray | None = None
+    # the question asks for a person (nprog.cues): models with ModelConfig.person_cue read the people's-names
+    # feature only then
+    person_cue: bool = False
 
 
 def number_in_range(table: Table, numbers: np.ndarray) -> np.ndarray:
@@ -161,6 +164,7 @@ def encode(
         op_mask=op_ok,
         op_col_mask=op_col,
         target=target,
+        person_cue=asks_for_a_person(q.tokens),
         **lm,
     )
 
@@ -247,6 +251,7 @@ def collate(items: list[Encoded], soft: bool = False) -> Batch:
         col_mask=torch.from_numpy(col_mask),
         op_mask=torch.from_numpy(np.stack([e.op_mask for e in items])),
         op_col_mask=torch.from_numpy(op_col),
+        person_cue=torch.tensor([e.person_cue for e in items], dtype=torch.float32),
     )
     if items[0].lm_q_ids is not None:
         _collate_pieces(batch, items, L, C)

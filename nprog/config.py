@@ -65,6 +65,12 @@ class ModelConfig:
         'row once) and the share of cells that look like people\'s names ("who …?")',
         choices=(11, 14),
     )
+    person_cue: bool = _setting(
+        False,
+        'read the people\'s-names column feature only where the question asks for a person ("who", '
+        '"which driver"; nprog.cues): "which book has the most pages?" then prints the key column, not the '
+        "Author beside it",
+    )
     encoder: str = _setting(
         "lstm",
         "what reads the question and column names: lstm (words learned from the training questions only), "
@@ -87,8 +93,8 @@ class ModelConfig:
 # What nprog train trains where it differs from the paper's defaults (the shipped model; README ablation):
 # dropout 0.4 measured best on dev; order cues keep row-order operations off order-free questions; the
 # three more column features point comparisons at the column a question's number belongs to and "who"
-# at the column naming the rows.
-TRAINED = MappingProxyType({"dropout": 0.4, "order_cues": True, "column_features": 14})
+# at the column naming the rows; the people's-names feature counts only where the question asks for a person.
+TRAINED = MappingProxyType({"dropout": 0.4, "order_cues": True, "column_features": 14, "person_cue": True})
 
 
 @dataclass

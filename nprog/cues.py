@@ -13,6 +13,12 @@ model still decides whether to use them.
 It is the one list: the program search, the op masks and the row-shuffle measure
 (:func:`nprog.evaluate.shuffle_invariance`, which asks only the questions naming no order) all read it.
 Superlatives of time ("earliest", "latest") are not in it: they name a date column, not a position.
+
+The second cue here: does a question ask for a person ("who …?", "which driver …?")? Only then does the
+column feature "share of cells that look like people's names" count (:func:`nprog.batch.column_features`):
+"which book has the most pages?" of a table with an Author column asks for a title, and a model that sees
+the names feature on every question learns from WTQ (where "which" so often asks for an athlete) to print
+the people.
 """
 
 from __future__ import annotations
@@ -40,3 +46,16 @@ def order_op_mask(op_names: list[str], tokens: Iterable[str]) -> np.ndarray:
     """(O,) bool over ``op_names``: False for the order operations when the question names no order."""
     allowed = names_row_order(tokens)
     return np.array([allowed or name not in ORDER_OPS for name in op_names], dtype=bool)
+
+
+# words a question asks for a person with (a noun also in its plural)
+PERSON_CUES = frozenset(
+    """who whom whose person player athlete driver rider artist candidate swimmer runner coach winner cyclist
+    skier wrestler boxer actor actress singer author writer director composer member captain manager pilot
+    jockey rapper musician politician president governor senator""".split()
+)
+
+
+def asks_for_a_person(tokens: Iterable[str]) -> bool:
+    """True when the question's (normalized) tokens ask for a person ("who", "which drivers …")."""
+    return any(t in PERSON_CUES or (t.endswith("s") and t[:-1] in PERSON_CUES) for t in tokens)

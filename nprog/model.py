@@ -39,6 +39,7 @@ from nprog.ops import OP_INDEX, Op, SoftInputs, op_set, soft_row_ops, soft_scala
 from nprog.questions import SPECIALS
 
 N_COLUMN_FEATURES = 14  # nprog.batch.column_features; ModelConfig.column_features: how many a model reads
+PERSON_FEATURE = 13  # the share of a column's cells that look like people's names (ModelConfig.person_cue)
 
 
 def dropout(x: torch.Tensor, p: float, training: bool) -> torch.Tensor:
@@ -197,6 +198,7 @@ class Batch:
     col_mask: torch.Tensor  # (B, C) bool
     op_mask: torch.Tensor  # (B, O) bool: operations that can mean something on this table/question
     op_col_mask: torch.Tensor  # (B, O, C) bool: columns each operation may use
+    person_cue: torch.Tensor | None = None  # (B,) 1.0 where the question asks for a person (nprog.cues)
     soft: SoftInputs | None = None  # row-level tensors, only for soft execution (training)
     # the pretrained encoder's inputs (nprog.batch._collate_pieces), None for the LSTM-only model
     lm_q_ids: torch.Tensor | None = None  # (B, P) word pieces of the question (0: padding)
@@ -363,6 +365,11 @@ class NeuralProgrammer(nn.Module):
         H, q = self.encoder(x, batch.token_mask)  # (B, L, d), (B, d)
         U = dropout(self.op_embedding, cfg.dropout, self.training)  # (O, d), one mask per batch
         features = batch.col_features[..., : self.n_col_features]  # the ones this model was trained on
+        if (
+            cfg.person_cue and batch.person_cue is not None
+        ):  # the people's-names share counts for "who …?" only
+            is_person = torch.arange(features.shape[-1], device=features.device) == PERSON_FEATURE  # (F,)
+            features = features * torch.where(is_person, batch.person_cue[:, None, None], 1.0)  # (B, C, F)
         C_vec = dropout(
             self.column_vectors(batch, features, lm_columns), cfg.dropout, self.training
         )  # (B, C, d)

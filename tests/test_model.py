@@ -293,3 +293,39 @@ def test_a_model_from_before_the_three_column_features_reads_the_first_eleven():
     for model in (old, new):
         trace = model(batch)
         assert torch.isfinite(trace.op_logp).all() and trace.col_logp.shape[-1] == batch.col_features.shape[1]
+
+
+@pytest.mark.parametrize(
+    ("question", "person"),
+    [("who won the most gold?", True), ("which drivers scored points?", True), ("whose car was fastest?", True),
+     ("which book has the most pages?", False), ("which nation won the most gold?", False)],
+)  # fmt: skip
+def test_a_question_asks_for_a_person(question, person):
+    from nprog.cues import asks_for_a_person
+    from nprog.questions import parse_question
+
+    assert asks_for_a_person(parse_question(question).tokens) is person
+
+
+def test_the_names_feature_counts_only_where_the_question_asks_for_a_person():
+    """ModelConfig.person_cue: "which book …?" reads no people's-names feature, "who …?" does; a model
+    without the setting (every model before it) reads it on every question."""
+    from nprog.model import PERSON_FEATURE
+
+    books = Table.from_dataframe(
+        pd.DataFrame({"Title": ["Cold Arithmetic", "River of Salt"], "Author": ["Mara Quinn", "Dev Patel"],
+                      "Pages": ["275", "198"]})
+    )  # fmt: skip
+    asked = [encode(books, q, VOCAB) for q in ("which book has the most pages?", "who has the most pages?")]
+    assert [e.person_cue for e in asked] == [False, True]
+    batch = collate(asked)
+    assert batch.col_features[:, 1, PERSON_FEATURE].tolist() == [1.0, 1.0]  # the batch keeps the share
+    gated, plain = tiny(column_features=14, person_cue=True), tiny(column_features=14)
+    for model in (gated, plain):
+        model.eval()
+        base = model(batch).col_logp
+        batch.col_features[:, :, PERSON_FEATURE] = 0.0  # as if no column held names
+        moved = model(batch).col_logp
+        batch.col_features[:, 1, PERSON_FEATURE] = 1.0
+        changed = [not torch.allclose(base[b], moved[b]) for b in range(2)]
+        assert changed == ([False, True] if model is gated else [True, True])
