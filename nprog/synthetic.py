@@ -23,14 +23,12 @@ from pathlib import Path
 
 import numpy as np
 
+from nprog.cues import PERSON_CUES
 from nprog.tables import Table, TableError, looks_like_person
 from nprog.wtq import Example, load_table
 
-# nouns a "who" question can stand in for (the key column holds people)
-_PEOPLE = set(
-    "name player athlete driver rider artist candidate swimmer runner coach winner cyclist skier wrestler "
-    "boxer actor singer author member person".split()
-)
+# nouns a "who" question can stand in for (the key column holds people): the person cues, and "name"
+_PEOPLE = PERSON_CUES | {"name"}
 
 # numeric columns that label rows rather than measure them: no one totals years, ranks or pick numbers,
 # and "the highest rank" means rank 1
