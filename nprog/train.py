@@ -373,12 +373,11 @@ class Trainer:
         self.cfg = cfg
         self.rank, self.world, self.device = _distributed(resolve_device(cfg.device))
         self.log = log if self.rank == 0 else (lambda message: None)  # rank 0 speaks for all
+        # the teacher is loaded first, so a wrong --distill fails before the data are prepared
+        teacher = TableQA.load(cfg.distill, device=self.device) if cfg.distill else None
         self.data = data or load_data(cfg, self.log)
         self.teacher_card = None
-        if (
-            cfg.distill
-        ):  # its distributions once, before the seed is set (the run's RNG stream stays as without)
-            teacher = TableQA.load(cfg.distill, device=self.device)
+        if teacher is not None:  # its distributions once, before the seed: the run's RNG stream is as without
             self.teacher_card = {
                 "model": cfg.distill,
                 "dev_accuracy": teacher.card.get("dev_accuracy"),

@@ -114,3 +114,11 @@ def test_a_teacher_with_other_operations_is_refused(tiny_wtq, tmp_path):
 
     with pytest.raises(ValueError, match="operations"):
         attach_teacher(data.prepared.items, Other())
+
+
+def test_a_missing_teacher_is_a_clear_error_before_the_data_are_read(tmp_path):
+    cfg = TrainConfig(
+        data_dir=str(tmp_path / "no-data"), out=str(tmp_path / "m"), distill=str(tmp_path / "none")
+    )
+    with pytest.raises(ValueError, match="no such model directory"):
+        train(cfg, lambda m: None)  # the data directory does not exist either: the teacher is checked first
