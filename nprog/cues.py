@@ -15,7 +15,8 @@ It is the one list: the program search, the op masks and the row-shuffle measure
 Superlatives of time ("earliest", "latest") are not in it: they name a date column, not a position.
 
 The second cue here: does a question ask for a person ("who …?", "which driver …?")? Only then does the
-column feature "share of cells that look like people's names" count (:func:`nprog.batch.column_features`):
+column feature "share of cells that look like people's names" count, for models trained so
+(``ModelConfig.person_cue``; the batch carries the cue, the model applies it):
 "which book has the most pages?" of a table with an Author column asks for a title, and a model that sees
 the names feature on every question learns from WTQ (where "which" so often asks for an athlete) to print
 the people.

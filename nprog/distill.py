@@ -6,7 +6,7 @@ what the question says. A stronger model that has already been trained — the M
 reads the question with pretrained word knowledge — has settled many of those guesses. Its distributions at
 every step of the program (α over operations, β over columns for each operation, π over the question's
 numbers) are a dense target the smaller model can learn from, on every training question, including those
-whose answer no program reaches.
+for which the search found no consistent program (MML says nothing there).
 
 The loss is the KL divergence KL(teacher ‖ student) at each step: over operations; over columns, weighted by
 the teacher's probability of each operation; over the question's numbers, weighted by how much the teacher

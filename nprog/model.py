@@ -365,9 +365,8 @@ class NeuralProgrammer(nn.Module):
         H, q = self.encoder(x, batch.token_mask)  # (B, L, d), (B, d)
         U = dropout(self.op_embedding, cfg.dropout, self.training)  # (O, d), one mask per batch
         features = batch.col_features[..., : self.n_col_features]  # the ones this model was trained on
-        if (
-            cfg.person_cue and batch.person_cue is not None
-        ):  # the people's-names share counts for "who …?" only
+        # the people's-names share counts only where the question asks for a person (ModelConfig.person_cue)
+        if cfg.person_cue and batch.person_cue is not None:
             is_person = torch.arange(features.shape[-1], device=features.device) == PERSON_FEATURE  # (F,)
             features = features * torch.where(is_person, batch.person_cue[:, None, None], 1.0)  # (B, C, F)
         C_vec = dropout(

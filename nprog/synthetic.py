@@ -5,7 +5,9 @@ model never learns to choose them), and superlatives that mostly fall on a table
 "which river has the highest discharge?" can point at Length). These generated questions name a column at
 random among the table's numeric columns and ask for its maximum, minimum, total, average, a difference
 between two named rows or which of them is larger (yes/no), a value of a named row, or a count above a
-threshold, in several phrasings each.
+threshold, in several phrasings each. The rows are asked for as people ask: by the key column's name ("which
+title …"), by a noun no column has ("which book …?" — the key column answers, not the Author beside it), or
+among the rows sharing a value ("which fantasy book has the fewest pages?").
 
 They only ever use the *training* split's tables, and they go through the same answer-only pipeline as WTQ's
 own questions (``make_target``, the program search, the credit rules): the model is told the answer, never

@@ -129,13 +129,19 @@ def test_a_superlative_among_rows_sharing_a_value():
     checked = 0
     rivers = list(RIVERS.River)
     for q, a in _pairs(400):
-        m = re.fullmatch(r"(?:which (\w+) \w+|of the (\w+) ones, which) has the (highest|lowest) (length|discharge)\?", q)
+        m = re.fullmatch(
+            r"(?:which (\w+) \w+|of the (\w+) ones, which) has the (highest|lowest) (length|discharge)\?", q
+        )
         if not m:
             continue
         country = (m.group(1) or m.group(2)).title()
         column = LENGTH if m.group(4) == "length" else DISCHARGE
         rows = [i for i in range(8) if RIVERS.Country[i] == country]
-        best = max(rows, key=lambda i: column[i]) if m.group(3) == "highest" else min(rows, key=lambda i: column[i])
+        best = (
+            max(rows, key=lambda i: column[i])
+            if m.group(3) == "highest"
+            else min(rows, key=lambda i: column[i])
+        )
         assert a == rivers[best], q
         checked += 1
     assert checked >= 2
@@ -143,7 +149,13 @@ def test_a_superlative_among_rows_sharing_a_value():
 
 BOOKS = pd.DataFrame(
     {
-        "Title": ["The Silent Harbor", "The Glass Orchard", "Cold Arithmetic", "River of Salt", "A Quiet Ledger"],
+        "Title": [
+            "The Silent Harbor",
+            "The Glass Orchard",
+            "Cold Arithmetic",
+            "River of Salt",
+            "A Quiet Ledger",
+        ],
         "Author": ["Mara Quinn", "Tomas Reyes", "Ines Falk", "Dev Patel", "Mara Quinn"],
         "Genre": ["Mystery", "Fantasy", "Mystery", "Literary", "Fantasy"],
         "Pages": ["312", "540", "275", "198", "610"],
