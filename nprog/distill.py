@@ -87,10 +87,9 @@ def _kl(teacher: torch.Tensor, student: torch.Tensor) -> torch.Tensor:
 
 def distill_loss(trace, teacher: tuple[torch.Tensor, ...]) -> torch.Tensor:
     """Mean over the batch of Σ_t KL(α_T ‖ α_S) + Σ_t Σ_o α_T·KL(β_T ‖ β_S) + Σ_o w_o·KL(π_T ‖ π_S),
-    w_o = min(1, Σ_t α_T[t, o]). Student tensors are the trace's; C and N are the batch's."""
+    w_o = min(1, Σ_t α_T[t, o]). Student tensors are the trace's; the teacher's are collated to the same
+    batch's columns and numbers (:func:`collate_teacher`)."""
     op, col, num = teacher
-    C, N = trace.col_logp.shape[-1], trace.num_logp.shape[-1]
-    col, num = col[..., :C], num[..., :N]
     alpha = op.exp()  # (B, T, O)
     l_op = _kl(op, trace.op_logp).sum(1)
     l_col = (alpha * _kl(col, trace.col_logp)).sum((1, 2))
