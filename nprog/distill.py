@@ -17,6 +17,12 @@ The teacher's distributions are computed once before training (its weights do no
 encoding of each training question (a model with a pretrained encoder needs word pieces the student does
 not), and kept on the student's examples. The student and teacher must have the same operations and program
 length; the questions' numbers and the tables' columns are the same by construction.
+
+Several teachers (``--distill A,B,C``) are one ensemble teacher, as the paper's ensemble averages its
+members' distributions at each step: α is the mean of the members' α; β for an operation mixes the members'
+β weighted by how much each chooses that operation at that step (the mixture's own conditional), π likewise
+by how much each uses the comparison over the program. An ensemble's mistakes are fewer and less sure than
+any one member's, and its distributions carry the members' doubt where they disagree.
 """
 
 from __future__ import annotations
@@ -31,32 +37,66 @@ from nprog.batch import Encoded
 MASKED = -1e3  # a log-probability at or below this is a masked choice (the model fills those with −1e4)
 
 
-def attach_teacher(items: list[Encoded], teacher, batch_size: int = 64, log=print) -> None:
-    """Store ``teacher``'s (a :class:`nprog.qa.TableQA`) step distributions on each item's ``extra``:
-    log α (T, O), log β (T, O, C) and log π (O, N), float32, in batches of similar tables."""
+def _teacher_outputs(items: list[Encoded], teacher, batch_size: int) -> list[tuple[np.ndarray, ...]]:
+    """``teacher``'s (a :class:`nprog.qa.TableQA`) log α (T, O), log β (T, O, C) and log π (O, N) for each
+    item, float32, run in batches of similar tables."""
     student_ops = {e.op_mask.shape[0] for e in items}
     if student_ops != {len(teacher.model.config.ops)}:
         raise ValueError(
             f"the teacher has {len(teacher.model.config.ops)} operations, the student {sorted(student_ops)}"
         )
-    start = time.time()
+    outputs: list[tuple[np.ndarray, ...]] = [()] * len(items)
     order = sorted(range(len(items)), key=lambda i: (items[i].table.n_rows, items[i].table.n_columns))
     for s in range(0, len(order), batch_size):
-        chunk = [items[i] for i in order[s : s + batch_size]]
-        own = [teacher.encode(e.table, e.question) for e in chunk]
+        chunk = order[s : s + batch_size]
+        own = [teacher.encode(items[i].table, items[i].question) for i in chunk]
         trace, _ = teacher.run(own)
-        for b, (e, t) in enumerate(zip(chunk, own, strict=True)):
+        for b, (i, t) in enumerate(zip(chunk, own, strict=True)):
+            e = items[i]
             C, N = e.table.n_columns, len(e.numbers)
             if len(t.numbers) != N:  # both encode the same question on the same table
                 raise ValueError(f"teacher and student read different numbers in {e.question.text!r}")
-            e.extra["teacher"] = (
+            outputs[i] = (
                 trace.op_logp[b].float().cpu().numpy().copy(),
                 trace.col_logp[b, :, :, :C].float().cpu().numpy().copy(),
                 trace.num_logp[b, :, :N].float().cpu().numpy().copy(),
             )
-    log(
-        f"distillation: the teacher's step distributions for {len(items)} examples in {time.time() - start:.0f}s"
-    )
+    return outputs
+
+
+def _log(p: np.ndarray) -> np.ndarray:
+    """log p, with impossible choices (p = 0) at the masked level rather than −inf."""
+    with np.errstate(divide="ignore"):
+        return np.maximum(np.log(p), 10 * MASKED).astype(np.float32)
+
+
+def mix_teachers(members: list[tuple[np.ndarray, ...]]) -> tuple[np.ndarray, ...]:
+    """One example's ensemble distributions from its members' (log α, log β, log π): α averaged; β per
+    (step, operation) and π per operation mixed with weights α_k(t, o) and min(1, Σ_t α_k(t, o)), the
+    members' own use of them (an equal mix where no member uses the operation). One member: itself."""
+    if len(members) == 1:
+        return members[0]
+    alpha = np.stack([np.exp(m[0]) for m in members])  # (K, T, O)
+    beta = np.stack([np.exp(m[1]) for m in members])  # (K, T, O, C)
+    pi = np.stack([np.exp(m[2]) for m in members])  # (K, O, N)
+    w_col = alpha + 1e-9  # the epsilon makes unused operations an equal mix instead of 0/0
+    w_num = np.minimum(alpha.sum(1), 1.0) + 1e-9  # (K, O)
+    col = (w_col[..., None] * beta).sum(0) / w_col.sum(0)[..., None]
+    num = (w_num[..., None] * pi).sum(0) / w_num.sum(0)[..., None]
+    return _log(alpha.mean(0)), _log(col), _log(num)
+
+
+def attach_teacher(items: list[Encoded], teachers, batch_size: int = 64, log=print) -> None:
+    """Store the step distributions of ``teachers`` (one :class:`nprog.qa.TableQA` or a list of them, an
+    ensemble: :func:`mix_teachers`) on each item's ``extra``: log α (T, O), log β (T, O, C) and log π (O, N),
+    float32."""
+    teachers = teachers if isinstance(teachers, list | tuple) else [teachers]
+    start = time.time()
+    outputs = [_teacher_outputs(items, t, batch_size) for t in teachers]
+    for i, e in enumerate(items):
+        e.extra["teacher"] = mix_teachers([o[i] for o in outputs])
+    who = "the teacher's" if len(teachers) == 1 else f"an ensemble of {len(teachers)} teachers'"
+    log(f"distillation: {who} step distributions for {len(items)} examples in {time.time() - start:.0f}s")
 
 
 def collate_teacher(items: list[Encoded], C: int, N: int) -> tuple[torch.Tensor, ...] | None:

@@ -373,19 +373,23 @@ class Trainer:
         self.cfg = cfg
         self.rank, self.world, self.device = _distributed(resolve_device(cfg.device))
         self.log = log if self.rank == 0 else (lambda message: None)  # rank 0 speaks for all
-        # the teacher is loaded first, so a wrong --distill fails before the data are prepared
-        teacher = TableQA.load(cfg.distill, device=self.device) if cfg.distill else None
+        # the teachers are loaded first, so a wrong --distill fails before the data are prepared
+        paths = [p.strip() for p in cfg.distill.split(",") if p.strip()]
+        teachers = [TableQA.load(p, device=self.device) for p in paths]
         self.data = data or load_data(cfg, self.log)
         self.teacher_card = None
-        if teacher is not None:  # its distributions once, before the seed: the run's RNG stream is as without
+        if teachers:  # their distributions once, before the seed: the run's RNG stream is as without
+            about = [
+                {"model": p, "dev_accuracy": t.card.get("dev_accuracy"), "encoder": t.model.config.encoder}
+                for p, t in zip(paths, teachers, strict=True)
+            ]
+            # one teacher: its fields; an ensemble: the comma-joined paths and each member under "ensemble"
             self.teacher_card = {
-                "model": cfg.distill,
-                "dev_accuracy": teacher.card.get("dev_accuracy"),
-                "encoder": teacher.model.config.encoder,
+                **(about[0] if len(about) == 1 else {"model": ",".join(paths), "ensemble": about}),
                 "weight": cfg.distill_weight,
             }
-            attach_teacher(self.data.prepared.items, teacher, log=self.log)
-            del teacher
+            attach_teacher(self.data.prepared.items, teachers, log=self.log)
+            del teachers
         set_seed(cfg.seed)
         self.model_cfg = cfg.model_config(len(self.data.vocab))
         self.encoder_card = None

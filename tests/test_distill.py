@@ -8,12 +8,13 @@ import dataclasses
 import json
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 from safetensors.torch import load_file
 
 from nprog.checkpoint import state_dir
-from nprog.distill import collate_teacher, distill_loss
+from nprog.distill import collate_teacher, distill_loss, mix_teachers
 from nprog.model import Trace
 from nprog.train import TrainConfig, load_data, train
 from tests.tiny_wtq import write_tiny_wtq
@@ -101,6 +102,52 @@ def test_a_run_distilled_from_a_trained_model(tiny_wtq, tmp_path):
     a = load_file(str(state_dir(tmp_path / "student") / "model.safetensors"))
     b = load_file(str(state_dir(tmp_path / "plain") / "model.safetensors"))
     assert any(not torch.equal(a[k], b[k]) for k in a)
+
+
+def _member(rng, T, O, C, N, masked_op=None):
+    def logp(shape):
+        x = rng.normal(size=shape)
+        return x - np.log(np.exp(x).sum(-1, keepdims=True))
+
+    a = logp((T, O))
+    if masked_op is not None:  # as the model writes an operation that is not allowed: −1e4
+        a[:, masked_op] = -1e4
+        a = a - np.log(np.exp(a).sum(-1, keepdims=True))
+    return a.astype(np.float32), logp((T, O, C)).astype(np.float32), logp((O, N)).astype(np.float32)
+
+
+def test_an_ensemble_of_teachers_is_the_mixture_of_their_distributions():
+    rng = np.random.default_rng(0)
+    T, O, C, N = 4, 5, 3, 2
+    one = _member(rng, T, O, C, N, masked_op=4)
+    two = _member(rng, T, O, C, N, masked_op=4)
+    assert mix_teachers([one]) is one
+    same = mix_teachers([one, one])  # a member with itself: the member
+    for x, y in zip(same, one, strict=True):
+        assert np.allclose(np.exp(x), np.exp(y), atol=1e-6)
+    a, c, n = mix_teachers([one, two])
+    for x in (a, c, n):  # distributions, the masked operation still masked
+        assert np.allclose(np.exp(x).sum(-1), 1.0, atol=1e-5) and x.dtype == np.float32
+    assert (a[:, 4] <= -1e3).all()
+    assert np.allclose(np.exp(a), (np.exp(one[0]) + np.exp(two[0])) / 2, atol=1e-6)
+    # β of an operation leans to the member that chooses that operation: the mixture's conditional
+    wa, wb = np.exp(one[0][1, 2]), np.exp(two[0][1, 2])
+    expected = (wa * np.exp(one[1][1, 2]) + wb * np.exp(two[1][1, 2])) / (wa + wb)
+    assert np.allclose(np.exp(c[1, 2]), expected, atol=1e-5)
+
+
+def test_a_run_distilled_from_an_ensemble_names_each_member(tiny_wtq, tmp_path):
+    quiet = lambda m: None  # noqa: E731
+    base = TrainConfig(data_dir=str(tiny_wtq), out=str(tmp_path / "t1"), steps=3, batch_size=4,
+                       eval_every=3, min_count=1, threads=1).replace(d=16)  # fmt: skip
+    train(base, quiet)
+    train(dataclasses.replace(base, out=str(tmp_path / "t2"), seed=1), quiet)
+    both = f"{tmp_path / 't1'},{tmp_path / 't2'}"
+    logs: list[str] = []
+    train(dataclasses.replace(base, out=str(tmp_path / "s"), distill=both), logs.append)
+    assert any(m.startswith("distillation: an ensemble of 2 teachers' step distributions") for m in logs)
+    card = json.loads((tmp_path / "s" / "card.json").read_text())["distilled_from"]
+    assert card["model"] == both and [m["model"] for m in card["ensemble"]] == both.split(",")
 
 
 def test_a_teacher_with_other_operations_is_refused(tiny_wtq, tmp_path):
