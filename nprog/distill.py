@@ -18,11 +18,9 @@ encoding of each training question (a model with a pretrained encoder needs word
 not), and kept on the student's examples. The student and teacher must have the same operations and program
 length; the questions' numbers and the tables' columns are the same by construction.
 
-Several teachers (``--distill A,B,C``) are one ensemble teacher, as the paper's ensemble averages its
-members' distributions at each step: α is the mean of the members' α; β for an operation mixes the members'
-β weighted by how much each chooses that operation at that step (the mixture's own conditional), π likewise
-by how much each uses the comparison over the program. An ensemble's mistakes are fewer and less sure than
-any one member's, and its distributions carry the members' doubt where they disagree.
+Several teachers (``--distill A,B,C``) are one ensemble teacher, mixed as :class:`nprog.model.Ensemble`
+answers (:func:`nprog.model.mix_steps`). An ensemble's mistakes are fewer and less sure than any one
+member's, and its distributions carry the members' doubt where they disagree.
 """
 
 from __future__ import annotations
@@ -33,6 +31,7 @@ import numpy as np
 import torch
 
 from nprog.batch import Encoded
+from nprog.model import mix_steps
 
 MASKED = -1e3  # a log-probability at or below this is a masked choice (the model fills those with −1e4)
 
@@ -64,26 +63,13 @@ def _teacher_outputs(items: list[Encoded], teacher, batch_size: int) -> list[tup
     return outputs
 
 
-def _log(p: np.ndarray) -> np.ndarray:
-    """log p, with impossible choices (p = 0) at the masked level rather than −inf."""
-    with np.errstate(divide="ignore"):
-        return np.maximum(np.log(p), 10 * MASKED).astype(np.float32)
-
-
 def mix_teachers(members: list[tuple[np.ndarray, ...]]) -> tuple[np.ndarray, ...]:
-    """One example's ensemble distributions from its members' (log α, log β, log π): α averaged; β per
-    (step, operation) and π per operation mixed with weights α_k(t, o) and min(1, Σ_t α_k(t, o)), the
-    members' own use of them (an equal mix where no member uses the operation). One member: itself."""
+    """One example's ensemble distributions from its members' (log α, log β, log π), mixed as an
+    :class:`nprog.model.Ensemble` mixes them (:func:`nprog.model.mix_steps`). One member: itself."""
     if len(members) == 1:
         return members[0]
-    alpha = np.stack([np.exp(m[0]) for m in members])  # (K, T, O)
-    beta = np.stack([np.exp(m[1]) for m in members])  # (K, T, O, C)
-    pi = np.stack([np.exp(m[2]) for m in members])  # (K, O, N)
-    w_col = alpha + 1e-9  # the epsilon makes unused operations an equal mix instead of 0/0
-    w_num = np.minimum(alpha.sum(1), 1.0) + 1e-9  # (K, O)
-    col = (w_col[..., None] * beta).sum(0) / w_col.sum(0)[..., None]
-    num = (w_num[..., None] * pi).sum(0) / w_num.sum(0)[..., None]
-    return _log(alpha.mean(0)), _log(col), _log(num)
+    stacked = (torch.from_numpy(np.stack([m[i] for m in members])) for i in range(3))
+    return tuple(x.numpy().astype(np.float32) for x in mix_steps(*stacked))
 
 
 def attach_teacher(items: list[Encoded], teachers, batch_size: int = 64, log=print) -> None:

@@ -470,11 +470,28 @@ class NeuralProgrammer(nn.Module):
         )
 
 
+def mix_steps(
+    op_logp: torch.Tensor, col_logp: torch.Tensor, num_logp: torch.Tensor
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """K members' step distributions as one mixture — the ensemble of the paper (§4 there: 15 models), which
+    averages its members' distributions at every step. Inputs are log-probabilities with the members first:
+    log α (K, …, T, O), log β (K, …, T, O, C), log π (K, …, O, N). α is the members' mean; β of an operation
+    at a step mixes the members' β weighted by how much each chooses that operation there (the mixture's own
+    conditional, so the column comes from the members that pick the operation); π of a comparison likewise,
+    by min(1, Σ_t α). An operation no member uses gets an equal mix. Impossible choices stay at −1e4."""
+    alpha = op_logp.exp()
+    w_col = alpha + 1e-9  # the epsilon turns 0/0 for an unused operation into an equal mix
+    col = (w_col.unsqueeze(-1) * col_logp.exp()).sum(0) / w_col.sum(0).unsqueeze(-1)
+    w_num = alpha.sum(-2).clamp(max=1.0) + 1e-9
+    num = (w_num.unsqueeze(-1) * num_logp.exp()).sum(0) / w_num.sum(0).unsqueeze(-1)
+    return tuple(torch.log(p).clamp(min=-1e4) for p in (alpha.mean(0), col, num))
+
+
 class Ensemble(nn.Module):
     """Neural Programmers trained alike (one vocabulary, one op set, different seeds), answering as one:
-    at every step the members' operation, column and number distributions are averaged (probabilities,
-    not logits), and the hard program is read off the averages — the paper's ensemble (§4 there: 15
-    models, +3.5 points). Each member keeps its own soft history; costs one forward pass per member."""
+    at every step the members' operation, column and number distributions are mixed (:func:`mix_steps`),
+    and the hard program is read off the mixture. Each member keeps its own soft history; costs one forward
+    pass per member."""
 
     def __init__(self, members: list[NeuralProgrammer]):
         super().__init__()
@@ -496,15 +513,13 @@ class Ensemble(nn.Module):
         if execute:
             raise ValueError("an ensemble only answers: its members are trained one by one")
         traces = [m(batch) for m in self.members]
-        log_k = torch.log(torch.tensor(float(len(traces))))
-
-        def average(name: str) -> torch.Tensor:  # log of the mean probability
-            return torch.logsumexp(torch.stack([getattr(t, name) for t in traces]), 0) - log_k
-
+        op, col, num = mix_steps(
+            *(torch.stack([getattr(t, n) for t in traces]) for n in ("op_logp", "col_logp", "num_logp"))
+        )
         return Trace(
-            op_logp=average("op_logp"),
-            col_logp=average("col_logp"),
-            num_logp=average("num_logp"),
+            op_logp=op,
+            col_logp=col,
+            num_logp=num,
             attention=torch.stack([t.attention for t in traces]).mean(0),
             ops=self.ops,
         )

@@ -1,5 +1,5 @@
 """Ensembles (nprog.model.Ensemble, checkpoint.load of an ensemble.json): the members' step distributions
-are averaged; one member answers exactly as itself; a bad ensemble directory is a clear CheckpointError."""
+are mixed (nprog.model.mix_steps); one member answers exactly as itself; a bad ensemble directory is a clear CheckpointError."""
 
 from __future__ import annotations
 
@@ -39,15 +39,30 @@ def _ensemble_dir(tmp_path, members, names=None, vocabs=None):
     return tmp_path
 
 
-def test_the_ensemble_averages_its_members_step_distributions():
+def test_the_ensemble_mixes_its_members_step_distributions():
     a, b = _member(0), _member(1)
     qa = TableQA(a, VOCAB)
     batch = collate([qa.encode(Table.from_csv(SAMPLES / "medals.csv"), q) for q in QUESTIONS])
     with torch.no_grad():
         ta, tb, te = a(batch), b(batch), Ensemble([a, b])(batch)
-    for name in ("op_logp", "col_logp", "num_logp"):
-        mean = (getattr(ta, name).exp() + getattr(tb, name).exp()) / 2
-        assert torch.allclose(getattr(te, name).exp(), mean, atol=1e-6), name
+    alpha = (ta.op_logp.exp() + tb.op_logp.exp()) / 2  # operations: the members' mean
+    assert torch.allclose(te.op_logp.exp(), alpha, atol=1e-6)
+    # columns of an operation: the members' β weighted by how much each chooses that operation there
+    wa, wb = ta.op_logp.exp().unsqueeze(-1), tb.op_logp.exp().unsqueeze(-1)
+    col = (wa * ta.col_logp.exp() + wb * tb.col_logp.exp()) / (wa + wb)
+    used = (wa + wb).squeeze(-1) > 1e-4
+    assert torch.allclose(te.col_logp.exp()[used], col[used], atol=1e-5)
+    # numbers of a comparison: weighted by how much each member uses it over the program
+    ua, ub = (
+        ta.op_logp.exp().sum(-2).clamp(max=1).unsqueeze(-1),
+        tb.op_logp.exp().sum(-2).clamp(max=1).unsqueeze(-1),
+    )
+    num = (ua * ta.num_logp.exp() + ub * tb.num_logp.exp()) / (ua + ub)
+    used = (ua + ub).squeeze(-1) > 1e-4
+    assert used.any() and torch.allclose(te.num_logp.exp()[used], num[used], atol=1e-5)
+    for x in (te.op_logp, te.col_logp):  # distributions
+        assert torch.allclose(x.exp().sum(-1), torch.ones_like(x[..., 0]), atol=1e-4)
+    assert (te.num_logp >= -1e4).all()  # a question without numbers: every number impossible, not NaN
 
 
 def test_an_ensemble_of_one_answers_as_its_member(tmp_path):
