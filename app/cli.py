@@ -381,7 +381,7 @@ def cmd_ensemble(args) -> int:
 
     card = {
         "name": Path(args.out).name,
-        "what": f"an ensemble of {len(args.members)} Neural Programmers (step distributions averaged)",
+        "what": f"an ensemble of {len(args.members)} Neural Programmers (step distributions mixed)",
         "ensemble_command": "nprog ensemble " + " ".join(sys.argv[2:])
         if sys.argv[1:2] == ["ensemble"]
         else "",

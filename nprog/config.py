@@ -145,7 +145,7 @@ class TrainConfig:
         "",
         "a trained model directory (e.g. data/models/wtq-encoder) whose step distributions this model also "
         "learns, as a KL term beside the answer losses (knowledge distillation; nprog.distill); several, "
-        "comma-separated, are one ensemble teacher (their distributions averaged)",
+        "comma-separated, are one ensemble teacher (mixed as nprog ensemble mixes its members)",
     )
     distill_weight: float = _setting(1.0, "weight of the distillation term (with --distill)")
     model: ModelConfig = field(default_factory=lambda: ModelConfig(**TRAINED), metadata={"nested": True})
