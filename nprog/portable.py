@@ -50,6 +50,7 @@ from pathlib import Path
 
 import duckdb
 import numpy as np
+import pyarrow.compute as pc
 from sqlglot import exp
 
 from nprog.answers import lists_match
@@ -258,6 +259,21 @@ def check_engine_reading(column: Column, dialect: str, as_text: bool) -> None:
                         f"column {column.name!r}: {'read_csv' if dialect == 'duckdb' else 'pandas'} "
                         f"reads {other!r} and {s!r} as the same number, nprog as two values; load "
                         "the column as text"
+                    )
+    if dialect in ("duckdb", "sqlite") and column.kind == "number" and not as_text:
+        # a column of numerals the reader types as numbers, where nprog reads a cell otherwise ("1e3": the
+        # reader's 1000, for nprog not a number): the SQL would compare the reader's number
+        uniques = column.strings.unique()
+        texts = uniques.to_pylist()
+        if texts and all(re.fullmatch(_READER_NUMBER, t) for t in texts if t):
+            rows = pc.index_in(column.strings, value_set=uniques).to_numpy(zero_copy_only=False)
+            _, first = np.unique(rows, return_index=True)  # each distinct cell's first row, in `texts` order
+            for t, value, valid in zip(texts, column.value[first], column.valid[first], strict=True):
+                if t and not (valid and np.isclose(value, float(t), rtol=1e-12, atol=0.0)):
+                    raise ExportError(
+                        f"column {column.name!r}: {'read_csv' if dialect == 'duckdb' else 'pandas'} reads "
+                        f"{t!r} as the number {float(t):g}, nprog "
+                        f"{'as ' + format(value, 'g') if valid else 'as no number'}; load the column as text"
                     )
     if dialect == "sqlite" and as_text:
         lost = sorted(s for s in column.strings.unique().to_pylist() if s and s in _PANDAS_NA)

@@ -140,6 +140,20 @@ def test_duckdb_time_of_day_sniffing_is_refused():
     )
 
 
+@pytest.mark.parametrize("dialect", ["duckdb", "sqlite"])
+def test_a_numeral_the_reader_types_as_another_number_is_refused(tmp_path, dialect):
+    # "1e3" is 1000 to DuckDB's read_csv and pandas, which type the all-numeral column as numbers; nprog
+    # reads it as no number, so "rows where Total > 0" would count it in SQL and not in the program
+    table = Table.from_dataframe(pd.DataFrame({"Total": ["0", "0", "1e3"], "Name": list("abc")}))
+    program = Program([Step("greater", "Total", number=0.0), Step("count")])
+    assert execute(program, table).answer == ["0"]
+    with pytest.raises(ExportError, match="'1e3' as the number 1000, nprog as no number"):
+        to_portable_sql(program, table, dialect)
+    plain = Table.from_dataframe(pd.DataFrame({"Total": ["0", "7", "1000"], "Name": list("abc")}))
+    conn = _user_table(tmp_path, plain, dialect, "t")  # numerals read alike: the SQL runs and agrees
+    assert run_sql(conn, to_portable_sql(program, plain, dialect, "t")) == execute(program, plain).answer
+
+
 def test_old_layout_stays_available():
     from nprog.qa import Answer
 
