@@ -248,42 +248,42 @@ def check_engine_reading(column: Column, dialect: str, as_text: bool) -> None:
     """Refuse a column the user's engine or its usual loader is known to change, so that its cells no longer
     say what nprog read: DuckDB's CSV sniffer makes "3:11" a time of day; pandas (SQLite) makes "N/A" NULL.
     ``as_text``: the program reads the column's text (select or mfe on text, print)."""
-    if dialect in ("duckdb", "sqlite") and as_text:  # their CSV readers type all-numeral columns as numbers
-        cells = [s for s in column.strings.unique().to_pylist() if s]
-        if cells and all(re.fullmatch(_READER_NUMBER, s) for s in cells):
+    if dialect not in ("duckdb", "sqlite"):
+        return
+    uniques = column.strings.unique()
+    texts = uniques.to_pylist()
+    cells = [s for s in texts if s]
+    reader = "read_csv" if dialect == "duckdb" else "pandas"
+    # the engine's CSV reader types a column of numerals as numbers
+    if cells and all(re.fullmatch(_READER_NUMBER, s) for s in cells):
+        if as_text:
             shown: dict[float, str] = {}
             for s in cells:
                 other = shown.setdefault(float(s), s)
                 if other != s:
                     raise ExportError(
-                        f"column {column.name!r}: {'read_csv' if dialect == 'duckdb' else 'pandas'} "
-                        f"reads {other!r} and {s!r} as the same number, nprog as two values; load "
-                        "the column as text"
+                        f"column {column.name!r}: {reader} reads {other!r} and {s!r} as the same number, "
+                        "nprog as two values; load the column as text"
                     )
-    if dialect in ("duckdb", "sqlite") and column.kind == "number" and not as_text:
-        # a column of numerals the reader types as numbers, where nprog reads a cell otherwise ("1e3": the
-        # reader's 1000, for nprog not a number): the SQL would compare the reader's number
-        uniques = column.strings.unique()
-        texts = uniques.to_pylist()
-        if texts and all(re.fullmatch(_READER_NUMBER, t) for t in texts if t):
+        elif column.kind == "number":
+            # where nprog reads a cell otherwise ("1e3": the reader's 1000, for nprog not a number), the SQL
+            # would compare the reader's number
             rows = pc.index_in(column.strings, value_set=uniques).to_numpy(zero_copy_only=False)
             _, first = np.unique(rows, return_index=True)  # each distinct cell's first row, in `texts` order
             for t, value, valid in zip(texts, column.value[first], column.valid[first], strict=True):
                 if t and not (valid and np.isclose(value, float(t), rtol=1e-12, atol=0.0)):
                     raise ExportError(
-                        f"column {column.name!r}: {'read_csv' if dialect == 'duckdb' else 'pandas'} reads "
-                        f"{t!r} as the number {float(t):g}, nprog "
+                        f"column {column.name!r}: {reader} reads {t!r} as the number {float(t):g}, nprog "
                         f"{'as ' + format(value, 'g') if valid else 'as no number'}; load the column as text"
                     )
     if dialect == "sqlite" and as_text:
-        lost = sorted(s for s in column.strings.unique().to_pylist() if s and s in _PANDAS_NA)
+        lost = sorted(s for s in cells if s in _PANDAS_NA)
         if lost:
             raise ExportError(
                 f"column {column.name!r}: pandas.read_csv, which loads most SQLite tables, reads "
                 f"{lost[0]!r} as missing, nprog as text; load with keep_default_na=False"
             )
     if dialect == "duckdb":
-        cells = [s for s in column.strings.unique().to_pylist() if s]
         dates = [s for s in cells if not re.fullmatch("[0-9]{4}-[0-9]{2}-[0-9]{2}", s)]
         if dates and all(re.fullmatch(_NUMERIC_DATE, s) for s in cells):
             raise ExportError(
