@@ -77,10 +77,10 @@ def attach_teacher(items: list[Encoded], teachers, batch_size: int = 64, log=pri
     ensemble: :func:`mix_teachers`) on each item's ``extra``: log α (T, O), log β (T, O, C) and log π (O, N),
     float32."""
     teachers = teachers if isinstance(teachers, list | tuple) else [teachers]
+    if len(teachers) > 1 and len({t.model.config.steps for t in teachers}) > 1:  # before any teacher runs
+        raise ValueError("the teachers of an ensemble must have the same program length")
     start = time.time()
     outputs = [_teacher_outputs(items, t, batch_size) for t in teachers]
-    if len({o[0][0].shape for o in outputs if o}) > 1:  # log α (T, O): T is each teacher's program length
-        raise ValueError("the teachers of an ensemble must have the same program length")
     for i, e in enumerate(items):
         e.extra["teacher"] = mix_teachers([o[i] for o in outputs])
     who = "the teacher's" if len(teachers) == 1 else f"an ensemble of {len(teachers)} teachers'"

@@ -163,6 +163,16 @@ def test_a_teacher_with_other_operations_is_refused(tiny_wtq, tmp_path):
         attach_teacher(data.prepared.items, Other())
 
 
+def test_teachers_of_different_program_lengths_are_refused_before_they_run():
+    from nprog.distill import attach_teacher
+
+    def stand_in(steps):  # a TableQA's model config, and nothing it could run
+        return type("QA", (), {"model": type("M", (), {"config": type("C", (), {"steps": steps})()})()})()
+
+    with pytest.raises(ValueError, match="same program length"):
+        attach_teacher([], [stand_in(4), stand_in(3)])
+
+
 def test_a_missing_teacher_is_a_clear_error_before_the_data_are_read(tmp_path):
     cfg = TrainConfig(
         data_dir=str(tmp_path / "no-data"), out=str(tmp_path / "m"), distill=str(tmp_path / "none")
