@@ -1,5 +1,6 @@
 """Ensembles (nprog.model.Ensemble, checkpoint.load of an ensemble.json): the members' step distributions
-are mixed (nprog.model.mix_steps); one member answers exactly as itself; a bad ensemble directory is a clear CheckpointError."""
+are mixed (nprog.model.mix_steps); one member answers exactly as itself; a bad ensemble directory is a clear
+CheckpointError."""
 
 from __future__ import annotations
 
