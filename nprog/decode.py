@@ -1,5 +1,6 @@
 """Hard programs from a Trace: a true argmax at every step (docs/neural-programmer.md, deviation 5), masks
-respected.
+respected; and, for an argmax that answers nothing, the model's next most probable programs in order
+(:func:`alternatives`, tried by nprog.qa).
 
 The program returned is simplified (dead and repeated steps dropped; same result); the per-step
 choices keep the model's full T steps for the pictures. :func:`make_step` is the one builder of a
@@ -7,6 +8,8 @@ choices keep the model's full T steps for the pictures. :func:`make_step` is the
 """
 
 from __future__ import annotations
+
+import itertools
 
 import numpy as np
 
@@ -39,6 +42,7 @@ def contains_words(e: Encoded, c: int) -> list[str]:
 
 
 _LITERALS = {"cells": select_values, "words": contains_words}
+ALTERNATIVES = 16  # programs tried after the argmax when its answer is empty (nprog.qa)
 
 
 def make_step(op: Op, e: Encoded, c: int = -1, n: int = -1) -> Step:
@@ -52,48 +56,108 @@ def make_step(op: Op, e: Encoded, c: int = -1, n: int = -1) -> Step:
     return step
 
 
+class _Arrays:
+    """A trace's distributions as numpy arrays, read once for a batch."""
+
+    def __init__(self, trace: Trace):
+        self.ops = trace.ops
+        self.stops = trace.stop_steps().cpu().numpy()  # (B,) the controller's own stop rule
+        self.op_logp = trace.executed_op_logp().float().cpu().numpy()  # (B, T, O): each step's choice
+        self.halting = None if trace.halting is None else trace.halting.float().cpu().numpy()  # ACT only
+        self.col_logp = trace.col_logp.float().cpu().numpy()  # (B, T, O, C)
+        self.num_logp = trace.num_logp.float().cpu().numpy()  # (B, O, N)
+
+
+def _program(a: _Arrays, b: int, e: Encoded, picks: list[tuple[int, int, int]]):
+    """The program of example b for one (op, column, number) pick per step (−1: none), with its
+    confidence and per-step choices."""
+    steps, choices = [], []
+    stop = int(a.stops[b])
+    for t, (k, c, n) in enumerate(picks):
+        op = a.ops[k]
+        logp = float(a.op_logp[b, t, k])
+        if c >= 0:
+            logp += float(a.col_logp[b, t, k, c])
+        if n >= 0:
+            logp += float(a.num_logp[b, k, n])
+        if a.halting is not None and t == stop:  # ACT: stopping here is part of the answer step
+            logp += float(np.log(max(float(a.halting[b, stop]), 1e-30)))
+        step = make_step(op, e, c, n)
+        if c >= 0:
+            step.on_date = e.table.columns[c].kind == "date"
+        # log-probability of this step's choices (op, column, number)
+        choices.append(
+            {"op": k, "column": c if c >= 0 else None, "number": n if n >= 0 else None, "logp": logp}
+        )
+        steps.append(step)
+    # confidence from the live steps only: a step that changes nothing on this table adds no doubt
+    live = live_steps(steps, e.table)
+    for choice, alive in zip(choices, live, strict=True):
+        choice["live"] = bool(alive)
+    confidence = float(np.exp(sum(c["logp"] for c in choices if c["live"])))
+    return Program(steps).simplified(), confidence, choices
+
+
+def _step_options(
+    a: _Arrays, b: int, t: int, e: Encoded, width: int
+) -> list[tuple[float, tuple[int, int, int]]]:
+    """The `width` most probable (op, column, number) picks of step t, best first: for each operation its
+    two best columns and two best numbers (a pick's probability is the product of the three)."""
+    C, N = e.table.n_columns, len(e.numbers)
+    options = []
+    for k in np.argsort(-a.op_logp[b, t])[:width]:  # an op outside the top `width` has no pick among them
+        op = a.ops[k]
+        base = float(a.op_logp[b, t, k])
+        cols = (
+            [(float(a.col_logp[b, t, k, c]), int(c)) for c in np.argsort(-a.col_logp[b, t, k, :C])[:2]]
+            if op.column
+            else [(0.0, -1)]
+        )
+        nums = (
+            [(float(a.num_logp[b, k, n]), int(n)) for n in np.argsort(-a.num_logp[b, k, :N])[:2]]
+            if op.number and N
+            else [(0.0, -1)]
+        )
+        options += [(base + lc + ln, (int(k), c, n)) for lc, c in cols for ln, n in nums]
+    options.sort(key=lambda o: -o[0])
+    return options[:width]
+
+
+def alternatives(trace: Trace, b: int, e: Encoded, taken: Program, limit: int = ALTERNATIVES, width: int = 3):
+    """Example b's most probable programs other than `taken` (its argmax), best first, as (program,
+    confidence, choices) like :func:`decode`; programs that simplify to one already given are skipped.
+
+    The per-step choices are independent given the trace (each step reads the soft history), so a
+    program's probability is the product of its steps' and the best programs are found among the
+    products of each step's `width` best picks."""
+    a = _Arrays(trace)
+    stop = int(a.stops[b])
+    per_step = [_step_options(a, b, t, e, width) for t in range(stop + 1)]
+    ranked = sorted(itertools.product(*per_step), key=lambda combo: -sum(o[0] for o in combo))
+    seen = {taken.to_json()}
+    for combo in ranked:
+        program, confidence, choices = _program(a, b, e, [o[1] for o in combo])
+        if program.to_json() in seen:
+            continue
+        seen.add(program.to_json())
+        yield program, confidence, choices
+        if len(seen) > limit:
+            return
+
+
 def decode(trace: Trace, items: list[Encoded]) -> list[tuple[Program, float, list[dict]]]:
     """For each example: the program, the probability of its live steps under the model
     (:func:`nprog.confidence.live_steps`), and per-step choices (indices, log-probability, live)."""
-    stops = trace.stop_steps().cpu().numpy()  # (B,) the controller's own stop rule
-    op_logp = (
-        trace.executed_op_logp().float().cpu().numpy()
-    )  # (B, T, O): the distribution each step chose from
-    halting = None if trace.halting is None else trace.halting.float().cpu().numpy()  # (B, T) ACT only
-    col_logp = trace.col_logp.float().cpu().numpy()  # (B, T, O, C)
-    num_logp = trace.num_logp.float().cpu().numpy()  # (B, O, N)
+    a = _Arrays(trace)
     out = []
     for b, e in enumerate(items):  # per example: a handful of argmaxes over O, C, N (tiny)
         C, N = e.table.n_columns, len(e.numbers)
-        steps, choices = [], []
-        stop = int(stops[b])
-        for t in range(stop + 1):
-            dist = op_logp[b, t]
-            k = int(np.argmax(dist))
-            op = trace.ops[k]
-            logp = float(dist[k])
-            choice = {"op": k, "column": None, "number": None}
-            if op.column:
-                c = int(np.argmax(col_logp[b, t, k, :C]))
-                logp += float(col_logp[b, t, k, c])
-                choice["column"] = c
-            if op.number and N:
-                n = int(np.argmax(num_logp[b, k, :N]))
-                logp += float(num_logp[b, k, n])
-                choice["number"] = n
-            if halting is not None and t == stop:  # ACT: stopping here is part of the answer step
-                logp += float(np.log(max(float(halting[b, stop]), 1e-30)))
-            step = make_step(op, e, -1 if choice["column"] is None else choice["column"],
-                             -1 if choice["number"] is None else choice["number"])  # fmt: skip
-            if choice["column"] is not None:
-                step.on_date = e.table.columns[choice["column"]].kind == "date"
-            choice["logp"] = logp  # log-probability of this step's choices (op, column, number)
-            steps.append(step)
-            choices.append(choice)
-        # confidence from the live steps only: a step that changes nothing on this table adds no doubt
-        live = live_steps(steps, e.table)
-        for choice, alive in zip(choices, live, strict=True):
-            choice["live"] = bool(alive)
-        confidence = float(np.exp(sum(c["logp"] for c in choices if c["live"])))
-        out.append((Program(steps).simplified(), confidence, choices))
+        picks = []
+        for t in range(int(a.stops[b]) + 1):
+            k = int(np.argmax(a.op_logp[b, t]))
+            op = a.ops[k]
+            c = int(np.argmax(a.col_logp[b, t, k, :C])) if op.column else -1
+            n = int(np.argmax(a.num_logp[b, k, :N])) if op.number and N else -1
+            picks.append((k, c, n))
+        out.append(_program(a, b, e, picks))
     return out

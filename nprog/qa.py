@@ -23,10 +23,10 @@ from nprog import checkpoint
 from nprog.batch import Encoded, _pad, collate, encode
 from nprog.caches import CostBoundedLRU
 from nprog.confidence import GUESS_THRESHOLD, calibrated
-from nprog.decode import decode
+from nprog.decode import alternatives, decode
 from nprog.explanation import Explanation
 from nprog.model import NeuralProgrammer, Trace
-from nprog.program import Program, execute
+from nprog.program import Program, ProgramError, execute
 from nprog.questions import Question, Vocabulary, parse_questions
 from nprog.tables import LARGE_TABLE_ROWS, Table, TableError
 
@@ -237,6 +237,21 @@ _VISIBLE = re.compile(
 HEADER_CACHE = 1024  # tables whose header states TableQA keeps (about 45 KB each for MiniLM)
 
 
+def _first_answering(trace: Trace, b: int, e: Encoded, taken: Program):
+    """Execution-guided decoding (Wang et al., 2018): a program whose answer is empty (its rows all
+    filtered away, a comparison with nothing left) answers no question, so the model's next most probable
+    programs are tried in order and the first with an answer is taken, with its own (lower) confidence.
+    None when none of them answers either."""
+    for program, confidence, choices in alternatives(trace, b, e, taken):
+        try:
+            result = execute(program, e.table)
+        except ProgramError:
+            continue
+        if result.answer:
+            return program, confidence, choices, result
+    return None
+
+
 class TableQA:
     """A loaded Neural Programmer. Safe to share between threads: inference keeps no per-call state."""
 
@@ -305,6 +320,13 @@ class TableQA:
         answers = []
         for b, (e, (program, confidence, choices)) in enumerate(zip(items, decoded, strict=True)):
             result = execute(program, e.table)
+            if not result.answer:  # nothing to show: the next most probable program that answers, if any
+                program, confidence, choices, result = _first_answering(trace, b, e, program) or (
+                    program,
+                    confidence,
+                    choices,
+                    result,
+                )
             sure = float(calibrated(confidence, self.card.get("calibration")))
             answers.append(
                 Answer(
