@@ -26,7 +26,7 @@ from nprog.confidence import GUESS_THRESHOLD, calibrated
 from nprog.decode import alternatives, decode
 from nprog.explanation import Explanation
 from nprog.model import NeuralProgrammer, Trace
-from nprog.program import Program, ProgramError, execute
+from nprog.program import Program, ProgramError, Result, execute
 from nprog.questions import Question, Vocabulary, parse_questions
 from nprog.tables import LARGE_TABLE_ROWS, Table, TableError
 
@@ -237,17 +237,22 @@ _VISIBLE = re.compile(
 HEADER_CACHE = 1024  # tables whose header states TableQA keeps (about 45 KB each for MiniLM)
 
 
+def answers_something(result: Result) -> bool:
+    """False for an answer with nothing in it: no value (the rows all filtered away, a comparison with
+    nothing left) or only blank cells."""
+    return any(str(value).strip() for value in result.answer)
+
+
 def _first_answering(trace: Trace, b: int, e: Encoded, taken: Program):
-    """Execution-guided decoding (Wang et al., 2018): a program whose answer is empty (its rows all
-    filtered away, a comparison with nothing left) answers no question, so the model's next most probable
-    programs are tried in order and the first with an answer is taken, with its own (lower) confidence.
-    None when none of them answers either."""
+    """Execution-guided decoding (Wang et al., 2018): a program that answers nothing (see
+    :func:`answers_something`) answers no question, so the model's next most probable programs are tried
+    in order and the first that answers is taken, with its own confidence. None when none of them does."""
     for program, confidence, choices in alternatives(trace, b, e, taken):
         try:
             result = execute(program, e.table)
         except ProgramError:
             continue
-        if result.answer:
+        if answers_something(result):
             return program, confidence, choices, result
     return None
 
@@ -320,7 +325,7 @@ class TableQA:
         answers = []
         for b, (e, (program, confidence, choices)) in enumerate(zip(items, decoded, strict=True)):
             result = execute(program, e.table)
-            if not result.answer:  # nothing to show: the next most probable program that answers, if any
+            if not answers_something(result):  # the next most probable program that answers, if any
                 program, confidence, choices, result = _first_answering(trace, b, e, program) or (
                     program,
                     confidence,

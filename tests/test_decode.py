@@ -54,18 +54,26 @@ def test_alternatives_are_distinct_and_in_order(qa):
         assert len(seen) == 7  # six more programs exist on a three-column table
 
 
-def _force(trace, t: int, ops: dict[str, float], column: int | None = None) -> None:
-    """Make step t of example 0 choose among `ops` with these probabilities (each on `column`)."""
+def _force(trace, t: int, ops: dict[str, float], column: int | dict[int, float] | None = None) -> None:
+    """Make step t of example 0 choose among `ops` with these probabilities (each on `column`, or among
+    columns with the given probabilities)."""
     names = [op.name for op in trace.ops]
     dist = torch.full_like(trace.op_logp[0, t], 1e-6)
     for name, p in ops.items():
         dist[names.index(name)] = p
     trace.op_logp[0, t] = (dist / dist.sum()).log()
     if column is not None:
+        columns = {column: 1.0} if isinstance(column, int) else column
         for name in ops:
             col = torch.full_like(trace.col_logp[0, t, 0], 1e-6)
-            col[column] = 1.0
+            for c, p in columns.items():
+                col[c] = p
             trace.col_logp[0, t, names.index(name)] = (col / col.sum()).log()
+
+
+def _editable(qa, e):
+    trace, _ = qa.run([e])
+    return dataclasses.replace(trace, op_logp=trace.op_logp.clone(), col_logp=trace.col_logp.clone())
 
 
 def test_empty_answer_falls_back_to_the_next_program_that_answers(qa):
@@ -73,8 +81,7 @@ def test_empty_answer_falls_back_to_the_next_program_that_answers(qa):
     The model's second choice at that step ("the first of them") answers, so it is taken."""
     table = Table.from_dataframe(PEAKS)
     e = qa.encode(table, "which peak is in norway?")
-    trace, _ = qa.run([e])
-    trace = dataclasses.replace(trace, op_logp=trace.op_logp.clone(), col_logp=trace.col_logp.clone())
+    trace = _editable(qa, e)
     T = trace.op_logp.shape[1]
     _force(trace, 0, {"select": 1.0}, column=1)
     _force(trace, 1, {"next": 0.6, "first": 0.4})
@@ -90,3 +97,19 @@ def test_empty_answer_falls_back_to_the_next_program_that_answers(qa):
     assert result.answer == ["Vestfjell"]
     assert _total_logp(choices) < _total_logp(best_choices)  # less probable: the model's second choice
     assert choices[1]["op"] == [op.name for op in trace.ops].index("first")
+
+
+def test_a_blank_cell_is_no_answer(qa):
+    """Printing a blank cell answers nothing either: the next most probable column is printed."""
+    table = Table.from_dataframe(PEAKS.assign(Guide=["Anna Berger", "Luca Meier", ""]))
+    e = qa.encode(table, "who guided the climb in norway?")
+    trace = _editable(qa, e)
+    T = trace.op_logp.shape[1]
+    _force(trace, 0, {"select": 1.0}, column=1)
+    for t in range(1, T - 1):
+        _force(trace, t, {"first": 1.0})
+    _force(trace, T - 1, {"print": 1.0}, column={3: 0.6, 0: 0.4})
+    [(best, _, _)] = decode(trace, [e])
+    assert execute(best, table).answer == [""] and best.steps[-1].column == "Guide"
+    program, _, _, result = _first_answering(trace, 0, e, best)
+    assert program.steps[-1].column == "Peak" and result.answer == ["Vestfjell"]
