@@ -446,7 +446,9 @@ def _soft_any(s, beta, inp: SoftInputs):
 # ---- totals rows
 
 
-TOTAL_LABELS = ("total", "totals", "grand total", "overall", "all", "sum total")
+# the last four: the closing rows of sports statistics tables (a player's seasons, a team's players)
+TOTAL_LABELS = ("total", "totals", "grand total", "overall", "all", "sum total",
+                "team total", "team totals", "career total", "career totals")  # fmt: skip
 TOTAL_LABEL_COLUMNS = 2  # the label sits in the first column, or the second after a rank/number column
 
 

@@ -279,6 +279,8 @@ def test_totals_rows_are_kept_out_unless_asked_about(steps, answer):
         ({"Team": ["A", "B", "C"], "Pts": ["1", "2", "3"], "Note": ["total", "x", "y"]}, []),  # third column
         ({"Team": ["Total", "Total", "A"]}, []),  # mostly "totals": data, not a summary
         ({"Team": ["A total", "B", "C"]}, []),  # the whole cell must be the label
+        ({"Player": ["A", "B", "Team Totals"], "Pts": ["1", "2", "3"]}, [2]),
+        ({"Season": ["2019", "2020", "Career total"], "Goals": ["4", "7", "11"]}, [2]),
     ],
 )
 def test_totals_rows_detection(frame, totals):
