@@ -1,7 +1,8 @@
 """Question ↔ table features (docs/neural-programmer.md §1.6), vectorized per column with pyarrow/numpy.
 
 * ``exact[c, r]``: the cell is named in the question. Text cells: the cell's normalized text is a
-  contiguous n-gram of the question (cells made only of stop words never match). Number and date cells:
+  contiguous n-gram of the question (cells made only of stop words never match), or a country for the
+  question's word for its people, or the reverse ("austrian" names "Austria"; nprog.demonyms). Number and date cells:
   the value equals a number the question mentions.
   A question that names a yes/no column but none of its cells ("which planets have rings?") names its
   yes cells (:func:`yes_cells`).
@@ -26,6 +27,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from nprog import demonyms
 from nprog.questions import STOPWORDS, Question, name_tokens
 from nprog.tables import Column, Table
 
@@ -48,11 +50,18 @@ def _stem(token: str) -> str:
 
 
 def question_ngrams(tokens: list[str]) -> dict[str, tuple[int, int]]:
-    """Every contiguous n-gram (n ≤ MAX_NGRAM) → its first span; longer n-grams win over their parts."""
+    """Every contiguous n-gram (n ≤ MAX_NGRAM) → its first span; longer n-grams win over their parts.
+    A country's name or its people's word also stands for the other (nprog.demonyms: "austrian" →
+    "austria", "germany" → "german"), on the same span; an n-gram the question says itself wins."""
     grams: dict[str, tuple[int, int]] = {}
     for n in range(1, min(MAX_NGRAM, len(tokens)) + 1):
         for i in range(len(tokens) - n + 1):
             grams.setdefault(" ".join(tokens[i : i + n]), (i, i + n))
+    said = list(grams.items())
+    for gram, span in said:
+        if span[1] - span[0] <= demonyms.LONGEST:
+            for alias in demonyms.aliases(gram):
+                grams.setdefault(alias, span)
     return grams
 
 

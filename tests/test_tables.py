@@ -420,3 +420,28 @@ def test_a_long_table_is_judged_by_its_first_rows_for_the_key_column(monkeypatch
     monkeypatch.setattr(tables, "KEY_SAMPLE", 3)
     t = Table.from_dataframe(pd.DataFrame({"Name": ["a", "b", "c", "a"], "Team": ["x", "y", "z", "w"]}))
     assert t.key_column.tolist() == [True, False]  # "a" repeats only after the first three rows
+
+
+@pytest.mark.parametrize(
+    ("question", "named"),
+    [
+        ("what is the average height of the austrian peaks?", ["Austria"]),  # people-word → country
+        ("how many italians finished?", ["Italy"]),
+        ("which south korean peak is the tallest?", ["South Korea"]),  # a two-word people-word
+        ("how many peaks are in germany?", ["German"]),  # country → the people-word a cell holds
+        ("which american peak is highest?", ["USA", "American"]),  # the alias and the word itself
+        ("can you tell us the tallest peak?", []),  # "us" is a pronoun, never the United States
+        ("which peak is in austria?", ["Austria"]),  # a name said as it is written still matches
+    ],
+)
+def test_a_country_and_its_peoples_word_name_each_other(question, named):
+    from nprog.features import compute_features
+    from nprog.questions import parse_question
+
+    frame = pd.DataFrame({
+        "Peak": ["A", "B", "C", "D", "E", "F"],
+        "Country": ["Austria", "Italy", "South Korea", "German", "USA", "American"],
+    })  # fmt: skip
+    f = compute_features(Table.from_dataframe(frame), parse_question(question))
+    assert f.matched_text[1] == named
+    assert not f.exact[0].any()
