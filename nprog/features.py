@@ -9,7 +9,7 @@
 * ``partial[c, r]``: a text cell shares a content word (not a stop word) with the question. The original
   used this only as a fallback when nothing matched exactly; here it is a separate feature, always present.
 * ``col_exact[c]`` / ``col_partial[c]``: the column's full name occurs in the question / the share of its
-  content words that do (light plural stemming).
+  content words that do (light plural stemming; "sold" says Sales, "longest" Length or Runtime).
 * ``mfe[c, r]``: the cell holds a most frequent entry of its column, if that entry occurs more than once;
   every entry tied for the highest count is one (no row position breaks a tie). Explicit masks, no sentinels (deviation 8 there).
 * ``entity_spans``: question token spans that exactly name a text cell (longest first, non-overlapping),
@@ -47,6 +47,29 @@ class Features:
 
 def _stem(token: str) -> str:
     return token[:-1] if len(token) > 3 and token.endswith("s") and not token.endswith("ss") else token
+
+
+# question words that name a column without saying its name: a verb for its noun ("which album sold the
+# most?" → Sales), a superlative for the quantity it ranks by ("which film is the longest?" → Runtime).
+# Words as generic as "highest" or "most" are left out: they rank by whatever the question names.
+_COLUMN_WORDS = {
+    "sold": "sales", "sell": "sales", "sells": "sales", "selling": "sales",
+    "won": "wins", "lost": "losses",
+    "directed": "director", "produced": "producer", "wrote": "writer", "written": "writer",
+    "composed": "composer", "born": "birth", "died": "death", "attended": "attendance",
+    "longest": "length runtime duration", "shortest": "length runtime duration",
+    "tallest": "height", "heaviest": "weight", "lightest": "weight",
+    "oldest": "age", "youngest": "age", "fastest": "speed", "slowest": "speed",
+}  # fmt: skip
+
+
+def question_stems(tokens: list[str]) -> set[str]:
+    """The stems a column name's words are looked up in: the question's own, and the column words its
+    words stand for (_COLUMN_WORDS)."""
+    stems = {_stem(t) for t in tokens}
+    for t in tokens:
+        stems.update(_stem(w) for w in _COLUMN_WORDS.get(t, "").split())
+    return stems
 
 
 def question_ngrams(tokens: list[str]) -> dict[str, tuple[int, int]]:
@@ -142,7 +165,7 @@ def compute_features(table: Table, question: Question) -> Features:
     gram_set = pa.array([g for g in grams if not all(t in STOPWORDS for t in g.split())], type=pa.string())
     content = sorted({t for t in question.tokens if t not in STOPWORDS and len(t) > 1})
     numbers = np.array(question.numbers, dtype=np.float64)
-    stems = {_stem(t) for t in question.tokens}
+    stems = question_stems(question.tokens)
     is_text = _text_columns(table)  # text cells match by normalized text; number and date cells by value
 
     exact = np.zeros((C, R), dtype=bool)

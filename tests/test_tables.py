@@ -445,3 +445,24 @@ def test_a_country_and_its_peoples_word_name_each_other(question, named):
     f = compute_features(Table.from_dataframe(frame), parse_question(question))
     assert f.matched_text[1] == named
     assert not f.exact[0].any()
+
+
+@pytest.mark.parametrize(
+    ("question", "column"),
+    [
+        ("which album sold the most?", "Sales (millions)"),  # a verb for its noun
+        ("which film is the longest?", "Runtime (min)"),  # a superlative for what it ranks by
+        ("who directed the most films?", "Director"),
+    ],
+)
+def test_words_that_name_a_column_without_saying_it(question, column):
+    from nprog.features import compute_features
+    from nprog.questions import parse_question
+
+    frame = pd.DataFrame({
+        "Title": ["A", "B"], "Director": ["X", "Y"], "Sales (millions)": ["1.5", "2"],
+        "Gross ($M)": ["10", "20"], "Runtime (min)": ["90", "120"],
+    })  # fmt: skip
+    table = Table.from_dataframe(frame)
+    partial = compute_features(table, parse_question(question)).col_partial
+    assert [table.names[c] for c in np.flatnonzero(partial)] == [column]
