@@ -68,9 +68,9 @@ class _Arrays:
         self.num_logp = trace.num_logp.float().cpu().numpy()  # (B, O, N)
 
 
-def _program(a: _Arrays, b: int, e: Encoded, picks: list[tuple[int, int, int]]):
-    """The program of example b for one (op, column, number) pick per step (−1: none), with its
-    confidence and per-step choices."""
+def _steps(a: _Arrays, b: int, e: Encoded, picks: list[tuple[int, int, int]]):
+    """Example b's steps for one (op, column, number) pick per step (−1: none), and per-step choices
+    (indices and the log-probability of the step's choices)."""
     steps, choices = [], []
     stop = int(a.stops[b])
     for t, (k, c, n) in enumerate(picks):
@@ -85,13 +85,18 @@ def _program(a: _Arrays, b: int, e: Encoded, picks: list[tuple[int, int, int]]):
         step = make_step(op, e, c, n)
         if c >= 0:
             step.on_date = e.table.columns[c].kind == "date"
-        # log-probability of this step's choices (op, column, number)
         choices.append(
             {"op": k, "column": c if c >= 0 else None, "number": n if n >= 0 else None, "logp": logp}
         )
         steps.append(step)
-    # confidence from the live steps only: a step that changes nothing on this table adds no doubt
-    live = live_steps(steps, e.table)
+    return steps, choices
+
+
+def scored(steps: list[Step], choices: list[dict], table) -> tuple[Program, float, list[dict]]:
+    """The program, the probability of its live steps (:func:`nprog.confidence.live_steps`: a step that
+    changes nothing on this table adds no doubt) and the choices marked live or not. Runs the program
+    once per step, so it is done only for a program that is returned."""
+    live = live_steps(steps, table)
     for choice, alive in zip(choices, live, strict=True):
         choice["live"] = bool(alive)
     confidence = float(np.exp(sum(c["logp"] for c in choices if c["live"])))
@@ -124,8 +129,9 @@ def _step_options(
 
 
 def alternatives(trace: Trace, b: int, e: Encoded, taken: Program, limit: int = ALTERNATIVES, width: int = 3):
-    """Example b's most probable programs other than `taken` (its argmax), best first, as (program,
-    confidence, choices) like :func:`decode`; programs that simplify to one already given are skipped.
+    """Example b's most probable programs other than `taken` (its argmax), best first, as (program, steps,
+    choices), unscored (:func:`scored` gives the confidence); programs that simplify to one already given
+    are skipped.
 
     The per-step choices are independent given the trace (each step reads the soft history), so a
     program's probability is the product of its steps' and the best programs are found among the
@@ -136,11 +142,12 @@ def alternatives(trace: Trace, b: int, e: Encoded, taken: Program, limit: int = 
     ranked = sorted(itertools.product(*per_step), key=lambda combo: -sum(o[0] for o in combo))
     seen = {taken.to_json()}
     for combo in ranked:
-        program, confidence, choices = _program(a, b, e, [o[1] for o in combo])
+        steps, choices = _steps(a, b, e, [o[1] for o in combo])
+        program = Program(steps).simplified()
         if program.to_json() in seen:
             continue
         seen.add(program.to_json())
-        yield program, confidence, choices
+        yield program, steps, choices
         if len(seen) > limit:
             return
 
@@ -159,5 +166,5 @@ def decode(trace: Trace, items: list[Encoded]) -> list[tuple[Program, float, lis
             c = int(np.argmax(a.col_logp[b, t, k, :C])) if op.column else -1
             n = int(np.argmax(a.num_logp[b, k, :N])) if op.number and N else -1
             picks.append((k, c, n))
-        out.append(_program(a, b, e, picks))
+        out.append(scored(*_steps(a, b, e, picks), e.table))
     return out

@@ -23,7 +23,7 @@ from nprog import checkpoint
 from nprog.batch import Encoded, _pad, collate, encode
 from nprog.caches import CostBoundedLRU
 from nprog.confidence import GUESS_THRESHOLD, calibrated
-from nprog.decode import alternatives, decode
+from nprog.decode import alternatives, decode, scored
 from nprog.explanation import Explanation
 from nprog.model import NeuralProgrammer, Trace
 from nprog.program import Program, ProgramError, Result, execute
@@ -247,12 +247,13 @@ def _first_answering(trace: Trace, b: int, e: Encoded, taken: Program):
     """Execution-guided decoding (Wang et al., 2018): a program that answers nothing (see
     :func:`answers_something`) answers no question, so the model's next most probable programs are tried
     in order and the first that answers is taken, with its own confidence. None when none of them does."""
-    for program, confidence, choices in alternatives(trace, b, e, taken):
+    for program, steps, choices in alternatives(trace, b, e, taken):
         try:
             result = execute(program, e.table)
         except ProgramError:
             continue
         if answers_something(result):
+            program, confidence, choices = scored(steps, choices, e.table)
             return program, confidence, choices, result
     return None
 

@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 import torch
 
-from nprog.decode import alternatives, decode
+from nprog.decode import alternatives, decode, scored
 from nprog.program import execute
 from nprog.qa import TableQA, _first_answering
 from nprog.tables import Table
@@ -44,13 +44,13 @@ def test_alternatives_are_distinct_and_in_order(qa):
         trace, [(best, _, best_choices)] = qa.run([e])
         seen = [best.to_json()]
         previous = math.inf
-        for program, confidence, choices in alternatives(trace, 0, e, best, limit=6):
+        for program, steps, choices in alternatives(trace, 0, e, best, limit=6):
             assert program.to_json() not in seen
             seen.append(program.to_json())
             assert _total_logp(choices) <= previous + 1e-9
             assert _total_logp(choices) <= _total_logp(best_choices) + 1e-9
             previous = _total_logp(choices)
-            assert 0.0 <= confidence <= 1.0
+            assert 0.0 <= scored(steps, choices, table)[1] <= 1.0
         assert len(seen) == 7  # six more programs exist on a three-column table
 
 
