@@ -237,10 +237,20 @@ _VISIBLE = re.compile(
 HEADER_CACHE = 1024  # tables whose header states TableQA keeps (about 45 KB each for MiniLM)
 
 
-def answers_something(result: Result) -> bool:
-    """False for an answer with nothing in it: no value (the rows all filtered away, a comparison with
-    nothing left) or only blank cells."""
-    return any(str(value).strip() for value in result.answer)
+def answers_something(result: Result, e: Encoded) -> bool:
+    """False for an answer that tells the asker nothing: no value (the rows all filtered away, a
+    comparison with nothing left), only blank cells, or exactly the cells the question itself names in
+    the printed column ("who tied with Lyubomir Popov?" → "Lyubomir Popov"; "other than NPSL, what
+    league …?" → "NPSL"). Printing some of the cells it names is an answer ("which was earlier, A or B?")."""
+    if not any(str(value).strip() for value in result.answer):
+        return False
+    columns = {c for _, c in result.coordinates}
+    if result.aggregator != "NONE" or len(columns) != 1:
+        return True
+    c = columns.pop()
+    named = e.features.matched_text[c]
+    rows = [r for r, _ in result.coordinates]
+    return not (named and e.features.exact[c][rows].all() and len(result.answer) == len(named))
 
 
 def _first_answering(trace: Trace, b: int, e: Encoded, taken: Program):
@@ -252,7 +262,7 @@ def _first_answering(trace: Trace, b: int, e: Encoded, taken: Program):
             result = execute(program, e.table)
         except ProgramError:
             continue
-        if answers_something(result):
+        if answers_something(result, e):
             program, confidence, choices = scored(steps, choices, e.table)
             return program, confidence, choices, result
     return None
@@ -326,7 +336,7 @@ class TableQA:
         answers = []
         for b, (e, (program, confidence, choices)) in enumerate(zip(items, decoded, strict=True)):
             result = execute(program, e.table)
-            if not answers_something(result):  # the next most probable program that answers, if any
+            if not answers_something(result, e):  # the next most probable program that answers, if any
                 program, confidence, choices, result = _first_answering(trace, b, e, program) or (
                     program,
                     confidence,

@@ -11,8 +11,8 @@ import pytest
 import torch
 
 from nprog.decode import alternatives, decode, scored
-from nprog.program import execute
-from nprog.qa import TableQA, _first_answering
+from nprog.program import Program, Step, execute
+from nprog.qa import TableQA, _first_answering, answers_something
 from nprog.tables import Table
 
 PEAKS = pd.DataFrame({
@@ -113,3 +113,25 @@ def test_a_blank_cell_is_no_answer(qa):
     assert execute(best, table).answer == [""] and best.steps[-1].column == "Guide"
     program, _, _, result = _first_answering(trace, 0, e, best)
     assert program.steps[-1].column == "Peak" and result.answer == ["Vestfjell"]
+
+
+@pytest.mark.parametrize(
+    ("question", "steps", "tells"),
+    [
+        # printing back exactly the cells the question names tells the asker nothing
+        ("who is the other climber of tolmar?", [Step("select", "Peak", values=["Tolmar"]), Step("print", "Peak")],
+         False),
+        ("how many peaks are in austria?", [Step("select", "Country", values=["Austria"]), Step("print", "Country")],
+         False),
+        # printing one of the two it names is an answer
+        ("which is taller, tolmar or grauhorn?",
+         [Step("select", "Peak", values=["Tolmar", "Grauhorn"]), Step("argmax", "Height (m)"), Step("print", "Peak")],
+         True),
+        ("which country is tolmar in?", [Step("select", "Peak", values=["Tolmar"]), Step("print", "Country")], True),
+        ("how many peaks are in austria?", [Step("select", "Country", values=["Austria"]), Step("count")], True),
+    ],
+)  # fmt: skip
+def test_an_answer_that_only_repeats_the_question_says_nothing(qa, question, steps, tells):
+    table = Table.from_dataframe(PEAKS)
+    e = qa.encode(table, question)
+    assert answers_something(execute(Program(steps), table), e) is tells
