@@ -1,6 +1,6 @@
 """Hard programs from a Trace: a true argmax at every step (docs/neural-programmer.md, deviation 5), masks
-respected; and, for an argmax that answers nothing, the model's next most probable programs in order
-(:func:`alternatives`, tried by nprog.qa).
+respected; and, for an argmax whose answer tells nothing, the model's next most probable programs in
+order (:func:`alternatives`, tried by nprog.qa).
 
 The program returned is simplified (dead and repeated steps dropped; same result); the per-step
 choices keep the model's full T steps for the pictures. :func:`make_step` is the one builder of a
@@ -42,7 +42,7 @@ def contains_words(e: Encoded, c: int) -> list[str]:
 
 
 _LITERALS = {"cells": select_values, "words": contains_words}
-ALTERNATIVES = 16  # programs tried after the argmax when its answer is empty (nprog.qa)
+ALTERNATIVES = 16  # programs tried after the argmax when its answer tells nothing (nprog.qa)
 
 
 def make_step(op: Op, e: Encoded, c: int = -1, n: int = -1) -> Step:

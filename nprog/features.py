@@ -2,8 +2,8 @@
 
 * ``exact[c, r]``: the cell is named in the question. Text cells: the cell's normalized text is a
   contiguous n-gram of the question (cells made only of stop words never match), or a country for the
-  question's word for its people, or the reverse ("austrian" names "Austria"; nprog.demonyms). Number and date cells:
-  the value equals a number the question mentions.
+  question's word for its people, or the reverse ("austrian" names "Austria"; nprog.demonyms). Number
+  and date cells: the value equals a number the question mentions.
   A question that names a yes/no column but none of its cells ("which planets have rings?") names its
   yes cells (:func:`yes_cells`).
 * ``partial[c, r]``: a text cell shares a content word (not a stop word) with the question. The original
