@@ -244,13 +244,14 @@ def answers_something(result: Result, e: Encoded) -> bool:
     league …?" → "NPSL"). Printing some of the cells it names is an answer ("which was earlier, A or B?")."""
     if not any(str(value).strip() for value in result.answer):
         return False
-    columns = {c for _, c in result.coordinates}
-    if result.aggregator != "NONE" or len(columns) != 1:
+    if result.aggregator != "NONE" or not result.coordinates:
         return True
-    c = columns.pop()
+    c = result.coordinates[0][1]  # a print prints one column
     named = e.features.matched_text[c]
+    if not named or len(result.answer) != len(named):  # cheap first: a print may cover a million rows
+        return True
     rows = [r for r, _ in result.coordinates]
-    return not (named and e.features.exact[c][rows].all() and len(result.answer) == len(named))
+    return not e.features.exact[c][rows].all()
 
 
 def _first_answering(trace: Trace, b: int, e: Encoded, taken: Program):
