@@ -239,10 +239,10 @@ HEADER_CACHE = 1024  # tables whose header states TableQA keeps (about 45 KB eac
 
 def answers_something(result: Result, e: Encoded) -> bool:
     """False for an answer that tells the asker nothing: no value (the rows all filtered away, a
-    comparison with nothing left), only blank cells, or exactly the cells the question itself names in
+    comparison with nothing left), only blank cells (no character a person can see), or exactly the cells the question itself names in
     the printed column ("who tied with Lyubomir Popov?" → "Lyubomir Popov"; "other than NPSL, what
     league …?" → "NPSL"). Printing some of the cells it names is an answer ("which was earlier, A or B?")."""
-    if not any(str(value).strip() for value in result.answer):
+    if not any(_VISIBLE.search(str(value)) for value in result.answer):  # as check_question's "empty"
         return False
     if result.aggregator != "NONE" or not result.coordinates:
         return True

@@ -99,9 +99,10 @@ def test_empty_answer_falls_back_to_the_next_program_that_answers(qa):
     assert choices[1]["op"] == [op.name for op in trace.ops].index("first")
 
 
-def test_a_blank_cell_is_no_answer(qa):
+@pytest.mark.parametrize("blank", ["", "\u200b"])  # empty, or only a zero-width space
+def test_a_blank_cell_is_no_answer(qa, blank):
     """Printing a blank cell answers nothing either: the next most probable column is printed."""
-    table = Table.from_dataframe(PEAKS.assign(Guide=["Anna Berger", "Luca Meier", ""]))
+    table = Table.from_dataframe(PEAKS.assign(Guide=["Anna Berger", "Luca Meier", blank]))
     e = qa.encode(table, "who guided the climb in norway?")
     trace = _editable(qa, e)
     T = trace.op_logp.shape[1]
@@ -110,7 +111,8 @@ def test_a_blank_cell_is_no_answer(qa):
         _force(trace, t, {"first": 1.0})
     _force(trace, T - 1, {"print": 1.0}, column={3: 0.6, 0: 0.4})
     [(best, _, _)] = decode(trace, [e])
-    assert execute(best, table).answer == [""] and best.steps[-1].column == "Guide"
+    assert execute(best, table).answer == [blank] and best.steps[-1].column == "Guide"
+    assert not answers_something(execute(best, table), e)
     program, _, _, result = _first_answering(trace, 0, e, best)
     assert program.steps[-1].column == "Peak" and result.answer == ["Vestfjell"]
 
