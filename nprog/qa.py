@@ -337,13 +337,9 @@ class TableQA:
         answers = []
         for b, (e, (program, confidence, choices)) in enumerate(zip(items, decoded, strict=True)):
             result = execute(program, e.table)
-            if not answers_something(result, e):  # the next most probable program that answers, if any
-                program, confidence, choices, result = _first_answering(trace, b, e, program) or (
-                    program,
-                    confidence,
-                    choices,
-                    result,
-                )
+            found = None if answers_something(result, e) else _first_answering(trace, b, e, program)
+            if found:  # the next most probable program that answers
+                program, confidence, choices, result = found
             sure = float(calibrated(confidence, self.card.get("calibration")))
             answers.append(
                 Answer(
